@@ -1,0 +1,146 @@
+//! Errors are data: one enum for the crate, each variant with a stable machine code, and the
+//! details a host needs to point at the offending row, field or JSON path.
+
+use serde::Serialize;
+
+/// One thing wrong with an input, located by its JSON path (`rows[3][2]`, `columns[1]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    pub path: String,
+    pub expected: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, expected: impl Into<String>) -> Self {
+        Self { path: path.into(), expected: expected.into(), found: None }
+    }
+
+    pub fn found(mut self, found: impl Into<String>) -> Self {
+        self.found = Some(found.into());
+        self
+    }
+}
+
+impl Problem {
+    /// Turns a serde error at `path` (as serde_path_to_error prints it, `.` for the root) into a
+    /// problem that says what was expected and what was found, in the words users read.
+    pub fn from_serde(path: &str, message: &str) -> Self {
+        let base = if path == "." { "" } else { path };
+        let join = |field: &str| if base.is_empty() { field.to_owned() } else { format!("{base}.{field}") };
+        let ticked = |s: &str| s.split('`').nth(1).unwrap_or_default().to_owned();
+        if let Some(rest) = message.strip_prefix("missing field ") {
+            return Problem::new(join(&ticked(rest)), "a value (the field is required)");
+        }
+        if let Some(rest) = message.strip_prefix("unknown field ") {
+            // serde_path_to_error's path already ends with the unknown key.
+            let expected = match rest.split_once(", expected ") {
+                Some((_, known)) => known.to_owned(),
+                None => "no fields here".to_owned(),
+            };
+            return Problem::new(display_path(base), expected)
+                .found(format!("unknown field `{}`", ticked(rest)));
+        }
+        for prefix in ["invalid type: ", "invalid value: ", "unknown variant ", "invalid length "] {
+            if let Some(rest) = message.strip_prefix(prefix) {
+                if let Some((found, expected)) = rest.rsplit_once(", expected ") {
+                    let found = if prefix == "invalid length " {
+                        format!("length {found}")
+                    } else {
+                        found.to_owned()
+                    };
+                    return Problem::new(display_path(base), expected).found(found);
+                }
+            }
+        }
+        Problem::new(display_path(base), message)
+    }
+}
+
+fn display_path(path: &str) -> String {
+    if path.is_empty() { "(input)".to_owned() } else { path.to_owned() }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: expected {}", self.path, self.expected)?;
+        if let Some(found) = &self.found {
+            write!(f, ", found {found}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The input was not what the function takes. Lists every problem found, not just the first.
+    #[error("{}", list(.0))]
+    InvalidInput(Vec<Problem>),
+}
+
+fn list(problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => {
+            let items: Vec<String> = many.iter().map(Problem::to_string).collect();
+            format!("{} problems: {}", many.len(), items.join("; "))
+        }
+    }
+}
+
+impl Error {
+    /// Stable machine code; hosts branch on this, never on the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) => "invalid_input",
+        }
+    }
+
+    /// The problems behind the error, for hosts that show them one by one.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Error::InvalidInput(problems) => problems,
+        }
+    }
+
+    pub fn invalid(problem: Problem) -> Self {
+        Error::InvalidInput(vec![problem])
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_problem_reads_as_a_sentence() {
+        let e = Error::invalid(Problem::new("rows[2][1]", "a finite number").found("NaN"));
+        assert_eq!(e.to_string(), "rows[2][1]: expected a finite number, found NaN");
+        assert_eq!(e.code(), "invalid_input");
+    }
+
+    #[test]
+    fn serde_messages_become_located_problems() {
+        let p = Problem::from_serde(".", "missing field `rows`");
+        assert_eq!(p.to_string(), "rows: expected a value (the field is required)");
+        let p = Problem::from_serde("spec.colums", "unknown field `colums`, expected `columns` or `rows`");
+        assert_eq!(p.to_string(), "spec.colums: expected `columns` or `rows`, found unknown field `colums`");
+        let p = Problem::from_serde("rows[3]", "invalid type: string \"x\", expected a sequence");
+        assert_eq!(p.to_string(), "rows[3]: expected a sequence, found string \"x\"");
+        let p = Problem::from_serde(".", "invalid type: null, expected struct X");
+        assert_eq!(p.path, "(input)");
+        let p = Problem::from_serde("a", "something else");
+        assert_eq!(p.to_string(), "a: expected something else");
+    }
+
+    #[test]
+    fn many_problems_are_all_listed() {
+        let e = Error::InvalidInput(vec![Problem::new("a", "x"), Problem::new("b", "y")]);
+        assert_eq!(e.to_string(), "2 problems: a: expected x; b: expected y");
+        assert_eq!(e.problems().len(), 2);
+    }
+}

@@ -1,0 +1,28 @@
+//! rowbatch-core: every decision of a rowbatch job as a pure function.
+//!
+//! No clock, no network, no randomness and no wasm in here: hosts (Apps Script, the browser,
+//! Node, native tests) pass time, responses and seeds in, and get decisions out, so every
+//! decision can be replayed from a recorded input.
+
+pub mod canonical;
+pub mod cell;
+pub mod decode;
+pub mod error;
+pub mod signature;
+
+pub use cell::Cell;
+pub use error::{Error, Problem};
+
+/// What made a result: reported by hosts in run reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Versions {
+    pub core: &'static str,
+    pub signature_version: u32,
+}
+
+impl Versions {
+    pub fn current() -> Self {
+        Self { core: env!("CARGO_PKG_VERSION"), signature_version: canonical::VERSION }
+    }
+}

@@ -1,0 +1,65 @@
+//! Golden vectors shared by every host (tests/vectors/*.json). Each case names a function, its
+//! input, and either the exact output or the error code and problem paths. The JS suite runs the
+//! same files against the Node, Apps Script and browser builds.
+//!
+//! `UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors` rewrites the outputs from this
+//! core; review the diff of the canonical forms before committing it.
+
+use rowbatch_core::decode::from_json;
+use rowbatch_core::{Error, signature};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn dispatch(function: &str, input: Value) -> Result<Value, Error> {
+    let out = match function {
+        "signRow" => serde_json::to_value(signature::sign_row(from_json(input)?)?),
+        "signRows" => serde_json::to_value(signature::sign_rows(from_json(input)?)?),
+        other => panic!("no such function in the vectors: {other}"),
+    };
+    Ok(out.expect("outputs serialise"))
+}
+
+fn check_file(name: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(name);
+    let text = std::fs::read_to_string(&path).expect("vector file");
+    let mut doc: Value = serde_json::from_str(&text).expect("vector file is JSON");
+    let update = std::env::var_os("UPDATE_VECTORS").is_some();
+    let mut failures = Vec::new();
+    let cases = doc["cases"].as_array_mut().expect("cases");
+    assert!(!cases.is_empty());
+    for case in cases.iter_mut() {
+        let label = case["name"].as_str().unwrap_or("?").to_owned();
+        let got = dispatch(case["fn"].as_str().expect("fn"), case["input"].clone());
+        match (&case.get("error"), got) {
+            (Some(want), Err(e)) => {
+                let paths: Vec<&str> = e.problems().iter().map(|p| p.path.as_str()).collect();
+                let got = json!({ "code": e.code(), "paths": paths });
+                if &&got != want {
+                    failures.push(format!("{label}: error {got} (message: {e}), want {want}"));
+                }
+            }
+            (Some(want), Ok(out)) => failures.push(format!("{label}: want error {want}, got {out}")),
+            (None, Err(e)) => failures.push(format!("{label}: unexpected error: {e}")),
+            (None, Ok(out)) if update => case["output"] = out,
+            (None, Ok(out)) => {
+                if case["output"] != out {
+                    failures.push(format!("{label}:\n  got  {out}\n  want {}", case["output"]));
+                }
+            }
+        }
+    }
+    if update {
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").expect("write vectors");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of the vectors in {name} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn signature_vectors() {
+    check_file("signature.json");
+}
