@@ -48,6 +48,8 @@ function buildTarget(target) {
     '--out-dir', path.relative(path.join(root, 'wasm'), out), '--out-name', 'rowbatch'],
   { env: { ...process.env, WASM_PACK_CACHE: path.join(root, 'target', 'wasm-pack-cache') } });
   wasmOpt(path.join(out, 'rowbatch_bg.wasm'));
+  // The Node glue is CommonJS; the project's package.json says "module".
+  if (target === 'nodejs') fs.writeFileSync(path.join(out, 'package.json'), '{ "type": "commonjs" }\n');
 }
 
 function copyDir(from, to) {

@@ -189,3 +189,35 @@ fn not_finite(path: String, cell: &Cell) -> Problem {
     };
     Problem::new(path, "a finite number").found(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(header: &[&str], rows: Vec<Vec<Cell>>) -> SignRowsInput {
+        SignRowsInput {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows,
+            columns: None,
+            null_tokens: None,
+            first_row: None,
+        }
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused_with_their_cell() {
+        let input = rows(&["A", "B"], vec![vec![Cell::Number(1.0), Cell::Number(f64::NAN)]]);
+        let err = sign_rows(input).unwrap_err();
+        assert_eq!(err.to_string(), "rows[0][1]: expected a finite number, found NaN");
+        let one = SignRowInput { values: vec![Cell::Number(f64::INFINITY)], null_tokens: None };
+        assert_eq!(sign_row(one).unwrap_err().problems()[0].path, "values[0]");
+    }
+
+    #[test]
+    fn signatures_have_the_documented_shape() {
+        let s = sign_row(SignRowInput { values: vec![Cell::Text("x".into())], null_tokens: None }).unwrap();
+        assert!(is_signature(&s.signature), "{}", s.signature);
+        assert!(!is_signature("SIG_v1_XYZ"));
+        assert!(!is_signature("SIG_abc123"));
+    }
+}

@@ -1,6 +1,7 @@
 //! The one shared serializer between JavaScript values and core types.
 
 use crate::error::ApiError;
+use rowbatch_core::{Error, Problem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
@@ -23,8 +24,18 @@ where
 }
 
 /// Decodes a JS value, naming the JSON path of anything wrong in it.
+///
+/// Goes through `serde_json::Value` rather than straight into `T`: serde-wasm-bindgen reads only
+/// the fields a struct declares, so a misspelt field would be silently ignored instead of
+/// rejected, and this way every host gets the very messages native code gets. As in
+/// `JSON.stringify`, NaN and ±Infinity arrive as null.
 pub fn decode<T: DeserializeOwned>(js: JsValue) -> Result<T, ApiError> {
-    Ok(rowbatch_core::decode::located(serde_wasm_bindgen::Deserializer::from(js))?)
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(js).map_err(|e| {
+        let message = e.to_string();
+        let message = message.strip_prefix("Error: ").unwrap_or(&message);
+        ApiError::Core(Error::invalid(Problem::new("(input)", "plain JSON data").found(message)))
+    })?;
+    Ok(rowbatch_core::decode::from_json(json)?)
 }
 
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, ApiError> {
