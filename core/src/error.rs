@@ -44,15 +44,12 @@ impl Problem {
                 .found(format!("unknown field `{}`", ticked(rest)));
         }
         for prefix in ["invalid type: ", "invalid value: ", "unknown variant ", "invalid length "] {
-            if let Some(rest) = message.strip_prefix(prefix) {
-                if let Some((found, expected)) = rest.rsplit_once(", expected ") {
-                    let found = if prefix == "invalid length " {
-                        format!("length {found}")
-                    } else {
-                        found.to_owned()
-                    };
-                    return Problem::new(display_path(base), expected).found(found);
-                }
+            if let Some((found, expected)) =
+                message.strip_prefix(prefix).and_then(|rest| rest.rsplit_once(", expected "))
+            {
+                let found =
+                    if prefix == "invalid length " { format!("length {found}") } else { found.to_owned() };
+                return Problem::new(display_path(base), expected).found(found);
             }
         }
         Problem::new(display_path(base), message)

@@ -32,10 +32,10 @@ impl From<ApiError> for JsValue {
             let _ = js_sys::Reflect::set(&js, &JsValue::from_str(key), value);
         };
         set("code", &JsValue::from_str(e.code()));
-        if let ApiError::Core(core) = &e {
-            if let Ok(data) = crate::codec::encode(core.problems()) {
-                set("data", &data);
-            }
+        if let ApiError::Core(core) = &e
+            && let Ok(data) = crate::codec::encode(core.problems())
+        {
+            set("data", &data);
         }
         js.into()
     }

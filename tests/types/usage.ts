@@ -1,0 +1,44 @@
+// Compiled with `tsc --noEmit` by the test run: the typings of every export must describe real
+// use, and must reject the mistakes below (a typing of `any` would accept them).
+import type * as node from '../../wasm/pkg/nodejs/rowbatch.js';
+import type * as web from '../../web-demo/pkg/rowbatch.js';
+
+declare const api: typeof node;
+declare const browser: typeof web;
+
+const report: node.SignRowsReport = api.signRows({
+  header: ['Case_ID', 'Title'],
+  rows: [['SIM-1', 'Chest pain'], ['SIM-2', null], [3, true]],
+  columns: ['Title'],
+  nullTokens: ['n/a'],
+  firstRow: 2,
+});
+const firstSheetRow: number = report.duplicateGroups[0].sheetRows[0];
+const blank: number[] = report.blankRows;
+const signed: node.SignedRow = api.signRow({ values: ['x', 1, false, null] });
+const canonical: string = signed.canonical;
+const seed: string = api.newSeed();
+const versions: node.VersionInfo = api.version();
+const sigVersion: number = versions.signatureVersion;
+
+function describe(e: unknown): string {
+  const err = e as node.RowbatchError;
+  const where = (err.data ?? []).map((p: node.Problem) => `${p.path}: ${p.expected}`);
+  return `${err.code}: ${err.message} ${where.join('; ')}`;
+}
+
+async function inBrowser(): Promise<web.SignRowsReport> {
+  await browser.default();
+  return browser.signRows({ header: ['A'], rows: [] });
+}
+
+// @ts-expect-error rows must be a list of rows
+api.signRows({ header: ['A'], rows: 'x' });
+// @ts-expect-error a cell cannot be an object
+api.signRow({ values: [{ a: 1 }] });
+// @ts-expect-error header is required
+api.signRows({ rows: [] });
+// @ts-expect-error the report has no such field
+report.duplicates;
+
+export { firstSheetRow, blank, canonical, seed, sigVersion, describe, inBrowser };
