@@ -69,9 +69,25 @@ function ensureChromium() {
   run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { DEBIAN_FRONTEND: 'noninteractive' });
 }
 
+// The official JSON-Schema-Test-Suite, for core/tests/schema_suite.rs. It is not committed: the
+// python-jsonschema source release on PyPI carries a copy under json/tests/.
+const SUITE_RELEASE = 'jsonschema==4.26.0';
+export const SUITE_DIR = path.join(root, 'target', 'json-schema-test-suite');
+
+function ensureSchemaSuite() {
+  if (fs.existsSync(path.join(SUITE_DIR, 'draft2020-12', 'type.json'))) return;
+  const dl = path.join(SUITE_DIR, 'download');
+  fs.mkdirSync(dl, { recursive: true });
+  run('python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--no-binary', ':all:', '-d', dl, SUITE_RELEASE]);
+  const archive = fs.readdirSync(dl).find((f) => f.endsWith('.tar.gz'));
+  const top = archive.replace(/\.tar\.gz$/, '');
+  run('tar', ['-xzf', path.join(dl, archive), '-C', SUITE_DIR, '--strip-components=3', `${top}/json/tests/draft2020-12`]);
+}
+
 function main() {
   ensureNpm();
   ensureRust();
+  ensureSchemaSuite();
   if (process.argv.includes('--browser')) ensureChromium();
 }
 

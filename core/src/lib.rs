@@ -8,6 +8,9 @@ pub mod canonical;
 pub mod cell;
 pub mod decode;
 pub mod error;
+pub mod finding;
+pub mod path;
+pub mod schema;
 pub mod signature;
 
 pub use cell::Cell;
