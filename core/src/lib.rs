@@ -10,6 +10,7 @@ pub mod decode;
 pub mod error;
 pub mod finding;
 pub mod path;
+pub mod rules;
 pub mod schema;
 pub mod signature;
 

@@ -42,7 +42,15 @@ fn official_suite_on_supported_keywords() {
             }
         }
     }
-    println!("JSON-Schema-Test-Suite: {run} cases run, {} failed; {groups_skipped} groups use unsupported keywords", failures.len());
+    println!(
+        "JSON-Schema-Test-Suite: {run} cases run, {} failed; {groups_skipped} groups use unsupported keywords",
+        failures.len()
+    );
     assert!(run > 300, "too few cases ran: {run}");
-    assert!(failures.is_empty(), "{} cases disagree with the suite:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cases disagree with the suite:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

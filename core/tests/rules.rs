@@ -1,0 +1,174 @@
+//! The shipped rule packs against the violations the seed notes describe, and each rule kind.
+
+use rowbatch_core::finding::{Finding, Severity};
+use rowbatch_core::path::parse_pattern;
+use rowbatch_core::rules::{self, Pack};
+use serde_json::{Value, json};
+
+fn apply(pack: &str, doc: Value, at: &[&str]) -> Vec<Finding> {
+    let pack = rules::builtin(pack).expect("built-in pack");
+    let at: Vec<_> = at.iter().map(|p| parse_pattern(p).unwrap()).collect();
+    pack.apply(&doc, &at)
+}
+
+fn codes(f: &[Finding]) -> Vec<(String, String)> {
+    f.iter().map(|f| (f.path.clone(), f.code.clone())).collect()
+}
+
+fn healthy() -> Value {
+    json!({"HR": 88, "BP": "124/78", "SpO2": 97, "RR": 16, "Temp": 37.1, "EtCO2": 38, "waveform": "sinus_ecg"})
+}
+
+#[test]
+fn healthy_vitals_pass_at_every_place() {
+    let doc = json!({"initialVitals": healthy(), "states": [{"vitals": healthy()}, {"vitals": healthy()}]});
+    assert_eq!(apply("clinical-vitals", doc, &["initialVitals", "states[*].vitals"]), vec![]);
+}
+
+#[test]
+fn the_seed_note_violations_are_all_caught() {
+    let mut v = healthy();
+    v["HR"] = json!(500);
+    v["BP"] = json!("80/120");
+    v["SpO2"] = json!(140);
+    let f = apply("clinical-vitals", json!({"initialVitals": v}), &["initialVitals"]);
+    assert_eq!(
+        codes(&f),
+        [
+            ("initialVitals.HR".into(), "range".into()),
+            ("initialVitals.BP".into(), "order".into()),
+            ("initialVitals.SpO2".into(), "range".into())
+        ]
+    );
+    assert_eq!(f[0].message, "HR 500 bpm is outside 0–300 bpm");
+    assert!(f.iter().all(|f| f.severity == Severity::Error));
+    // The swapped pressure is offered the obvious fix; out-of-range numbers are not invented.
+    assert_eq!(f[1].fix.as_ref().unwrap().to, json!("120/80"));
+    assert!(f[0].fix.is_none() && f[2].fix.is_none());
+}
+
+#[test]
+fn an_alias_waveform_is_fixed_to_its_canonical_name() {
+    let mut v = healthy();
+    v["waveform"] = json!("sinus");
+    let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+    assert_eq!(codes(&f), [("v.waveform".into(), "alias".into())]);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(f[0].fix.as_ref().unwrap().to, json!("sinus_ecg"));
+    for (written, canonical) in [("V-Fib", "vfib_ecg"), ("Sinus_ECG", "sinus_ecg"), ("vtach", "vtach_ecg"), ("sinus tachycardia", "sinus_tachycardia_ecg")] {
+        let mut v = healthy();
+        v["waveform"] = json!(written);
+        v["HR"] = json!(0);
+        let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+        assert_eq!(f[0].fix.as_ref().unwrap().to, json!(canonical), "{written}");
+    }
+}
+
+#[test]
+fn an_unknown_waveform_is_an_error_naming_the_vocabulary() {
+    let mut v = healthy();
+    v["waveform"] = json!("wobbly");
+    let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+    assert_eq!(codes(&f), [("v.waveform".into(), "vocabulary".into())]);
+    assert!(f[0].message.contains("sinus_ecg") && f[0].message.contains("(names end in _ecg)"), "{}", f[0].message);
+}
+
+#[test]
+fn vf_with_a_heart_rate_breaks_the_arrest_rule_even_through_an_alias() {
+    let mut v = healthy();
+    v["waveform"] = json!("VF");
+    v["HR"] = json!(90);
+    let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+    assert_eq!(codes(&f), [("v.waveform".into(), "alias".into()), ("v.HR".into(), "implies".into())]);
+    let fix = f[1].fix.as_ref().unwrap();
+    assert_eq!((&fix.from, &fix.to), (&json!(90), &json!(0)));
+    assert!(f[1].message.starts_with("an arrest rhythm has no effective heart rate"), "{}", f[1].message);
+}
+
+#[test]
+fn n_a_becomes_null_and_null_skips_the_range_checks() {
+    let mut v = healthy();
+    v["EtCO2"] = json!("N/A");
+    v["Temp"] = json!("unknown");
+    let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+    assert_eq!(codes(&f), [("v.Temp".into(), "null_token".into()), ("v.EtCO2".into(), "null_token".into())]);
+    assert!(f.iter().all(|f| f.fix.as_ref().unwrap().to == Value::Null));
+}
+
+#[test]
+fn warning_bands_and_the_other_ranges() {
+    let mut v = healthy();
+    v["RR"] = json!(45);
+    v["Temp"] = json!(50);
+    v["EtCO2"] = json!(-1);
+    v["BP"] = json!("310/90");
+    let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+    let got: Vec<(String, Severity)> = f.iter().map(|f| (f.code.clone(), f.severity)).collect();
+    assert_eq!(
+        got,
+        [
+            ("range".into(), Severity::Error),
+            ("range_warning".into(), Severity::Warning),
+            ("range".into(), Severity::Error),
+            ("range".into(), Severity::Error)
+        ]
+    );
+    assert_eq!(f[0].message, "systolic 310 mmHg is outside 0–300 mmHg");
+    v["RR"] = json!(61);
+    let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+    assert!(f.iter().any(|f| f.path == "v.RR" && f.code == "range"));
+}
+
+#[test]
+fn a_pressure_that_is_not_two_numbers_is_a_format_error() {
+    for bad in ["120", "120-80", "high", "120/80/60"] {
+        let mut v = healthy();
+        v["BP"] = json!(bad);
+        let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+        assert_eq!(codes(&f), [("v.BP".into(), "format".into())], "{bad}");
+    }
+    let mut v = healthy();
+    v["BP"] = json!(" 120 / 80 ");
+    assert_eq!(apply("clinical-vitals", json!({"v": v}), &["v"]), vec![]);
+}
+
+#[test]
+fn brand_pack_checks_addresses_vocabulary_and_list_sizes() {
+    let good = json!({"website": "https://www.nike.com/", "domain": "nike.com", "category": "Apparel & Footwear",
+                      "products": ["Air Max"], "relationships": [], "insights": ["Strong brand"]});
+    assert_eq!(apply("brand-profile", good.clone(), &[""]), vec![]);
+    let mut bad = good.clone();
+    bad["website"] = json!("nike.com");
+    bad["domain"] = json!("https://nike.com/about");
+    bad["category"] = json!("fashion");
+    bad["products"] = json!([]);
+    let f = apply("brand-profile", bad, &[""]);
+    assert_eq!(
+        codes(&f),
+        [
+            ("category".into(), "alias".into()),
+            ("website".into(), "format".into()),
+            ("domain".into(), "format".into()),
+            ("products".into(), "length".into())
+        ]
+    );
+    assert_eq!(f[1].fix.as_ref().unwrap().to, json!("https://nike.com"));
+    assert_eq!(f[2].fix.as_ref().unwrap().to, json!("nike.com"));
+    let mut missing = good;
+    missing["category"] = Value::Null;
+    let f = apply("brand-profile", missing, &[""]);
+    assert_eq!(codes(&f), [("category".into(), "required".into())]);
+}
+
+#[test]
+fn packs_are_data_with_unknown_fields_refused() {
+    for (name, text) in rules::BUILTIN {
+        let pack: Pack = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(pack.name, name);
+        assert!(!pack.rules.is_empty());
+    }
+    let bad = r#"{"name":"x","rules":[{"kind":"range","field":"HR","mni":0}]}"#;
+    assert!(serde_json::from_str::<Pack>(bad).unwrap_err().to_string().contains("mni"));
+    let bad_kind = r#"{"name":"x","rules":[{"kind":"between","field":"HR"}]}"#;
+    assert!(serde_json::from_str::<Pack>(bad_kind).is_err());
+}
