@@ -12,9 +12,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // The one place the module's size budget is set. Every byte is downloaded, compiled and
-// instantiated on every Apps Script execution. Measured: 189 KB raw / 93 KB gzip with
-// signatures only (see README "Module size").
-export const WASM_BUDGET_BYTES = 300_000;
+// instantiated on every Apps Script execution. Measured: 210,704 B with signatures only;
+// 502,694 B once spec checking, the JSON-Schema validator and rule packs came in (serde's
+// generated deserialisers and serde_json are most of the growth). The target is 300,000 B
+// (issue 10); this budget only stops further growth until the size work brings it down.
+export const WASM_BUDGET_BYTES = 520_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

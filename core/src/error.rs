@@ -56,6 +56,26 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// A validation finding as a problem: `expected X, found Y` messages split back into parts.
+    pub fn from_finding(f: &crate::finding::Finding) -> Self {
+        let at = display_path(&f.path);
+        if f.code == "required" {
+            return Problem::new(at, "a value (the field is required)");
+        }
+        if f.code == "additionalProperties" {
+            let known = f.message.rsplit_once("(fields: ").map_or("", |(_, k)| k.trim_end_matches(')'));
+            let field = f.path.rsplit(['.', '[']).next().unwrap_or_default().trim_matches(['"', ']']);
+            return Problem::new(at, format!("one of the fields {known}"))
+                .found(format!("unknown field `{field}`"));
+        }
+        match f.message.strip_prefix("expected ").and_then(|m| m.rsplit_once(", found ")) {
+            Some((expected, found)) => Problem::new(at, expected).found(found),
+            None => Problem::new(at, f.message.clone()),
+        }
+    }
+}
+
 fn display_path(path: &str) -> String {
     if path.is_empty() { "(input)".to_owned() } else { path.to_owned() }
 }

@@ -74,8 +74,14 @@ pub fn show(v: &Value) -> String {
         Value::Array(a) => format!("a list of {}", a.len()),
         Value::String(s) if s.chars().count() > 60 => {
             let head: String = s.chars().take(57).collect();
-            format!("{:?}", head + "...")
+            quote(&(head + "..."))
         }
         other => other.to_string(),
     }
+}
+
+/// Text in double quotes, escaped as JSON escapes it (the Debug form would pull Unicode
+/// printability tables into the module).
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }

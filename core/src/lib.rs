@@ -10,9 +10,12 @@ pub mod decode;
 pub mod error;
 pub mod finding;
 pub mod path;
+pub mod quality;
 pub mod rules;
 pub mod schema;
 pub mod signature;
+pub mod spec;
+pub mod validate;
 
 pub use cell::Cell;
 pub use error::{Error, Problem};

@@ -90,6 +90,29 @@ pub fn get_mut<'a>(root: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     Some(v)
 }
 
+/// The first key of a concrete path: the column of an input-row finding.
+pub fn first_key(path: &str) -> Option<String> {
+    match parse_concrete(path)?.into_iter().next()? {
+        Step::Key(k) => Some(k),
+        _ => None,
+    }
+}
+
+/// `a.b[2].c` → (`a.b[2]`, `c`), when the path ends with a key.
+pub fn split_last_key(path: &str) -> Option<(String, String)> {
+    let mut steps = parse_concrete(path)?;
+    let Some(Step::Key(last)) = steps.pop() else { return None };
+    let mut parent = String::new();
+    for s in steps {
+        parent = match s {
+            Step::Key(k) => key(&parent, &k),
+            Step::Index(i) => index(&parent, i),
+            Step::Each => return None,
+        };
+    }
+    Some((parent, last))
+}
+
 // Concrete paths may hold quoted keys (`["Blood Pressure"]`), which patterns do not need.
 fn parse_concrete(path: &str) -> Option<Vec<Step>> {
     let mut steps = Vec::new();

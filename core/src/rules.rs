@@ -332,25 +332,25 @@ fn vocabulary(r: &VocabularyRule, view: &mut Map<String, Value>, base: &str, out
         }
         return;
     };
-    let norm = s.trim().to_lowercase();
+    let norm = s.trim().to_ascii_lowercase();
     if r.values.iter().any(|v| v == s) {
         return;
     }
     let canonical = r
         .values
         .iter()
-        .find(|v| v.to_lowercase() == norm)
+        .find(|v| v.to_ascii_lowercase() == norm)
         .cloned()
         .or_else(|| {
             r.aliases
                 .iter()
-                .find(|(a, _)| a.to_lowercase() == norm)
+                .find(|(a, _)| a.to_ascii_lowercase() == norm)
                 .and_then(|(_, c)| c.as_str().map(str::to_owned))
         })
         .or_else(|| {
             let suffix = r.suffix.as_deref()?;
             let guess = format!("{}{suffix}", norm.replace([' ', '-'], "_"));
-            r.values.iter().find(|v| v.to_lowercase() == guess).cloned()
+            r.values.iter().find(|v| v.to_ascii_lowercase() == guess).cloned()
         });
     match canonical {
         Some(c) => {
@@ -405,7 +405,7 @@ fn format(r: &FormatRule, view: &Map<String, Value>, base: &str, out: &mut Vec<F
         }
         Format::Domain => {
             let bare = t.trim_start_matches("https://").trim_start_matches("http://");
-            let bare = bare.split(['/', '?', '#']).next().unwrap_or("").to_lowercase();
+            let bare = bare.split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
             let fix = (bare != t && is_domain(&bare)).then_some(bare);
             (is_domain(t), fix, "a domain name like example.com")
         }

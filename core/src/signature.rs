@@ -7,6 +7,7 @@
 use crate::canonical::{self, NullTokens, Value};
 use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
+use crate::finding::quote;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -171,11 +172,11 @@ fn column_positions(header: &[String], columns: Option<&[String]>) -> Result<Vec
                     format!("columns[{i}]"),
                     format!("a column of the header ({})", header.join(", ")),
                 )
-                .found(format!("{name:?}")),
+                .found(quote(&name)),
             ),
             (Some((p, _)), Some((q, _))) => problems.push(
                 Problem::new(format!("columns[{i}]"), "a column name that appears once in the header")
-                    .found(format!("{name:?} at header[{p}] and header[{q}]")),
+                    .found(format!("{} at header[{p}] and header[{q}]", quote(name))),
             ),
         }
     }
@@ -185,7 +186,7 @@ fn column_positions(header: &[String], columns: Option<&[String]>) -> Result<Vec
 fn not_finite(path: String, cell: &Cell) -> Problem {
     let found = match cell {
         Cell::Number(n) => n.to_string(),
-        other => format!("{other:?}"),
+        other => crate::finding::show(&serde_json::to_value(other).unwrap_or_default()),
     };
     Problem::new(path, "a finite number").found(found)
 }

@@ -55,7 +55,12 @@ fn an_alias_waveform_is_fixed_to_its_canonical_name() {
     assert_eq!(codes(&f), [("v.waveform".into(), "alias".into())]);
     assert_eq!(f[0].severity, Severity::Warning);
     assert_eq!(f[0].fix.as_ref().unwrap().to, json!("sinus_ecg"));
-    for (written, canonical) in [("V-Fib", "vfib_ecg"), ("Sinus_ECG", "sinus_ecg"), ("vtach", "vtach_ecg"), ("sinus tachycardia", "sinus_tachycardia_ecg")] {
+    for (written, canonical) in [
+        ("V-Fib", "vfib_ecg"),
+        ("Sinus_ECG", "sinus_ecg"),
+        ("vtach", "vtach_ecg"),
+        ("sinus tachycardia", "sinus_tachycardia_ecg"),
+    ] {
         let mut v = healthy();
         v["waveform"] = json!(written);
         v["HR"] = json!(0);
@@ -70,7 +75,11 @@ fn an_unknown_waveform_is_an_error_naming_the_vocabulary() {
     v["waveform"] = json!("wobbly");
     let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
     assert_eq!(codes(&f), [("v.waveform".into(), "vocabulary".into())]);
-    assert!(f[0].message.contains("sinus_ecg") && f[0].message.contains("(names end in _ecg)"), "{}", f[0].message);
+    assert!(
+        f[0].message.contains("sinus_ecg") && f[0].message.contains("(names end in _ecg)"),
+        "{}",
+        f[0].message
+    );
 }
 
 #[test]

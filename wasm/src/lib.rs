@@ -6,6 +6,7 @@
 mod codec;
 mod error;
 mod signature;
+mod validation;
 
 use wasm_bindgen::prelude::*;
 

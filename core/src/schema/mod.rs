@@ -12,6 +12,7 @@ mod strict;
 mod validate;
 
 use crate::error::Problem;
+use crate::finding::quote;
 use crate::path;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -122,7 +123,7 @@ impl Schema {
                 }
                 None => p.problems.push(
                     Problem::new(where_, "a reference to a schema inside this one (`#`, `#/$defs/name`)")
-                        .found(format!("{pointer:?}")),
+                        .found(quote(&pointer)),
                 ),
             }
         }

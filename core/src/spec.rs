@@ -1,0 +1,365 @@
+//! The job spec: what to read, what to ask, what to accept, within which limits and budget.
+//!
+//! Checked in three passes, and every problem of every pass is reported at once, each at its
+//! JSON path: the shape (against `spec.schema.json`, by rowbatch's own validator), then the
+//! embedded schemas and rule packs, then the meaning (columns exist, placeholders resolve,
+//! examples validate, rules land on fields that exist).
+
+use crate::error::{Error, Problem, Result};
+use crate::finding::Finding;
+use crate::finding::quote;
+use crate::path::{self, Step};
+use crate::rules::{self, Pack};
+use crate::schema::{Id, Schema};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+const SPEC_SCHEMA: &str = include_str!("spec.schema.json");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Spec {
+    pub name: String,
+    pub input: Input,
+    pub output: Output,
+    pub prompt: Prompt,
+    pub provider: Provider,
+    #[serde(default)]
+    pub limits: Limits,
+    pub budget: Option<Budget>,
+    pub prices: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Input {
+    pub sheet: Option<String>,
+    #[serde(default = "one")]
+    pub header_row: u32,
+    pub key: Option<String>,
+    pub identity: Option<Vec<String>>,
+    pub null_tokens: Option<Vec<String>>,
+    pub schema: Value,
+    #[serde(default)]
+    pub rules: Vec<RuleUse>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Output {
+    pub sheet: Option<String>,
+    pub schema: Value,
+    #[serde(default)]
+    pub rules: Vec<RuleUse>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleUse {
+    /// A built-in pack's name, or a pack written inline.
+    pub pack: Value,
+    /// Where the pack applies: `""` is the row or answer itself, `states[*].vitals` each vitals.
+    #[serde(default = "root_only")]
+    pub at: Vec<String>,
+}
+
+fn root_only() -> Vec<String> {
+    vec![String::new()]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Prompt {
+    pub system: String,
+    pub template: String,
+    #[serde(default)]
+    pub examples: Vec<Example>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Example {
+    pub input: Map<String, Value>,
+    pub output: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProviderKind {
+    Openai,
+    Anthropic,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Provider {
+    pub kind: ProviderKind,
+    pub model: String,
+    pub base_url: Option<String>,
+    #[serde(default = "default_max_output")]
+    pub max_output_tokens: u32,
+    pub temperature: Option<f64>,
+}
+
+fn default_max_output() -> u32 {
+    1024
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Limits {
+    pub wave_size: u32,
+    pub concurrency: u32,
+    pub requests_per_minute: u32,
+    pub tokens_per_minute: u32,
+    /// Seconds of work per execution; with Apps Script's 360 s this leaves room for the ~60 s
+    /// UrlFetch timeout of a request still in flight.
+    pub time_slice_seconds: u32,
+    pub attempts_per_row: u32,
+    pub reasks_per_row: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            wave_size: 20,
+            concurrency: 10,
+            requests_per_minute: 500,
+            tokens_per_minute: 200_000,
+            time_slice_seconds: 270,
+            attempts_per_row: 3,
+            reasks_per_row: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Budget {
+    pub max_usd: f64,
+}
+
+/// A rule pack ready to apply, with its places parsed.
+#[derive(Debug, Clone)]
+pub struct AppliedPack {
+    pub pack: Pack,
+    pub at: Vec<Vec<Step>>,
+}
+
+impl AppliedPack {
+    pub fn apply(&self, doc: &Value) -> Vec<Finding> {
+        self.pack.apply(doc, &self.at)
+    }
+}
+
+/// A checked spec with everything validation needs compiled once.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub spec: Spec,
+    /// Input columns, in spec order (the order of `input.schema.properties`).
+    pub columns: Vec<String>,
+    /// The columns that make a row's identity (signature): `input.identity`, else every column
+    /// but the key.
+    pub identity: Vec<String>,
+    pub input_schema: Schema,
+    pub output_schema: Schema,
+    pub input_rules: Vec<AppliedPack>,
+    pub output_rules: Vec<AppliedPack>,
+}
+
+impl Job {
+    pub fn compile(value: &Value) -> Result<Job> {
+        let shape = Schema::parse(&serde_json::from_str(SPEC_SCHEMA).unwrap_or_default(), "")
+            .expect("spec.schema.json is a valid schema");
+        let findings = shape.validate(value, "");
+        if !findings.is_empty() {
+            return Err(Error::InvalidInput(findings.iter().map(Problem::from_finding).collect()));
+        }
+        // The shape is checked already; a plain decode keeps path-tracking code out of the module.
+        let spec: Spec = serde_json::from_value(value.clone())
+            .map_err(|e| Error::invalid(Problem::new("(spec)", "a job spec").found(e.to_string())))?;
+        let mut problems = Vec::new();
+        let input = parse_schema(&spec.input.schema, "input.schema", &mut problems);
+        let output = parse_schema(&spec.output.schema, "output.schema", &mut problems);
+        let (Some(input), Some(output)) = (input, output) else {
+            return Err(Error::InvalidInput(problems));
+        };
+        let columns = object_properties(&input, "input.schema", &mut problems);
+        object_properties(&output, "output.schema", &mut problems);
+        if matches!(spec.output.schema.get("additionalProperties"), Some(v) if v != &Value::Bool(false)) {
+            problems.push(
+                Problem::new(
+                    "output.schema.additionalProperties",
+                    "false or absent (structured outputs close every object)",
+                )
+                .found(crate::finding::show(&spec.output.schema["additionalProperties"])),
+            );
+        }
+        let (input, output) = (input.strict(), output.strict());
+        let identity = check_columns(&spec, &columns, &mut problems);
+        check_template(&spec.prompt.template, &columns, &mut problems);
+        for (i, ex) in spec.prompt.examples.iter().enumerate() {
+            let at = format!("prompt.examples[{i}]");
+            for key in ex.input.keys().filter(|k| !columns.contains(k)) {
+                problems.push(column_problem(&path::key(&format!("{at}.input"), key), key, &columns));
+            }
+            problems.extend(
+                output
+                    .validate(&ex.output, &format!("{at}.output"))
+                    .iter()
+                    .filter(|f| f.is_error())
+                    .map(Problem::from_finding),
+            );
+        }
+        let input_rules = rule_uses(&spec.input.rules, "input.rules", &input, &mut problems);
+        let output_rules = rule_uses(&spec.output.rules, "output.rules", &output, &mut problems);
+        if !problems.is_empty() {
+            return Err(Error::InvalidInput(problems));
+        }
+        Ok(Job {
+            spec,
+            columns,
+            identity,
+            input_schema: input,
+            output_schema: output,
+            input_rules,
+            output_rules,
+        })
+    }
+}
+
+fn parse_schema(v: &Value, at: &str, problems: &mut Vec<Problem>) -> Option<Schema> {
+    Schema::parse(v, at).map_err(|p| problems.extend(p)).ok()
+}
+
+fn object_properties(s: &Schema, at: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+    let props: Vec<String> = s
+        .keywords(s.root())
+        .map(|k| k.properties.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    if props.is_empty() {
+        problems
+            .push(Problem::new(format!("{at}.properties"), "an object schema with at least one property"));
+    }
+    props
+}
+
+fn column_problem(at: &str, name: &str, columns: &[String]) -> Problem {
+    Problem::new(at, format!("a column of input.schema ({})", columns.join(", "))).found(quote(&name))
+}
+
+fn check_columns(spec: &Spec, columns: &[String], problems: &mut Vec<Problem>) -> Vec<String> {
+    if let Some(key) = &spec.input.key
+        && !columns.contains(key)
+    {
+        problems.push(column_problem("input.key", key, columns));
+    }
+    match &spec.input.identity {
+        Some(ids) => {
+            for (i, c) in ids.iter().enumerate().filter(|(_, c)| !columns.contains(c)) {
+                problems.push(column_problem(&format!("input.identity[{i}]"), c, columns));
+            }
+            ids.clone()
+        }
+        None => columns.iter().filter(|c| Some(*c) != spec.input.key.as_ref()).cloned().collect(),
+    }
+}
+
+/// `{{Column}}` placeholders must name input columns; `{{` must close.
+fn check_template(template: &str, columns: &[String], problems: &mut Vec<Problem>) {
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            problems.push(Problem::new("prompt.template", "every {{ closed by }}").found("an unclosed {{"));
+            return;
+        };
+        let name = after[..close].trim();
+        if !columns.iter().any(|c| c == name) {
+            problems.push(column_problem("prompt.template", &format!("{{{{{name}}}}}"), columns));
+        }
+        rest = &after[close + 2..];
+    }
+}
+
+fn rule_uses(uses: &[RuleUse], at: &str, schema: &Schema, problems: &mut Vec<Problem>) -> Vec<AppliedPack> {
+    let mut out = Vec::new();
+    for (i, u) in uses.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        let pack = match &u.pack {
+            Value::String(name) => rules::builtin(name).ok_or_else(|| {
+                let known: Vec<&str> = rules::BUILTIN.iter().map(|(n, _)| *n).collect();
+                Problem::new(format!("{here}.pack"), format!("a built-in pack ({})", known.join(", ")))
+                    .found(quote(&name))
+            }),
+            inline => serde_json::from_value::<Pack>(inline.clone())
+                .map_err(|e| Problem::from_serde(&format!("{here}.pack"), &e.to_string())),
+        };
+        let pack = match pack {
+            Ok(p) => p,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let mut places = Vec::new();
+        for (j, pattern) in u.at.iter().enumerate() {
+            let Some(steps) = path::parse_pattern(pattern) else {
+                problems.push(
+                    Problem::new(
+                        format!("{here}.at[{j}]"),
+                        "a place like \"\", \"vitals\" or \"states[*].vitals\"",
+                    )
+                    .found(quote(&pattern)),
+                );
+                continue;
+            };
+            let fields = schema_at(schema, &steps).map(|id| fields_of(schema, id));
+            let used = pack
+                .rules
+                .iter()
+                .flat_map(|r| r.fields())
+                .any(|f| fields.as_ref().is_some_and(|fs| fs.iter().any(|x| x == f)));
+            if !used {
+                let found = match fields {
+                    Some(fs) => format!("{}, whose fields are {}", quote(pattern), fs.join(", ")),
+                    None => format!("{}, which the schema does not have", quote(pattern)),
+                };
+                problems.push(
+                    Problem::new(
+                        format!("{here}.at[{j}]"),
+                        format!("a place holding fields that pack {} checks", pack.name),
+                    )
+                    .found(found),
+                );
+            }
+            places.push(steps);
+        }
+        out.push(AppliedPack { pack, at: places });
+    }
+    out
+}
+
+/// The schema node a place pattern reaches, following properties, items and `$ref`s.
+fn schema_at(s: &Schema, steps: &[Step]) -> Option<Id> {
+    let mut id = s.resolve(s.root());
+    for step in steps {
+        id = s.resolve(match step {
+            Step::Key(k) => s.property(id, k)?,
+            Step::Index(_) | Step::Each => s.keywords(id)?.items?,
+        });
+        // A nullable property is `anyOf: [schema, null]` in the strict form.
+        if let Some(k) = s.keywords(id).filter(|k| k.types.is_none() && !k.any_of.is_empty()) {
+            id = s.resolve(k.any_of[0]);
+        }
+    }
+    Some(id)
+}
+
+fn fields_of(s: &Schema, id: Id) -> Vec<String> {
+    s.keywords(id).map(|k| k.properties.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
+}
