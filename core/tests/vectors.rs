@@ -6,7 +6,7 @@
 //! core; review the diff of the canonical forms before committing it.
 
 use rowbatch_core::decode::from_json;
-use rowbatch_core::{Error, signature};
+use rowbatch_core::{Error, quality, signature, validate};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -14,6 +14,12 @@ fn dispatch(function: &str, input: Value) -> Result<Value, Error> {
     let out = match function {
         "signRow" => serde_json::to_value(signature::sign_row(from_json(input)?)?),
         "signRows" => serde_json::to_value(signature::sign_rows(from_json(input)?)?),
+        "checkSpec" => serde_json::to_value(validate::check_spec(from_json(input)?)?),
+        "validateRows" => serde_json::to_value(validate::validate_rows(from_json(input)?)?),
+        "validateAnswer" => serde_json::to_value(validate::validate_answer(from_json(input)?)?),
+        "fixRows" => serde_json::to_value(validate::fix_rows(from_json(input)?)?),
+        "fixAnswer" => serde_json::to_value(validate::fix_answer(from_json(input)?)?),
+        "score" => serde_json::to_value(quality::score(from_json(input)?)),
         other => panic!("no such function in the vectors: {other}"),
     };
     Ok(out.expect("outputs serialise"))
@@ -62,4 +68,9 @@ fn check_file(name: &str) {
 #[test]
 fn signature_vectors() {
     check_file("signature.json");
+}
+
+#[test]
+fn validation_vectors() {
+    check_file("validation.json");
 }

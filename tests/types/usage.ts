@@ -42,3 +42,15 @@ api.signRows({ rows: [] });
 report.duplicates;
 
 export { firstSheetRow, blank, canonical, seed, sigVersion, describe, inBrowser };
+
+declare const spec: node.JobSpec;
+const rows: node.RowsReport = api.validateRows({ spec, header: ['Case_ID'], rows: [['SIM-001']] });
+const firstCell: string | undefined = rows.rows[0].findings[0].cell;
+const answer: node.AnswerReport = api.validateAnswer({ spec, answer: { initialVitals: null } });
+const fixed: node.FixedAnswer = api.fixAnswer({ spec, answer: '{"a":1}' });
+const fixedRows: node.FixedRows = api.fixRows({ spec, header: [], rows: [] });
+const checked: node.SpecReport = api.checkSpec({ spec });
+const q: node.Quality = api.score({ expected: 1, filled: 1, errors: 0, warnings: 0 });
+// @ts-expect-error the tally needs all four counts
+api.score({ expected: 1 });
+export { firstCell, answer, fixed, fixedRows, checked, q };

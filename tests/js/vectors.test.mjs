@@ -1,4 +1,5 @@
-// The golden signature vectors, and the error contract, in whichever host ROWBATCH_HOST names.
+// The golden vectors (signatures, validation) and the error contract, in whichever host
+// ROWBATCH_HOST names.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -9,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { openHost, HOST } from './hosts.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const vectors = JSON.parse(fs.readFileSync(path.join(root, 'tests', 'vectors', 'signature.json'), 'utf8'));
+const load = (name) => JSON.parse(fs.readFileSync(path.join(root, 'tests', 'vectors', name), 'utf8'));
+const vectors = load('signature.json');
+const FILES = ['signature.json', 'validation.json'];
 let host;
 
 before(async () => {
@@ -19,32 +22,36 @@ after(async () => {
   await host?.close();
 });
 
-test(`${HOST}: every signature vector gives exactly the recorded output or error`, async () => {
-  const failures = [];
-  for (const c of vectors.cases) {
-    try {
-      const out = await host.call(c.fn, c.input);
-      if (c.error) failures.push(`${c.name}: expected error ${c.error.code}, got a result`);
-      else {
-        try {
-          assert.deepStrictEqual(JSON.parse(JSON.stringify(out)), c.output);
-        } catch {
-          failures.push(`${c.name}: got ${JSON.stringify(out).slice(0, 300)}`);
+for (const file of FILES) {
+  test(`${HOST}: every vector in ${file} gives exactly the recorded output or error`, async () => {
+    const cases = load(file).cases;
+    const failures = [];
+    for (const c of cases) {
+      try {
+        const out = await host.call(c.fn, c.input);
+        if (c.error) failures.push(`${c.name}: expected error ${c.error.code}, got a result`);
+        else {
+          try {
+            assert.deepStrictEqual(JSON.parse(JSON.stringify(out)), c.output);
+          } catch {
+            failures.push(`${c.name}: got ${JSON.stringify(out).slice(0, 300)}`);
+          }
         }
-      }
-    } catch (e) {
-      if (!c.error) failures.push(`${c.name}: unexpected ${e.code}: ${e.message}`);
-      else {
-        const paths = (e.data || []).map((p) => p.path);
-        if (e.code !== c.error.code || JSON.stringify(paths) !== JSON.stringify(c.error.paths)) {
-          failures.push(`${c.name}: got ${e.code} ${JSON.stringify(paths)} (${e.message})`);
+      } catch (e) {
+        if (!c.error) failures.push(`${c.name}: unexpected ${e.code}: ${e.message}`);
+        else {
+          const paths = (e.data || []).map((p) => p.path);
+          if (e.code !== c.error.code || JSON.stringify(paths) !== JSON.stringify(c.error.paths)) {
+            failures.push(`${c.name}: got ${e.code} ${JSON.stringify(paths)} (${e.message})`);
+          }
+          for (const p of paths) if (!e.message.includes(p)) failures.push(`${c.name}: message does not name ${p}`);
         }
       }
     }
-  }
-  assert.deepEqual(failures, [], failures.join('\n'));
-  assert.ok(vectors.cases.length >= 40, 'dozens of vectors');
-});
+    assert.deepEqual(failures, [], failures.join('\n'));
+    assert.ok(cases.length >= 15, `${file}: too few vectors`);
+  });
+}
 
 test(`${HOST}: a signature is SHA-256 of the canonical form the host returns`, async () => {
   for (const c of vectors.cases.filter((v) => v.fn === 'signRow' && !v.error)) {
