@@ -8,7 +8,8 @@ use std::time::Instant;
 
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/clinical/");
-    let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}job.json")).unwrap()).unwrap();
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}job.json")).unwrap()).unwrap();
     let header: Vec<String> = ["Case_ID", "Title", "Age", "Presentation"].map(String::from).into();
     let rows: Vec<Vec<Cell>> = (0..10_000)
         .map(|i| {
@@ -32,12 +33,19 @@ fn main() {
         println!("native {label:<10} {:>10.0} rows/s ({:.1} ms per 10,000 rows)", n / s, s * 1000.0);
     };
     time("validate", &mut || {
-        let input = RowsInput { spec: spec.clone(), header: header.clone(), rows: rows.clone(), first_row: None };
+        let input =
+            RowsInput { spec: spec.clone(), header: header.clone(), rows: rows.clone(), first_row: None };
         validate::validate_rows(input).unwrap();
     });
     time("signature", &mut || {
         let columns = Some(vec!["Title".into(), "Age".into(), "Presentation".into()]);
-        let input = SignRowsInput { header: header.clone(), rows: rows.clone(), columns, null_tokens: None, first_row: None };
+        let input = SignRowsInput {
+            header: header.clone(),
+            rows: rows.clone(),
+            columns,
+            null_tokens: None,
+            first_row: None,
+        };
         signature::sign_rows(input).unwrap();
     });
 }

@@ -172,7 +172,7 @@ fn column_positions(header: &[String], columns: Option<&[String]>) -> Result<Vec
                     format!("columns[{i}]"),
                     format!("a column of the header ({})", header.join(", ")),
                 )
-                .found(quote(&name)),
+                .found(quote(name)),
             ),
             (Some((p, _)), Some((q, _))) => problems.push(
                 Problem::new(format!("columns[{i}]"), "a column name that appears once in the header")

@@ -249,7 +249,7 @@ fn object_properties(s: &Schema, at: &str, problems: &mut Vec<Problem>) -> Vec<S
 }
 
 fn column_problem(at: &str, name: &str, columns: &[String]) -> Problem {
-    Problem::new(at, format!("a column of input.schema ({})", columns.join(", "))).found(quote(&name))
+    Problem::new(at, format!("a column of input.schema ({})", columns.join(", "))).found(quote(name))
 }
 
 fn check_columns(spec: &Spec, columns: &[String], problems: &mut Vec<Problem>) -> Vec<String> {
@@ -294,7 +294,7 @@ fn rule_uses(uses: &[RuleUse], at: &str, schema: &Schema, problems: &mut Vec<Pro
             Value::String(name) => rules::builtin(name).ok_or_else(|| {
                 let known: Vec<&str> = rules::BUILTIN.iter().map(|(n, _)| *n).collect();
                 Problem::new(format!("{here}.pack"), format!("a built-in pack ({})", known.join(", ")))
-                    .found(quote(&name))
+                    .found(quote(name))
             }),
             inline => serde_json::from_value::<Pack>(inline.clone())
                 .map_err(|e| Problem::from_serde(&format!("{here}.pack"), &e.to_string())),
@@ -314,7 +314,7 @@ fn rule_uses(uses: &[RuleUse], at: &str, schema: &Schema, problems: &mut Vec<Pro
                         format!("{here}.at[{j}]"),
                         "a place like \"\", \"vitals\" or \"states[*].vitals\"",
                     )
-                    .found(quote(&pattern)),
+                    .found(quote(pattern)),
                 );
                 continue;
             };

@@ -35,7 +35,10 @@ fn the_strict_output_schema_closes_objects_and_requires_everything() {
     let vitals = &s["$defs"]["vitals"];
     assert_eq!(vitals["additionalProperties"], json!(false));
     assert_eq!(vitals["properties"]["EtCO2"]["type"], json!(["number", "null"]));
-    assert_eq!(s["properties"]["states"]["items"]["properties"]["trigger"]["type"], json!(["string", "null"]));
+    assert_eq!(
+        s["properties"]["states"]["items"]["properties"]["trigger"]["type"],
+        json!(["string", "null"])
+    );
 }
 
 #[test]
@@ -81,7 +84,8 @@ fn a_spec_whose_parts_do_not_fit_together_lists_every_problem() {
     spec2["input"]["key"] = json!("CaseID");
     spec2["input"]["identity"] = json!(["Title", "Agee"]);
     spec2["prompt"]["template"] = json!("Case {{Case_ID}}: {{Titel}} {{Age");
-    spec2["output"]["rules"] = json!([{"pack": "cardiac"}, {"pack": "clinical-vitals", "at": ["states[*]", "nope"]}]);
+    spec2["output"]["rules"] =
+        json!([{"pack": "cardiac"}, {"pack": "clinical-vitals", "at": ["states[*]", "nope"]}]);
     spec2["prompt"]["examples"][0]["output"]["initialVitals"]["HR"] = json!("fast");
     let got = problems(spec2);
     let paths: Vec<&str> = got.iter().map(|g| g.split(':').next().unwrap()).collect();
@@ -99,7 +103,9 @@ fn a_spec_whose_parts_do_not_fit_together_lists_every_problem() {
         ],
         "{got:#?}"
     );
-    assert!(got[0].contains("a column of input.schema (Case_ID, Title, Age, Presentation), found \"CaseID\""));
+    assert!(
+        got[0].contains("a column of input.schema (Case_ID, Title, Age, Presentation), found \"CaseID\"")
+    );
     assert!(got[5].contains("a built-in pack (clinical-vitals, brand-profile), found \"cardiac\""));
 }
 
@@ -111,27 +117,42 @@ fn text(s: &str) -> Cell {
 fn input_rows_get_located_findings_and_scores() {
     let header: Vec<String> = ["Case_ID", "Title", "Age", "Presentation"].map(String::from).into();
     let rows = vec![
-        vec![text("SIM-001"), text("Chest pain"), Cell::Number(54.0), text("Crushing chest pain for an hour")],
+        vec![
+            text("SIM-001"),
+            text("Chest pain"),
+            Cell::Number(54.0),
+            text("Crushing chest pain for an hour"),
+        ],
         vec![text("SIM-2"), text("Sepsis"), text("seventy"), text("Fever and hypotension")],
         vec![text("SIM-003"), text("Asthma"), text("9"), text("Severe wheeze, tripod position")],
         vec![text("SIM-004"), text(""), text("N/A"), text("Short")],
         vec![Cell::Empty, text(" "), Cell::Empty, Cell::Empty],
         vec![text("SIM-005"), text("Heat stroke"), Cell::Number(150.0), text("Collapsed during a marathon")],
     ];
-    let r = validate::validate_rows(RowsInput { spec: example("clinical"), header, rows, first_row: None }).unwrap();
+    let r = validate::validate_rows(RowsInput { spec: example("clinical"), header, rows, first_row: None })
+        .unwrap();
     assert!(r.header.is_empty());
     assert_eq!(r.blank_rows, [4]);
     let by_row: Vec<Vec<(String, String, String)>> = r
         .rows
         .iter()
-        .map(|row| row.findings.iter().map(|f| (f.cell.clone().unwrap_or_default(), f.code.clone(), f.message.clone())).collect())
+        .map(|row| {
+            row.findings
+                .iter()
+                .map(|f| (f.cell.clone().unwrap_or_default(), f.code.clone(), f.message.clone()))
+                .collect()
+        })
         .collect();
     assert_eq!(by_row[0], vec![]);
     assert_eq!(r.rows[0].quality.score, 100);
     assert_eq!(
         by_row[1],
         [
-            ("A3".into(), "pattern".into(), "expected text matching /^SIM-[0-9]{3}$/, found \"SIM-2\"".into()),
+            (
+                "A3".into(),
+                "pattern".into(),
+                "expected text matching /^SIM-[0-9]{3}$/, found \"SIM-2\"".into()
+            ),
             ("C3".into(), "type".into(), "expected a whole number, found \"seventy\"".into())
         ]
     );
@@ -148,7 +169,13 @@ fn input_rows_get_located_findings_and_scores() {
 #[test]
 fn a_header_without_a_spec_column_is_one_clear_finding() {
     let header: Vec<String> = ["Case_ID", "Title", "Presentation", "Title"].map(String::from).into();
-    let r = validate::validate_rows(RowsInput { spec: example("clinical"), header, rows: vec![vec![]], first_row: None }).unwrap();
+    let r = validate::validate_rows(RowsInput {
+        spec: example("clinical"),
+        header,
+        rows: vec![vec![]],
+        first_row: None,
+    })
+    .unwrap();
     let msgs: Vec<&str> = r.header.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(
         msgs,
@@ -201,7 +228,10 @@ fn bad_answers_are_located() {
 
 #[test]
 fn text_that_is_not_json_or_is_cut_off_is_one_error() {
-    for (text, why) in [("Sure! Here are the vitals.", "expected value"), ("{\"initialVitals\": {\"HR\": 8", "EOF while parsing")] {
+    for (text, why) in [
+        ("Sure! Here are the vitals.", "expected value"),
+        ("{\"initialVitals\": {\"HR\": 8", "EOF while parsing"),
+    ] {
         let r = answer(json!(text));
         assert_eq!(r.findings.len(), 1);
         assert_eq!(r.findings[0].code, "not_json");
@@ -235,7 +265,13 @@ fn fixing_rows_changes_only_the_cells_with_a_fix() {
         vec![text("SIM-003"), text("Asthma"), text("9"), text("Severe wheeze, tripod position")],
         vec![text("SIM-2"), text("Sepsis"), text("n/a"), text("Fever and hypotension")],
     ];
-    let fixed = validate::fix_rows(RowsInput { spec: example("clinical"), header, rows: rows.clone(), first_row: Some(10) }).unwrap();
+    let fixed = validate::fix_rows(RowsInput {
+        spec: example("clinical"),
+        header,
+        rows: rows.clone(),
+        first_row: Some(10),
+    })
+    .unwrap();
     assert_eq!(fixed.rows[0][2], Cell::Number(9.0));
     assert_eq!(fixed.rows[1][2], Cell::Empty);
     assert_eq!(fixed.rows[1][0], rows[1][0]);
