@@ -181,3 +181,16 @@ fn packs_are_data_with_unknown_fields_refused() {
     let bad_kind = r#"{"name":"x","rules":[{"kind":"between","field":"HR"}]}"#;
     assert!(serde_json::from_str::<Pack>(bad_kind).is_err());
 }
+
+#[test]
+fn non_empty_rules_refuse_blank_text_and_empty_lists() {
+    let pack: Pack =
+        serde_json::from_value(json!({"name": "t", "rules": [{"kind": "nonEmpty", "field": "summary"}]}))
+            .unwrap();
+    let at = vec![parse_pattern("").unwrap()];
+    for empty in [json!({}), json!({"summary": "  "}), json!({"summary": []}), json!({"summary": null})] {
+        let f = pack.apply(&empty, &at);
+        assert_eq!(codes(&f), [("summary".into(), "required".into())], "{empty}");
+    }
+    assert!(pack.apply(&json!({"summary": "ok"}), &at).is_empty());
+}
