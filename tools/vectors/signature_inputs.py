@@ -4,6 +4,8 @@ the outputs from the core, and every host must reproduce them byte for byte. Err
 their expected code and problem paths, written here by hand."""
 import json, os, sys
 
+import vectorfile
+
 long_cell = ("Patient presents with crushing substernal chest pain radiating to the left arm. "
              "Diaphoretic, nauseated.\n\n  History: HTN, DM2, smoker.  ") * 400
 long_cell = long_cell[:50000]  # the most a Sheets cell holds
@@ -109,19 +111,6 @@ cases += [
 ]
 
 path = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "vectors", "signature.json")
-old = {}
-if os.path.exists(path):
-    old = {c["name"]: c for c in json.load(open(path, encoding="utf-8"))["cases"]}
-for c in cases:
-    if "error" not in c:
-        c["output"] = old.get(c["name"], {}).get("output")
-doc = {
-    "about": "Golden vectors for row signatures. Inputs: tools/vectors/signature_inputs.py; outputs "
+vectorfile.write(path, "Golden vectors for row signatures. Inputs: tools/vectors/signature_inputs.py; outputs "
              "written by the Rust core (UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors) "
-             "and checked unchanged by cargo test and by tests/js/signature.test.mjs in every host.",
-    "cases": cases,
-}
-with open(path, "w", encoding="utf-8") as f:
-    json.dump(doc, f, ensure_ascii=False, indent=2)
-    f.write("\n")
-print(f"{len(cases)} cases -> {os.path.normpath(path)}", file=sys.stderr)
+             "and checked unchanged by cargo test and by tests/js/vectors.test.mjs in every host.", cases)

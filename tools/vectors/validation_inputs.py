@@ -3,6 +3,8 @@
 `UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors` fills in the outputs."""
 import copy, json, os, sys
 
+import vectorfile
+
 here = os.path.dirname(__file__)
 root = os.path.join(here, "..", "..")
 clinical = json.load(open(os.path.join(root, "examples", "clinical", "job.json"), encoding="utf-8"))
@@ -67,17 +69,6 @@ cases = [
 ]
 
 path = os.path.join(root, "tests", "vectors", "validation.json")
-old = {}
-if os.path.exists(path):
-    old = {c["name"]: c for c in json.load(open(path, encoding="utf-8"))["cases"]}
-for c in cases:
-    if "error" not in c:
-        c["output"] = old.get(c["name"], {}).get("output")
-doc = {"about": "Golden vectors for spec checking, row and answer validation, fixes and scores. Inputs: "
+vectorfile.write(path, "Golden vectors for spec checking, row and answer validation, fixes and scores. Inputs: "
                 "tools/vectors/validation_inputs.py; outputs written by the Rust core (UPDATE_VECTORS=1 "
-                "cargo test -p rowbatch-core --test vectors) and checked in every host.",
-       "cases": cases}
-with open(path, "w", encoding="utf-8") as f:
-    json.dump(doc, f, ensure_ascii=False, indent=2)
-    f.write("\n")
-print(f"{len(cases)} cases -> {os.path.normpath(path)}", file=sys.stderr)
+                "cargo test -p rowbatch-core --test vectors) and checked in every host.", cases)
