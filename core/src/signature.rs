@@ -94,8 +94,8 @@ pub fn sign_rows(input: SignRowsInput) -> Result<SignRowsReport> {
     let mut signatures = Vec::with_capacity(input.rows.len());
     let mut blank_rows = Vec::new();
     let mut groups: Vec<DuplicateGroup> = Vec::new();
-    let mut group_of: HashMap<String, usize> = HashMap::with_capacity(input.rows.len());
-    let mut first_seen: HashMap<String, usize> = HashMap::with_capacity(input.rows.len());
+    // Signature → the row that first had it, and its duplicate group once a second row has it.
+    let mut seen: HashMap<String, (usize, Option<usize>)> = HashMap::with_capacity(input.rows.len());
     let mut values = Vec::with_capacity(positions.len());
 
     for (r, row) in input.rows.iter().enumerate() {
@@ -114,16 +114,24 @@ pub fn sign_rows(input: SignRowsInput) -> Result<SignRowsReport> {
         let signature = hash(&canonical::row(&values));
         if values.iter().all(|v| *v == Value::Empty) {
             blank_rows.push(r);
-        } else if let Some(&g) = group_of.get(&signature) {
-            groups[g].indices.push(r);
-            groups[g].sheet_rows.push(first_row + r as u64);
-        } else if let Some(first) = first_seen.insert(signature.clone(), r) {
-            group_of.insert(signature.clone(), groups.len());
-            groups.push(DuplicateGroup {
-                signature: signature.clone(),
-                indices: vec![first, r],
-                sheet_rows: vec![first_row + first as u64, first_row + r as u64],
-            });
+        } else {
+            match seen.get_mut(&signature) {
+                None => {
+                    seen.insert(signature.clone(), (r, None));
+                }
+                Some((_, Some(g))) => {
+                    groups[*g].indices.push(r);
+                    groups[*g].sheet_rows.push(first_row + r as u64);
+                }
+                Some((first, group @ None)) => {
+                    *group = Some(groups.len());
+                    groups.push(DuplicateGroup {
+                        signature: signature.clone(),
+                        indices: vec![*first, r],
+                        sheet_rows: vec![first_row + *first as u64, first_row + r as u64],
+                    });
+                }
+            }
         }
         signatures.push(signature);
     }

@@ -173,9 +173,7 @@ pub struct Job {
 
 impl Job {
     pub fn compile(value: &Value) -> Result<Job> {
-        let shape = Schema::parse(&serde_json::from_str(SPEC_SCHEMA).unwrap_or_default(), "")
-            .expect("spec.schema.json is a valid schema");
-        let findings = shape.validate(value, "");
+        let findings = spec_shape().validate(value, "");
         if !findings.is_empty() {
             return Err(Error::InvalidInput(findings.iter().map(Problem::from_finding).collect()));
         }
@@ -230,6 +228,15 @@ impl Job {
             output_rules,
         })
     }
+}
+
+/// The spec's own schema, parsed on first use (every validation call checks a spec).
+fn spec_shape() -> &'static Schema {
+    static SHAPE: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SHAPE.get_or_init(|| {
+        let json = serde_json::from_str(SPEC_SCHEMA).expect("spec.schema.json is JSON");
+        Schema::parse(&json, "").expect("spec.schema.json is a valid schema")
+    })
 }
 
 fn parse_schema(v: &Value, at: &str, problems: &mut Vec<Problem>) -> Option<Schema> {

@@ -86,8 +86,7 @@ export async function openSandbox({ dir = BUILD_DIR, loader = 'async' } = {}) {
     foreignBefore: [...foreignBefore],
     startup: { evaluateMs: t1 - t0, loadMs: t2 - t1, totalMs: t2 - t0 },
     call(fn, input) {
-      const res = JSON.parse(context.sandboxCall_(JSON.stringify({ fn, input })));
-      return res;
+      return JSON.parse(context.sandboxCall_(JSON.stringify({ fn, input })));
     },
     eval(code) {
       return vm.runInContext(code, context);

@@ -134,10 +134,6 @@ impl Schema {
         self.root
     }
 
-    pub fn node(&self, id: Id) -> &Node {
-        &self.nodes[id.0]
-    }
-
     pub fn keywords(&self, id: Id) -> Option<&Keywords> {
         match &self.nodes[id.0] {
             Node::Keywords(k) => Some(k),
@@ -222,26 +218,8 @@ impl Parser {
             let ptr = format!("{pointer}/{}", escape_token(name));
             match name.as_str() {
                 "type" => k.types = self.types(v, &here),
-                "properties" => match v {
-                    Value::Object(props) => {
-                        for (p, s) in props {
-                            let child =
-                                self.node(s, &path::key(&here, p), &format!("{ptr}/{}", escape_token(p)));
-                            k.properties.push((p.clone(), child));
-                        }
-                    }
-                    other => self.problem(&here, "an object of property schemas", other),
-                },
-                "$defs" => match v {
-                    Value::Object(defs) => {
-                        for (d, s) in defs {
-                            let child =
-                                self.node(s, &path::key(&here, d), &format!("{ptr}/{}", escape_token(d)));
-                            k.defs.push((d.clone(), child));
-                        }
-                    }
-                    other => self.problem(&here, "an object of named schemas", other),
-                },
+                "properties" => k.properties = self.named(v, &here, &ptr, "an object of property schemas"),
+                "$defs" => k.defs = self.named(v, &here, &ptr, "an object of named schemas"),
                 "required" => {
                     match v.as_array().and_then(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect())
                     {
@@ -301,6 +279,22 @@ impl Parser {
             }
         }
         k
+    }
+
+    /// `properties` and `$defs`: an object of schemas, each parsed under its own name.
+    fn named(&mut self, v: &Value, at: &str, pointer: &str, expected: &str) -> Vec<(String, Id)> {
+        let Value::Object(m) = v else {
+            self.problem(at, expected, v);
+            return Vec::new();
+        };
+        m.iter()
+            .map(|(name, s)| {
+                (
+                    name.clone(),
+                    self.node(s, &path::key(at, name), &format!("{pointer}/{}", escape_token(name))),
+                )
+            })
+            .collect()
     }
 
     fn types(&mut self, v: &Value, at: &str) -> Option<Vec<Type>> {
