@@ -25,3 +25,28 @@ function time(label, f) {
 }
 time('validate', () => rb.validateRows({ spec, header, rows }));
 time('signature', () => rb.signRows({ header, rows, columns: ['Title', 'Age', 'Presentation'] }));
+
+// Planning a wave of a large job near its end: 100,000 keyed rows, 90,000 outputs (a tenth of
+// them edited since), 10,000 progress rows. Same shape as the native bench.
+const n = 100000;
+const hex = (i) => i.toString(16).padStart(32, '0');
+const keys = Array.from({ length: n }, (_, i) => `SIM-${String(i).padStart(6, '0')}`);
+const signatures = keys.map((_, i) => `SIG_v1_${hex(i * 7919)}`);
+const outputs = Array.from({ length: n * 0.9 }, (_, i) => [keys[i], i % 10 === 0 ? `SIG_v1_${hex(i + 1)}` : signatures[i],
+  'SPEC_0123456789abcdef', i % 97 === 0 ? 'failed' : 'done', '']);
+const progress = Array.from({ length: n * 0.1 }, (_, k) => [keys[n * 0.9 + k], 1, k % 2 ? 2e12 : 0, null, null, '503']);
+const bigSpec = structuredClone(spec);
+bigSpec.input.schema.properties.Case_ID.pattern = '^SIM-[0-9]+$';
+const planInput = { spec: bigSpec, inputs: { firstRow: 2, keys, signatures, excluded: [], duplicateGroups: [] },
+  outputs: { firstRow: 2, rows: outputs }, progress: { firstRow: 2, rows: progress },
+  execution: 'bench', now: 1e12, deadline: 1e12 + 270000 };
+rb.planWave(planInput);
+const runs = 5;
+let t = performance.now();
+let sent = 0;
+for (let k = 0; k < runs; k += 1) sent = rb.planWave(planInput).send.length;
+console.log(`wasm   plan     ${((performance.now() - t) / runs).toFixed(1).padStart(8)} ms for ${n} rows against ${outputs.length} outputs (${sent} sent)`);
+const bigRows = keys.map((k, i) => [k, `Scenario ${i}`, i % 100, `Presentation number ${i} with words`]);
+t = performance.now();
+const keyed = rb.keyRows({ spec: bigSpec, header, rows: bigRows });
+console.log(`wasm   keyRows  ${(performance.now() - t).toFixed(1).padStart(8)} ms for ${n} rows (${keyed.excluded.length} excluded)`);

@@ -14,9 +14,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The one place the module's size budget is set. Every byte is downloaded, compiled and
 // instantiated on every Apps Script execution. Measured: 210,704 B with signatures only;
 // 502,694 B once spec checking, the JSON-Schema validator and rule packs came in (serde's
-// generated deserialisers and serde_json are most of the growth). The target is 300,000 B
-// (issue 10); this budget only stops further growth until the size work brings it down.
-export const WASM_BUDGET_BYTES = 520_000;
+// generated deserialisers and serde_json are most of the growth); 638,505 B with the ledger,
+// planner and reconciliation (serde code for ~30 more types; JSON text at the boundary and the
+// talc allocator took back 24 KB). The target is 300,000 B (issue 10); this budget only stops
+// further growth until the size work brings it down.
+export const WASM_BUDGET_BYTES = 660_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

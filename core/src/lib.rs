@@ -4,13 +4,18 @@
 //! Node, native tests) pass time, responses and seeds in, and get decisions out, so every
 //! decision can be replayed from a recorded input.
 
+pub mod batch;
 pub mod canonical;
 pub mod cell;
 pub mod decode;
 pub mod error;
 pub mod finding;
+pub mod keys;
+pub mod ledger;
 pub mod path;
+pub mod plan;
 pub mod quality;
+pub mod reconcile;
 pub mod rules;
 pub mod schema;
 pub mod signature;

@@ -147,7 +147,7 @@ pub fn is_signature(s: &str) -> bool {
         .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
-fn hash(canonical: &str) -> String {
+pub(crate) fn hash(canonical: &str) -> String {
     let digest = Sha256::digest(canonical.as_bytes());
     let mut out = String::with_capacity(PREFIX.len() + 32);
     out.push_str(PREFIX);

@@ -39,9 +39,22 @@ pub struct Input {
     pub key: Option<String>,
     pub identity: Option<Vec<String>>,
     pub null_tokens: Option<Vec<String>>,
+    /// What to do with a row whose content changed after its output was written.
+    #[serde(default)]
+    pub on_edit: OnEdit,
     pub schema: Value,
     #[serde(default)]
     pub rules: Vec<RuleUse>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnEdit {
+    /// Keep the output, marked stale: what was paid for is not thrown away silently.
+    #[default]
+    Keep,
+    /// Send the row again and overwrite its output in place.
+    Reprocess,
 }
 
 fn one() -> u32 {
@@ -169,6 +182,9 @@ pub struct Job {
     pub output_schema: Schema,
     pub input_rules: Vec<AppliedPack>,
     pub output_rules: Vec<AppliedPack>,
+    /// `SPEC_<16 hex>`: changes when anything that shapes an answer changes (prompt, output
+    /// schema and rules, provider, model, token limit, temperature). Written beside each output.
+    pub version: String,
 }
 
 impl Job {
@@ -218,7 +234,9 @@ impl Job {
         if !problems.is_empty() {
             return Err(Error::InvalidInput(problems));
         }
+        let version = spec_version(value);
         Ok(Job {
+            version,
             spec,
             columns,
             identity,
@@ -227,6 +245,35 @@ impl Job {
             input_rules,
             output_rules,
         })
+    }
+}
+
+fn spec_version(spec: &Value) -> String {
+    let provider = &spec["provider"];
+    let parts = serde_json::json!([
+        "rowbatch.spec.v1",
+        spec["output"],
+        spec["prompt"],
+        provider["kind"],
+        provider["model"],
+        provider["maxOutputTokens"],
+        provider["temperature"],
+    ]);
+    let digest = crate::signature::hash(&sorted(&parts).to_string());
+    let hex = digest.rsplit('_').next().unwrap_or_default();
+    format!("SPEC_{}", &hex[..16])
+}
+
+/// The same JSON with every object's keys in order, so reformatting a spec keeps its version.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_unstable();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
     }
 }
 

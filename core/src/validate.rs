@@ -25,6 +25,8 @@ pub struct SpecReport {
     pub columns: Vec<String>,
     pub key: Option<String>,
     pub identity: Vec<String>,
+    /// Written beside every output; see [`Job::version`].
+    pub version: String,
     /// The output schema as the provider will receive it (strict form).
     pub output_schema: Value,
 }
@@ -36,6 +38,7 @@ pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
         key: job.spec.input.key.clone(),
         columns: job.columns,
         identity: job.identity,
+        version: job.version,
         output_schema: job.output_schema.to_json(),
     })
 }
@@ -87,7 +90,7 @@ pub fn validate_rows(input: RowsInput) -> Result<RowsReport> {
     Ok(check_rows(&job, &input.header, &input.rows, first_row(&job, input.first_row)))
 }
 
-fn first_row(job: &Job, given: Option<u32>) -> u64 {
+pub(crate) fn first_row(job: &Job, given: Option<u32>) -> u64 {
     u64::from(given.unwrap_or(job.spec.input.header_row + 1))
 }
 
@@ -142,7 +145,7 @@ fn check_rows(job: &Job, header: &[String], rows: &[Vec<Cell>], first: u64) -> R
 }
 
 /// Where each spec column sits in the header; every missing or doubled column is a finding.
-fn positions(job: &Job, header: &[String]) -> std::result::Result<Vec<usize>, Vec<Finding>> {
+pub(crate) fn positions(job: &Job, header: &[String]) -> std::result::Result<Vec<usize>, Vec<Finding>> {
     let header_row = job.spec.input.header_row;
     let mut found = Vec::new();
     let mut problems = Vec::new();
@@ -177,7 +180,7 @@ fn positions(job: &Job, header: &[String]) -> std::result::Result<Vec<usize>, Ve
 
 /// The row as the JSON object the schema checks, typed by the schema, with the findings of
 /// typing it (a number stored as text, a null token).
-fn check_row(job: &Job, cells: &[&Cell], nulls: &NullTokens) -> (Value, Vec<Finding>) {
+pub(crate) fn check_row(job: &Job, cells: &[&Cell], nulls: &NullTokens) -> (Value, Vec<Finding>) {
     let schema = &job.input_schema;
     let root = schema.root();
     let required =

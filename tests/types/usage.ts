@@ -54,3 +54,25 @@ const q: node.Quality = api.score({ expected: 1, filled: 1, errors: 0, warnings:
 // @ts-expect-error the tally needs all four counts
 api.score({ expected: 1 });
 export { firstCell, answer, fixed, fixedRows, checked, q };
+
+const columns: node.LedgerColumns = api.ledgerColumns();
+const keyed: node.KeyedRows = api.keyRows({ spec, header: columns.output, rows: [['SIM-001']], firstRow: 2 });
+const plan: node.Plan = api.planWave({
+  spec, inputs: keyed, outputs: { rows: [] }, progress: { firstRow: 2, rows: [] },
+  execution: 'exec-1', now: Date.now(), deadline: Date.now() + 270_000,
+  capacity: { usd: 1.5 }, reserve: { tokens: 2000, usd: 0.001 },
+});
+const replaceRow: number | null = plan.send[0].replaceRow;
+const stop: 'drained' | 'waveSize' | 'requests' | 'tokens' | 'budget' | 'time' = plan.stop;
+const rec: node.Reconciled = api.reconcile({
+  spec, execution: 'exec-1', now: Date.now(),
+  results: [{ key: 'SIM-001', signature: plan.send[0].signature, status: 'retry', notBefore: Date.now() + 2000 }],
+});
+const batch: node.BatchRecord = api.batchRecord({
+  spec, id: api.newSeed(), startedAt: 0, now: 1, costUsd: 0, counts: plan.counts, finished: plan.finished,
+});
+// @ts-expect-error an outcome is done, retry or failed
+api.reconcile({ spec, execution: 'x', now: 0, results: [{ key: 'a', signature: 's', status: 'ok' }] });
+// @ts-expect-error a plan needs the clock
+api.planWave({ spec, inputs: keyed, execution: 'x' });
+export { replaceRow, stop, rec, batch };

