@@ -35,42 +35,11 @@ pub struct BatchInput {
     pub now: f64,
     /// Settled spend of the run so far.
     pub cost_usd: f64,
-    /// The latest plan's counts.
-    pub counts: PlanCounts,
+    /// The latest plan's counts (absent ones count 0).
+    pub counts: Counts,
     pub finished: bool,
     /// Why the run was stopped before it finished (budget, a fatal provider error, the user).
     pub stopped: Option<String>,
-}
-
-/// The plan counts the record uses (a plan's `counts` object can be passed as it is).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct PlanCounts {
-    pub rows: usize,
-    pub done: usize,
-    pub stale: usize,
-    pub failed: usize,
-    pub duplicates: usize,
-    pub excluded: usize,
-    pub waiting: usize,
-    pub in_flight: usize,
-    pub due: usize,
-}
-
-impl From<&Counts> for PlanCounts {
-    fn from(c: &Counts) -> Self {
-        Self {
-            rows: c.rows,
-            done: c.done,
-            stale: c.stale,
-            failed: c.failed,
-            duplicates: c.duplicates,
-            excluded: c.excluded,
-            waiting: c.waiting,
-            in_flight: c.in_flight,
-            due: c.due,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]

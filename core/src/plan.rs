@@ -166,8 +166,8 @@ pub struct Failed {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Counts {
     pub rows: usize,
     pub done: usize,
