@@ -50,3 +50,16 @@ const bigRows = keys.map((k, i) => [k, `Scenario ${i}`, i % 100, `Presentation n
 t = performance.now();
 const keyed = rb.keyRows({ spec: bigSpec, header, rows: bigRows });
 console.log(`wasm   keyRows  ${(performance.now() - t).toFixed(1).padStart(8)} ms for ${n} rows (${keyed.excluded.length} excluded)`);
+
+// Building a wave's requests and ingesting its responses, 10,000 rows each.
+const items = rows.map((row, i) => ({ key: `K${i}`, signature: `S${i}`, row }));
+t = performance.now();
+const built = rb.buildRequests({ spec, header, items });
+let ms = performance.now() - t;
+console.log(`wasm   build    ${Math.round(items.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per ${items.length} requests)`);
+const ok = JSON.parse(fs.readFileSync(path.join(root, 'tests', 'fixtures', 'responses.json'), 'utf8')).fixtures.openai.success;
+const sent = built.requests.map((r) => ({ key: r.key, signature: r.signature, reserveUsd: r.reserveUsd }));
+t = performance.now();
+const ingested = rb.ingest({ spec, sent, responses: sent.map(() => ok), now: 1e12, seed: 'bench' });
+ms = performance.now() - t;
+console.log(`wasm   ingest   ${Math.round(sent.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per ${sent.length} responses, ${ingested.counts.done} answers)`);

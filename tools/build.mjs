@@ -16,9 +16,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // 502,694 B once spec checking, the JSON-Schema validator and rule packs came in (serde's
 // generated deserialisers and serde_json are most of the growth); 638,505 B with the ledger,
 // planner and reconciliation (serde code for ~30 more types; JSON text at the boundary and the
-// talc allocator took back 24 KB). The target is 300,000 B (issue 10); this budget only stops
-// further growth until the size work brings it down.
-export const WASM_BUDGET_BYTES = 660_000;
+// talc allocator took back 24 KB); 751,279 B with prompts, request bodies, response reading,
+// retries, rate limits, cost and estimates (800 KB before serde_path_to_error was replaced by
+// a path scan in core/src/decode.rs). serde_json + serde are ~45 % of the code before wasm-opt.
+// The target is 300,000 B (issue 10); this budget only stops further growth until the size work
+// brings it down.
+export const WASM_BUDGET_BYTES = 770_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

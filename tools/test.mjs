@@ -15,6 +15,7 @@ const stages = [
   { name: 'cargo test', cmd: 'cargo', args: ['test', '--workspace'], counts: 'cargo' },
   { name: 'build', cmd: 'node', args: ['tools/build.mjs'] },
   { name: 'typings', cmd: path.join('node_modules', '.bin', 'tsc'), args: ['-p', 'tests/types/tsconfig.json'] },
+  { name: 'request bodies vs the SDK types', cmd: 'node', args: ['tests/types/bodies.mjs'] },
   ...HOSTS.map((host) => ({
     name: `js suite (${host})`, cmd: 'node', args: ['--test', '--test-reporter=spec', 'tests/js/'],
     env: { ROWBATCH_HOST: host }, counts: 'node',

@@ -55,6 +55,68 @@ fn main() {
     });
 
     plan_bench(&spec);
+    provider_bench(&spec, &header, &rows);
+}
+
+/// Request building and response ingestion for 10,000 rows: what each wave costs the host.
+fn provider_bench(spec: &serde_json::Value, header: &[String], rows: &[Vec<Cell>]) {
+    use rowbatch_core::ingest::{IngestInput, Response, Sent, ingest};
+    use rowbatch_core::provider::{BuildInput, Item, build_requests};
+    let items: Vec<Item> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Item { key: format!("K{i}"), signature: format!("S{i}"), row: r.clone(), reask: None })
+        .collect();
+    let t = Instant::now();
+    let built = build_requests(BuildInput { spec: spec.clone(), header: header.to_vec(), items }).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "native build      {:>10.0} rows/s ({:.1} ms per {} requests)",
+        rows.len() as f64 / s,
+        s * 1e3,
+        rows.len()
+    );
+    let fixtures: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/responses.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let ok = &fixtures["fixtures"]["openai"]["success"];
+    let response = Response {
+        status: 200,
+        headers: serde_json::from_value(ok["headers"].clone()).unwrap(),
+        body: ok["body"].as_str().unwrap().to_owned(),
+    };
+    let sent: Vec<Sent> = built
+        .requests
+        .iter()
+        .map(|r| Sent {
+            key: r.key.clone(),
+            signature: r.signature.clone(),
+            attempt: 1,
+            reasks: 0,
+            reserve_usd: r.reserve_usd,
+        })
+        .collect();
+    let n = sent.len();
+    let input = IngestInput {
+        spec: spec.clone(),
+        sent,
+        responses: vec![response; n],
+        now: 1e12,
+        seed: "bench".into(),
+        limiter: None,
+        budget: None,
+    };
+    let t = Instant::now();
+    let out = ingest(input).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "native ingest     {:>10.0} rows/s ({:.1} ms per {n} responses, {} answers)",
+        n as f64 / s,
+        s * 1e3,
+        out.counts.done
+    );
 }
 
 /// 100,000 keyed rows; the ledger has an output for 90,000 of them (a tenth edited since) and

@@ -25,7 +25,7 @@ impl Problem {
 }
 
 impl Problem {
-    /// Turns a serde error at `path` (as serde_path_to_error prints it, `.` for the root) into a
+    /// Turns a serde error at `path` (`a.b[0].c`, `.` for the root) into a
     /// problem that says what was expected and what was found, in the words users read.
     pub fn from_serde(path: &str, message: &str) -> Self {
         let base = if path == "." { "" } else { path };
@@ -35,7 +35,7 @@ impl Problem {
             return Problem::new(join(&ticked(rest)), "a value (the field is required)");
         }
         if let Some(rest) = message.strip_prefix("unknown field ") {
-            // serde_path_to_error's path already ends with the unknown key.
+            // The path already ends with the unknown key.
             let expected = match rest.split_once(", expected ") {
                 Some((_, known)) => known.to_owned(),
                 None => "no fields here".to_owned(),

@@ -5,17 +5,25 @@
 //! decision can be replayed from a recorded input.
 
 pub mod batch;
+pub mod budget;
 pub mod canonical;
 pub mod cell;
 pub mod decode;
 pub mod error;
+pub mod estimate;
 pub mod finding;
+pub mod ingest;
 pub mod keys;
 pub mod ledger;
 pub mod path;
 pub mod plan;
+pub mod price;
+pub mod prompt;
+pub mod provider;
 pub mod quality;
+pub mod ratelimit;
 pub mod reconcile;
+pub mod retry;
 pub mod rules;
 pub mod schema;
 pub mod signature;

@@ -57,7 +57,7 @@ impl Default for Timing {
 }
 
 /// What may still be spent in this wave; absent means no limit.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Capacity {
     pub requests: Option<u64>,
@@ -67,7 +67,7 @@ pub struct Capacity {
 }
 
 /// The worst case of one row: prompt tokens plus the maximum output, and its price.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reserve {
     pub tokens: u64,

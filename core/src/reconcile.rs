@@ -50,6 +50,9 @@ pub enum OutcomeStatus {
     Retry,
     /// Permanent for this row.
     Failed,
+    /// Not tried for reasons not the row's (the job stopped): the lease is released and no
+    /// attempt is used.
+    Released,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +93,7 @@ pub struct ReconcileCounts {
     pub replaced: usize,
     pub failed: usize,
     pub retries: usize,
+    pub released: usize,
     pub dropped: usize,
 }
 
@@ -120,6 +124,14 @@ pub fn reconcile_with(job: &Job, input: &ReconcileInput) -> Reconciled {
 
     for (i, r) in input.results.iter().enumerate() {
         let prior = ledger.progress.get(r.key.as_str()).cloned().unwrap_or_default();
+        if r.status == OutcomeStatus::Released {
+            if ledger.progress.contains_key(r.key.as_str()) {
+                let p = keep_lease(prior, &input.execution, input.now);
+                push_progress(&mut out, ledger.set_progress(&r.key, p));
+            }
+            out.counts.released += 1;
+            continue;
+        }
         let mut status = r.status;
         let mut note = r.note.clone();
         if status == OutcomeStatus::Retry && prior.attempts + 1 >= max {
@@ -136,6 +148,7 @@ pub fn reconcile_with(job: &Job, input: &ReconcileInput) -> Reconciled {
             }
             (Some(e), OutcomeStatus::Done | OutcomeStatus::Failed) => Ok(Some(e.row)),
             (None, OutcomeStatus::Done | OutcomeStatus::Failed) => Ok(None),
+            (_, OutcomeStatus::Released) => unreachable!("released outcomes are handled above"),
             (_, OutcomeStatus::Retry) => {
                 let p = Progress {
                     attempts: prior.attempts + 1,

@@ -27,7 +27,8 @@ pub struct Spec {
     #[serde(default)]
     pub limits: Limits,
     pub budget: Option<Budget>,
-    pub prices: Option<String>,
+    /// `"builtin"` (the table in core/prices) or a price written inline.
+    pub prices: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +186,8 @@ pub struct Job {
     /// `SPEC_<16 hex>`: changes when anything that shapes an answer changes (prompt, output
     /// schema and rules, provider, model, token limit, temperature). Written beside each output.
     pub version: String,
+    /// The model's price, when the table knows it or the spec gives it.
+    pub price: Option<crate::price::Price>,
 }
 
 impl Job {
@@ -229,6 +232,7 @@ impl Job {
                     .map(Problem::from_finding),
             );
         }
+        let price = resolve_price(&spec, &mut problems);
         let input_rules = rule_uses(&spec.input.rules, "input.rules", &input, &mut problems);
         let output_rules = rule_uses(&spec.output.rules, "output.rules", &output, &mut problems);
         if !problems.is_empty() {
@@ -236,6 +240,7 @@ impl Job {
         }
         let version = spec_version(value);
         Ok(Job {
+            price,
             version,
             spec,
             columns,
@@ -246,6 +251,30 @@ impl Job {
             output_rules,
         })
     }
+}
+
+/// An inline price, or the table's price for the model; a budget needs one.
+fn resolve_price(spec: &Spec, problems: &mut Vec<Problem>) -> Option<crate::price::Price> {
+    use crate::price;
+    let found = match &spec.prices {
+        Some(Value::Object(_)) => serde_json::from_value(spec.prices.clone().unwrap_or_default())
+            .map_err(|e| problems.push(Problem::from_serde("prices", &e.to_string())))
+            .ok(),
+        _ => price::builtin(&spec.provider.model),
+    };
+    if found.is_none() && spec.budget.is_some() {
+        problems.push(
+            Problem::new(
+                "prices",
+                format!(
+                    "a price for the budget: a model of the table ({}) or a price written here",
+                    price::known().join(", ")
+                ),
+            )
+            .found(format!("model {}", quote(&spec.provider.model))),
+        );
+    }
+    found
 }
 
 fn spec_version(spec: &Value) -> String {

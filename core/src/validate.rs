@@ -29,6 +29,10 @@ pub struct SpecReport {
     pub version: String,
     /// The output schema as the provider will receive it (strict form).
     pub output_schema: Value,
+    /// The output sheet's header: ledger columns, answer fields, `_quality`.
+    pub output_columns: Vec<String>,
+    /// The static prompt prefix: its size and whether the provider will cache it.
+    pub prompt: crate::prompt::PrefixReport,
 }
 
 pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
@@ -36,10 +40,12 @@ pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
     Ok(SpecReport {
         name: job.spec.name.clone(),
         key: job.spec.input.key.clone(),
-        columns: job.columns,
-        identity: job.identity,
-        version: job.version,
+        columns: job.columns.clone(),
+        identity: job.identity.clone(),
         output_schema: job.output_schema.to_json(),
+        output_columns: crate::ingest::output_columns(&job),
+        prompt: crate::prompt::prefix_report(&job),
+        version: job.version.clone(),
     })
 }
 
@@ -385,7 +391,12 @@ pub struct FixedAnswer {
 
 pub fn fix_answer(input: AnswerInput) -> Result<FixedAnswer> {
     let job = Job::compile(&input.spec)?;
-    let (mut doc, before) = check_answer(&job, &input.answer);
+    Ok(fixed_answer(&job, &input.answer))
+}
+
+/// An answer with every proposed fix applied, and what is left after them.
+pub(crate) fn fixed_answer(job: &Job, answer: &Value) -> FixedAnswer {
+    let (mut doc, before) = check_answer(job, answer);
     let mut applied = Vec::new();
     for f in &before.findings {
         let Some(fix) = &f.fix else { continue };
@@ -399,8 +410,8 @@ pub fn fix_answer(input: AnswerInput) -> Result<FixedAnswer> {
             });
         }
     }
-    let (doc, report) = if applied.is_empty() { (doc, before) } else { check_answer(&job, &doc) };
-    Ok(FixedAnswer { answer: doc, applied, report })
+    let (doc, report) = if applied.is_empty() { (doc, before) } else { check_answer(job, &doc) };
+    FixedAnswer { answer: doc, applied, report }
 }
 
 /// Applies a fix only where the value is still the one it was proposed for; a missing optional

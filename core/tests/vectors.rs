@@ -5,7 +5,9 @@
 //! `UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors` rewrites the outputs from this
 //! core; review the diff of the canonical forms before committing it.
 
-use rowbatch_core::{Error, batch, keys, plan, quality, reconcile, signature, validate};
+use rowbatch_core::{
+    Error, batch, estimate, ingest, keys, plan, provider, quality, reconcile, signature, validate,
+};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -28,6 +30,10 @@ fn dispatch(function: &str, input: Value) -> Result<Value, Error> {
         "planWave" => serde_json::to_value(plan::plan_wave(from_json(input)?)?),
         "reconcile" => serde_json::to_value(reconcile::reconcile(from_json(input)?)?),
         "batchRecord" => serde_json::to_value(batch::batch_record(from_json(input)?)?),
+        "buildRequests" => serde_json::to_value(provider::build_requests(from_json(input)?)?),
+        "ingest" => serde_json::to_value(ingest::ingest(from_json(input)?)?),
+        "capacity" => serde_json::to_value(estimate::capacity(from_json(input)?)?),
+        "estimateJob" => serde_json::to_value(estimate::estimate_job(from_json(input)?)?),
         other => panic!("no such function in the vectors: {other}"),
     };
     Ok(out.expect("outputs serialise"))
@@ -91,4 +97,9 @@ fn validation_vectors() {
 #[test]
 fn ledger_vectors() {
     check_file("ledger.json");
+}
+
+#[test]
+fn provider_vectors() {
+    check_file("provider.json");
 }

@@ -69,7 +69,7 @@ export interface Plan {
 }
 
 export interface Outcome {
-  key: string; signature: string; status: "done" | "retry" | "failed"; note?: string; notBefore?: number;
+  key: string; signature: string; status: "done" | "retry" | "failed" | "released"; note?: string; notBefore?: number;
 }
 export interface ReconcileInput {
   spec: JobSpec; results: Outcome[]; outputs?: Block; progress?: Block; execution: string; now: number;
@@ -78,7 +78,7 @@ export interface Reconciled {
   outputWrites: { result: number; row: number; replaces: boolean; ledger: string[] }[];
   progressWrites: RowWrite[];
   dropped: { result: number; key: string; reason: string }[];
-  counts: { written: number; replaced: number; failed: number; retries: number; dropped: number };
+  counts: { written: number; replaced: number; failed: number; retries: number; released: number; dropped: number };
 }
 
 export interface BatchInput {

@@ -6,6 +6,7 @@
 mod codec;
 mod error;
 mod ledger;
+mod provider;
 mod signature;
 mod validation;
 

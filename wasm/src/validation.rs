@@ -32,6 +32,12 @@ export interface SpecReport {
   /** `SPEC_` and 16 hex digits: changes with anything that shapes an answer. */
   version: string;
   outputSchema: Json;
+  /** The output sheet's header: _key, _signature, _spec, _status, _note, the answer's fields, _quality. */
+  outputColumns: string[];
+  prompt: PrefixReport;
+}
+export interface PrefixReport {
+  chars: number; tokens: number; cacheMinTokens: number | null; cacheable: boolean; warning: string | null;
 }
 
 export interface RowsInput { spec: JobSpec; header: string[]; rows: Cell[][]; firstRow?: number }

@@ -1,0 +1,218 @@
+//! Before and during a run: what the next wave may use (capacity, per-row reservation), and what
+//! the whole job will cost and take — realtime or Batch API, with and without caching.
+
+use crate::budget::Budget;
+use crate::cell::Cell;
+use crate::error::Result;
+use crate::keys;
+use crate::plan::{Capacity, Reserve};
+use crate::prompt::{self, PrefixReport};
+use crate::ratelimit::Limiter;
+use crate::spec::{Job, ProviderKind};
+use crate::validate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CapacityInput {
+    pub spec: Value,
+    pub now: f64,
+    #[serde(default)]
+    pub limiter: Option<Limiter>,
+    #[serde(default)]
+    pub budget: Option<Budget>,
+    /// The longest row prompt in bytes, if the host knows it; else 2,000.
+    #[serde(default)]
+    pub row_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityReport {
+    /// For `planWave`.
+    pub capacity: Capacity,
+    pub reserve: Reserve,
+    /// Refilled to `now`; keep it for the next call.
+    pub limiter: Limiter,
+}
+
+pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
+    let job = Job::compile(&input.spec)?;
+    let mut limiter = input.limiter.unwrap_or_else(|| Limiter::new(&job, input.now));
+    let (requests, tokens) = limiter.capacity(&job, input.now);
+    let budget = input.budget.or_else(|| job.spec.budget.as_ref().map(|b| Budget::new(b.max_usd)));
+    let prompt_max = prompt::max_tokens(&prompt::prefix(&job)) + input.row_bytes.unwrap_or(2_000);
+    let max_output = u64::from(job.spec.provider.max_output_tokens);
+    let reserve = Reserve {
+        tokens: prompt_max + max_output,
+        usd: job.price.as_ref().map_or(0.0, |p| p.worst_case(prompt_max, max_output)),
+    };
+    Ok(CapacityReport {
+        capacity: Capacity {
+            requests: Some(requests),
+            tokens: Some(tokens),
+            usd: budget.map(|b| b.headroom()),
+        },
+        reserve,
+        limiter,
+    })
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EstimateInput {
+    pub spec: Value,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// Throughput seen so far in this run, for the ETA.
+    #[serde(default)]
+    pub observed: Option<Observed>,
+    /// Requests a host has in flight at once (Apps Script's `fetchAll` wave); default the spec's
+    /// wave size.
+    #[serde(default)]
+    pub parallel: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Observed {
+    pub rows: u64,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimate {
+    /// Rows that will be sent: not blank, not invalid, not duplicates.
+    pub rows: usize,
+    pub prefix: PrefixReport,
+    pub prompt_tokens_per_row: u64,
+    /// From the spec's examples when it has some, else half of `maxOutputTokens`.
+    pub output_tokens_per_row: u64,
+    /// USD; absent without a price.
+    pub cost: Option<Costs>,
+    pub eta: Eta,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Costs {
+    pub realtime: f64,
+    /// The prefix cached for every row after the first (Anthropic: written once, then read).
+    pub realtime_cached: f64,
+    pub batch: f64,
+    /// Anthropic's batch discount stacks with caching; OpenAI's batch price is taken as is.
+    pub batch_cached: f64,
+    pub price_date: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Eta {
+    pub rows_per_minute: f64,
+    /// `requests`, `tokens`, `latency` (parallel requests of ~10 s each) or `observed`.
+    pub limited_by: String,
+    pub minutes: f64,
+    /// Apps Script executions of one time slice each.
+    pub executions: u64,
+}
+
+/// Assumed seconds per request when nothing has been observed yet.
+const LATENCY_S: f64 = 10.0;
+/// Apps Script's daily trigger runtime on consumer accounts.
+const DAILY_TRIGGER_MINUTES: f64 = 90.0;
+
+pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
+    let job = Job::compile(&input.spec)?;
+    let keyed = keys::key_block(&job, &input.header, &input.rows, 2)?;
+    let excluded: std::collections::HashSet<u64> = keyed.excluded.iter().map(|e| e.sheet_row).collect();
+    let positions = validate::positions(&job, &input.header).unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    let mut row_tokens = 0;
+    let mut n = 0usize;
+    for (i, row) in input.rows.iter().enumerate() {
+        let key = &keyed.keys[i];
+        let sheet_row = 2 + i as u64;
+        if key.is_empty() || excluded.contains(&sheet_row) || !seen.insert(keyed.signatures[i].as_str()) {
+            continue;
+        }
+        n += 1;
+        row_tokens +=
+            prompt::estimate_tokens(&prompt::row_text(&job, &prompt::row_object(&job, &positions, row)));
+    }
+    let prefix = prompt::prefix_report(&job);
+    let per_row_prompt = prefix.tokens + if n > 0 { row_tokens / n as u64 } else { 0 };
+    let examples = &job.spec.prompt.examples;
+    let output = if examples.is_empty() {
+        u64::from(job.spec.provider.max_output_tokens) / 2
+    } else {
+        examples.iter().map(|e| prompt::estimate_tokens(&e.output.to_string())).sum::<u64>()
+            / examples.len() as u64
+    };
+    let rows = n as u64;
+    let cost = job.price.as_ref().map(|p| {
+        use crate::price::Usage;
+        let plain = Usage { input: per_row_prompt * rows, output: output * rows, ..Usage::default() };
+        let cached = if prefix.cacheable && rows > 0 {
+            let first_write = job.spec.provider.kind == ProviderKind::Anthropic;
+            Usage {
+                input: (per_row_prompt - prefix.tokens) * rows + if first_write { 0 } else { prefix.tokens },
+                cached_input: prefix.tokens * (rows - 1),
+                cache_write: if first_write { prefix.tokens } else { 0 },
+                output: output * rows,
+            }
+        } else {
+            plain
+        };
+        let anthropic = job.spec.provider.kind == ProviderKind::Anthropic;
+        Costs {
+            realtime: p.cost(&plain, false),
+            realtime_cached: p.cost(&cached, false),
+            batch: p.cost(&plain, true),
+            batch_cached: p.cost(if anthropic { &cached } else { &plain }, true),
+            price_date: p.date.clone(),
+        }
+    });
+    let limits = &job.spec.limits;
+    let parallel = f64::from(input.parallel.unwrap_or(limits.wave_size));
+    let mut candidates = vec![
+        (f64::from(limits.requests_per_minute), "requests"),
+        (f64::from(limits.tokens_per_minute) / (per_row_prompt + output).max(1) as f64, "tokens"),
+        (parallel * 60.0 / LATENCY_S, "latency"),
+    ];
+    if let Some(o) = input.observed.filter(|o| o.rows > 0 && o.ms > 0.0) {
+        candidates = vec![(o.rows as f64 * 60_000.0 / o.ms, "observed")];
+    }
+    let (rate, by) = candidates.into_iter().fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
+    let minutes = if rows == 0 { 0.0 } else { rows as f64 / rate };
+    let slice_minutes = f64::from(limits.time_slice_seconds) / 60.0;
+    let mut warnings: Vec<String> = prefix.warning.iter().cloned().collect();
+    if minutes > DAILY_TRIGGER_MINUTES {
+        warnings.push(format!(
+            "about {minutes:.0} minutes of Apps Script time: more than the {DAILY_TRIGGER_MINUTES:.0} minutes of \
+             trigger runtime a consumer account gets per day; the Batch API suits this job better"
+        ));
+    }
+    if job.price.is_none() {
+        warnings.push(format!(
+            "no price for model {}: cost and budget cannot be computed",
+            job.spec.provider.model
+        ));
+    }
+    Ok(Estimate {
+        rows: n,
+        prefix,
+        prompt_tokens_per_row: per_row_prompt,
+        output_tokens_per_row: output,
+        cost,
+        eta: Eta {
+            rows_per_minute: (rate * 10.0).round() / 10.0,
+            limited_by: by.to_owned(),
+            minutes: (minutes * 10.0).round() / 10.0,
+            executions: (minutes / slice_minutes).ceil() as u64,
+        },
+        warnings,
+    })
+}

@@ -1,0 +1,337 @@
+//! A wave's responses in, decisions out: per row an answer to write (validated, fixed, scored,
+//! as cells), a re-ask, a retry time, a permanent failure, or the stop of the whole job; with
+//! the usage and cost of every attempt, the budget settled and the rate limiter corrected.
+
+use crate::budget::Budget;
+use crate::cell::Cell;
+use crate::error::{Error, Problem, Result};
+use crate::finding::Finding;
+use crate::ledger::OUTPUT_COLUMNS;
+use crate::price::Usage;
+use crate::provider::classify::{Class, Verdict, classify};
+use crate::provider::{self, Finish, Reask};
+use crate::quality::Quality;
+use crate::ratelimit::Limiter;
+use crate::retry;
+use crate::spec::Job;
+use crate::validate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Sheets holds at most 50,000 characters in a cell.
+pub const CELL_LIMIT: usize = 50_000;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngestInput {
+    pub spec: Value,
+    /// What was sent, in the order of `responses`.
+    pub sent: Vec<Sent>,
+    pub responses: Vec<Response>,
+    pub now: f64,
+    /// The host's random seed (`newSeed()`), for retry jitter.
+    pub seed: String,
+    #[serde(default)]
+    pub limiter: Option<Limiter>,
+    #[serde(default)]
+    pub budget: Option<Budget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sent {
+    pub key: String,
+    pub signature: String,
+    /// 1 for the first try (the plan's `attempt`).
+    #[serde(default = "one")]
+    pub attempt: u32,
+    #[serde(default)]
+    pub reasks: u32,
+    /// The request's reservation (`buildRequests`), released now.
+    #[serde(default)]
+    pub reserve_usd: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One HTTP exchange as the host saw it. `status` 0: no response (network failure, timeout).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Response {
+    #[serde(default)]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// Write `cells` after the ledger columns.
+    Done,
+    /// Ask again with `reask` (not an attempt: the answer came, it was wrong).
+    Reask,
+    /// Transient: not before `notBefore`.
+    Retry,
+    /// Permanent for this row.
+    Failed,
+    /// The job stopped (see `fatal`); the row's lease is released without using an attempt.
+    Released,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowResult {
+    pub key: String,
+    pub signature: String,
+    pub status: Status,
+    pub note: String,
+    pub not_before: f64,
+    /// The output columns (`outputColumns` after the ledger ones), formula-safe.
+    pub cells: Vec<Cell>,
+    pub answer: Option<Value>,
+    pub quality: Option<Quality>,
+    /// What is left after the automatic fixes: warnings for answers, errors for re-asks.
+    pub findings: Vec<Finding>,
+    pub fixes: usize,
+    pub reask: Option<Reask>,
+    pub http_status: u16,
+    pub code: String,
+    pub usage: Usage,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestCounts {
+    pub done: usize,
+    pub reask: usize,
+    pub retry: usize,
+    pub failed: usize,
+    pub released: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ingested {
+    pub results: Vec<RowResult>,
+    /// Set when the job must stop: what happened and what to do.
+    pub fatal: Option<Verdict>,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub limiter: Limiter,
+    pub budget: Option<Budget>,
+    pub counts: IngestCounts,
+}
+
+/// The output sheet's header: the ledger columns, one column per top-level output field, and
+/// the quality score.
+pub fn output_columns(job: &Job) -> Vec<String> {
+    let mut cols: Vec<String> = OUTPUT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    cols.extend(fields(job));
+    cols.push("_quality".to_owned());
+    cols
+}
+
+fn fields(job: &Job) -> Vec<String> {
+    let s = &job.output_schema;
+    s.keywords(s.root()).map(|k| k.properties.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
+}
+
+pub fn ingest(input: IngestInput) -> Result<Ingested> {
+    let job = Job::compile(&input.spec)?;
+    if input.sent.len() != input.responses.len() {
+        let found = format!("{} sent, {} responses", input.sent.len(), input.responses.len());
+        return Err(Error::invalid(Problem::new("responses", "one response per sent request").found(found)));
+    }
+    let mut limiter = input.limiter.clone().unwrap_or_else(|| Limiter::new(&job, input.now));
+    let mut budget = input.budget;
+    let mut out = Ingested {
+        results: Vec::with_capacity(input.sent.len()),
+        fatal: None,
+        usage: Usage::default(),
+        cost_usd: 0.0,
+        limiter: limiter.clone(),
+        budget: None,
+        counts: IngestCounts::default(),
+    };
+    let (mut throttled, mut answered) = (false, false);
+    for (sent, response) in input.sent.iter().zip(&input.responses) {
+        let headers: BTreeMap<String, String> =
+            response.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+        limiter.observe(&headers);
+        let mut r = RowResult {
+            key: sent.key.clone(),
+            signature: sent.signature.clone(),
+            status: Status::Failed,
+            note: String::new(),
+            not_before: 0.0,
+            cells: Vec::new(),
+            answer: None,
+            quality: None,
+            findings: Vec::new(),
+            fixes: 0,
+            reask: None,
+            http_status: response.status,
+            code: String::new(),
+            usage: Usage::default(),
+            cost_usd: 0.0,
+        };
+        if (200..300).contains(&response.status) {
+            answered = true;
+            read_success(&job, sent, &response.body, &mut r);
+        } else {
+            let v = classify(response.status, &headers, &response.body);
+            r.code = v.code.clone();
+            match v.class {
+                Class::Transient => {
+                    throttled |= response.status == 429;
+                    let d = retry::delay(sent.attempt, &headers, input.now, &input.seed, &sent.key);
+                    r.status = Status::Retry;
+                    r.not_before = input.now + d.ms;
+                    r.note = format!("{}; next try in {:.1} s ({})", v.message, d.ms / 1000.0, d.source);
+                }
+                Class::Permanent => {
+                    r.status = Status::Failed;
+                    r.note = v.message.clone();
+                }
+                Class::Fatal => {
+                    r.status = Status::Released;
+                    r.note = v.message.clone();
+                    out.fatal.get_or_insert(v);
+                }
+            }
+        }
+        r.cost_usd = job.price.as_ref().map_or(0.0, |p| p.cost(&r.usage, false));
+        out.usage.add(&r.usage);
+        out.cost_usd += r.cost_usd;
+        if let Some(b) = &mut budget {
+            b.settle(sent.reserve_usd, r.cost_usd);
+        }
+        let c = &mut out.counts;
+        match r.status {
+            Status::Done => c.done += 1,
+            Status::Reask => c.reask += 1,
+            Status::Retry => c.retry += 1,
+            Status::Failed => c.failed += 1,
+            Status::Released => c.released += 1,
+        }
+        out.results.push(r);
+    }
+    if throttled {
+        limiter.throttled();
+    } else if answered {
+        limiter.recovered(input.now);
+    }
+    out.limiter = limiter;
+    out.budget = budget;
+    Ok(out)
+}
+
+fn read_success(job: &Job, sent: &Sent, body: &str, r: &mut RowResult) {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let Some(reply) = parsed.as_ref().and_then(|b| provider::read_reply(job, b)) else {
+        r.code = "unreadable".into();
+        r.note = "the provider's response is not a chat completion (check provider.kind and baseUrl)".into();
+        return;
+    };
+    r.usage = reply.usage;
+    match reply.finish {
+        Finish::Refused => {
+            r.code = "refused".into();
+            r.note = format!("the model refused: {}", reply.reason.trim());
+            return;
+        }
+        Finish::Truncated => {
+            r.code = "truncated".into();
+            r.note = format!(
+                "the answer was cut off at provider.maxOutputTokens ({}); raise it for rows like this one",
+                job.spec.provider.max_output_tokens
+            );
+            return;
+        }
+        Finish::Complete | Finish::Other => {}
+    }
+    let max_reasks = job.spec.limits.reasks_per_row;
+    let Some(value) = provider::extract_json(&reply.text) else {
+        let problem = "the answer is not JSON".to_owned();
+        return reask_or_fail(r, sent, max_reasks, &reply.text, vec![problem], "not_json");
+    };
+    let fixed = validate::fixed_answer(job, &value);
+    r.fixes = fixed.applied.len();
+    if !fixed.report.valid {
+        let errors: Vec<Finding> = fixed.report.findings.iter().filter(|f| f.is_error()).cloned().collect();
+        let problems = errors
+            .iter()
+            .map(|f| if f.path.is_empty() { f.message.clone() } else { format!("{}: {}", f.path, f.message) })
+            .collect();
+        r.findings = errors;
+        return reask_or_fail(r, sent, max_reasks, &reply.text, problems, "invalid");
+    }
+    match cells(job, &fixed.answer, fixed.report.quality.score) {
+        Ok(cells) => {
+            r.status = Status::Done;
+            r.cells = cells;
+            r.answer = Some(fixed.answer);
+            r.quality = Some(fixed.report.quality);
+            r.findings = fixed.report.findings;
+            if r.fixes > 0 {
+                r.note = format!("{} automatic fix(es) applied", r.fixes);
+            }
+        }
+        Err(note) => {
+            r.code = "too_long".into();
+            r.note = note;
+        }
+    }
+}
+
+fn reask_or_fail(r: &mut RowResult, sent: &Sent, max: u32, text: &str, problems: Vec<String>, code: &str) {
+    r.code = code.into();
+    if sent.reasks < max {
+        r.status = Status::Reask;
+        r.note = format!(
+            "re-asking ({} of {max}): {}",
+            sent.reasks + 1,
+            problems.first().cloned().unwrap_or_default()
+        );
+        r.reask = Some(Reask { answer: text.to_owned(), problems, count: sent.reasks + 1 });
+    } else {
+        r.status = Status::Failed;
+        let first = problems.first().cloned().unwrap_or_default();
+        r.note = if max == 0 { first } else { format!("still invalid after {max} re-ask(s): {first}") };
+    }
+}
+
+/// The answer as output cells, one per top-level field, then the quality score. Text that a
+/// sheet would read as a formula (`=`, `+`, `-`, `@`) is kept text with a leading apostrophe.
+fn cells(job: &Job, answer: &Value, score: u32) -> std::result::Result<Vec<Cell>, String> {
+    let mut out = Vec::new();
+    for name in fields(job) {
+        let cell = match answer.get(&name).unwrap_or(&Value::Null) {
+            Value::Null => Cell::Empty,
+            Value::Bool(b) => Cell::Bool(*b),
+            Value::Number(n) => n.as_f64().map_or(Cell::Empty, Cell::Number),
+            Value::String(s) => Cell::Text(text_cell(s)),
+            other => Cell::Text(other.to_string()),
+        };
+        if let Cell::Text(t) = &cell
+            && t.chars().count() > CELL_LIMIT
+        {
+            let n = t.chars().count();
+            return Err(format!("field {name} is {n} characters; a sheet cell holds {CELL_LIMIT}"));
+        }
+        out.push(cell);
+    }
+    out.push(Cell::Number(f64::from(score)));
+    Ok(out)
+}
+
+pub fn text_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() }
+}

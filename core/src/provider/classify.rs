@@ -1,0 +1,144 @@
+//! Error classes from status, body and headers: retry the row, give up on the row, or stop the
+//! whole job before another cent is spent.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Class {
+    /// Try again later: 408, 409, 429 rate limits, 5xx, 529, network failures, timeouts.
+    Transient,
+    /// This row will not succeed as it is: 400, 413, 422, refusals, answers still invalid.
+    Permanent,
+    /// No row will succeed until a person acts: 401, 403, 404, out of credit.
+    Fatal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub class: Class,
+    /// `rate_limited`, `server_error`, `overloaded`, `network`, `bad_request`, `too_large`,
+    /// `unauthorized`, `forbidden`, `not_found`, `out_of_credit`, …
+    pub code: String,
+    /// What happened and, for fatal errors, what to do; never contains the API key.
+    pub message: String,
+}
+
+fn verdict(class: Class, code: &str, message: String) -> Verdict {
+    Verdict { class, code: code.to_owned(), message }
+}
+
+/// The provider's own error type, code and message, from either provider's error body.
+fn error_fields(body: &str) -> (String, String, String) {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let e = v.get("error").unwrap_or(&Value::Null);
+    let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    (s("type"), s("code"), s("message"))
+}
+
+/// Classifies a response that is not a success. `status` 0 means no HTTP response at all (the
+/// host could not connect, or timed out).
+pub fn classify(status: u16, headers: &BTreeMap<String, String>, body: &str) -> Verdict {
+    let (kind, code, text) = error_fields(body);
+    let said = if text.is_empty() { String::new() } else { format!(": {}", clip(&text)) };
+    let lower = format!("{kind} {code} {text}").to_ascii_lowercase();
+    let out_of_credit = lower.contains("insufficient_quota")
+        || lower.contains("billing_hard_limit")
+        || lower.contains("credit balance")
+        || lower.contains("spend limit");
+    if out_of_credit {
+        return verdict(
+            Class::Fatal,
+            "out_of_credit",
+            format!(
+                "the provider says the account has no credit left{said}. Add credit or raise the spend \
+                 limit in the provider's billing settings, then resume the job"
+            ),
+        );
+    }
+    let should_retry = headers.get("x-should-retry").map(|v| v.trim().eq_ignore_ascii_case("true"));
+    match status {
+        0 => verdict(Class::Transient, "network", format!("no response from the provider{said}")),
+        401 => verdict(
+            Class::Fatal,
+            "unauthorized",
+            format!(
+                "the provider refused the API key (401){said}. Set a valid key in rowbatch's settings \
+                 (it is kept in the script's Properties), then resume"
+            ),
+        ),
+        403 => verdict(
+            Class::Fatal,
+            "forbidden",
+            format!(
+                "the key may not use this model or endpoint (403){said}. Check the key's permissions and provider.model"
+            ),
+        ),
+        404 => verdict(
+            Class::Fatal,
+            "not_found",
+            format!(
+                "the provider does not know this model or URL (404){said}. Check provider.model and provider.baseUrl"
+            ),
+        ),
+        408 => verdict(Class::Transient, "timeout", format!("the request timed out (408){said}")),
+        409 => verdict(Class::Transient, "conflict", format!("the provider reported a conflict (409){said}")),
+        429 => verdict(Class::Transient, "rate_limited", format!("rate limited (429){said}")),
+        529 => verdict(Class::Transient, "overloaded", format!("the provider is overloaded (529){said}")),
+        500..=599 => verdict(Class::Transient, "server_error", format!("server error ({status}){said}")),
+        413 => verdict(
+            Class::Permanent,
+            "too_large",
+            format!("the request is too large for the model (413){said}"),
+        ),
+        400 | 422 => verdict(
+            Class::Permanent,
+            "bad_request",
+            format!("the provider rejected the request ({status}){said}"),
+        ),
+        _ if should_retry == Some(true) => {
+            verdict(Class::Transient, "retryable", format!("HTTP {status}{said}"))
+        }
+        _ => verdict(Class::Permanent, "http_error", format!("HTTP {status}{said}")),
+    }
+}
+
+/// Provider messages can be long; a cell note needs the gist. Anything shaped like a key goes:
+/// OpenAI's 401 message quotes the (masked) key it was given.
+fn clip(s: &str) -> String {
+    static KEY: std::sync::OnceLock<regex_lite::Regex> = std::sync::OnceLock::new();
+    let key = KEY.get_or_init(|| {
+        regex_lite::Regex::new(r"(?i)\b(sk-|bearer\s+)[A-Za-z0-9_*.\-]{4,}").expect("key pattern")
+    });
+    let redacted = key.replace_all(s.trim(), "[key removed]");
+    let s = redacted.as_ref();
+    match s.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_quoted_by_the_provider_never_reach_the_message() {
+        let body = r#"{"error":{"message":"Incorrect API key provided: sk-proj-abc***************wxyz. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+        let v = classify(401, &BTreeMap::new(), body);
+        assert_eq!((v.class, v.code.as_str()), (Class::Fatal, "unauthorized"));
+        assert!(!v.message.contains("sk-") && !v.message.contains("wxyz"), "{}", v.message);
+        assert!(v.message.contains("[key removed]"));
+    }
+
+    #[test]
+    fn x_should_retry_decides_unknown_statuses() {
+        let mut h = BTreeMap::new();
+        assert_eq!(classify(418, &h, "").class, Class::Permanent);
+        h.insert("x-should-retry".to_owned(), "true".to_owned());
+        assert_eq!(classify(418, &h, "").class, Class::Transient);
+    }
+}
