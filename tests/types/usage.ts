@@ -76,3 +76,19 @@ api.reconcile({ spec, execution: 'x', now: 0, results: [{ key: 'a', signature: '
 // @ts-expect-error a plan needs the clock
 api.planWave({ spec, inputs: keyed, execution: 'x' });
 export { replaceRow, stop, rec, batch };
+
+const built: node.Built = api.buildRequests({ spec, header: ['Case_ID'], items: [{ key: 'SIM-001', signature: 'SIG_x', row: ['SIM-001'] }] });
+const auth: 'bearer' | 'x-api-key' = built.endpoint.auth;
+const ingested: node.Ingested = api.ingest({
+  spec, now: Date.now(), seed: api.newSeed(),
+  sent: built.requests.map((r) => ({ key: r.key, signature: r.signature, reserveUsd: r.reserveUsd })),
+  responses: [{ status: 200, headers: { 'x-request-id': 'r' }, body: '{}' }],
+  budget: { maxUsd: 2 },
+});
+const firstStatus: 'done' | 'reask' | 'retry' | 'failed' | 'released' = ingested.results[0].status;
+const fatal: string | undefined = ingested.fatal?.message;
+const cap: node.CapacityReport = api.capacity({ spec, now: Date.now(), limiter: ingested.limiter, budget: ingested.budget });
+const est: node.Estimate = api.estimateJob({ spec, header: ['Case_ID'], rows: [['SIM-001']], observed: { rows: 10, ms: 60_000 } });
+// @ts-expect-error a response status is a number
+api.ingest({ spec, now: 0, seed: 's', sent: [], responses: [{ status: '200' }] });
+export { auth, firstStatus, fatal, cap, est };
