@@ -1,0 +1,244 @@
+// Evaluated inside the execution's context before the project's files: Apps Script's services
+// as objects whose methods call the runtime (outside the context) synchronously, the way Apps
+// Script's own services call Google's servers. Values cross as JSON, so every object the
+// project sees was made in its own realm; dates travel as {$date: ms}.
+(function (host) {
+  'use strict';
+  var g = globalThis;
+  function revive(key, v) {
+    return v !== null && typeof v === 'object' && typeof v.$date === 'number' && Object.keys(v).length === 1
+      ? new Date(v.$date) : v;
+  }
+  function call(service, method, args) {
+    var out = JSON.parse(host(service, method, JSON.stringify(args || [], function (k, v) {
+      return this[k] instanceof Date ? { $date: this[k].getTime() } : v;
+    })), revive);
+    if (out.clock !== undefined) g.__rowbatchNow = out.clock;
+    if (out.error) {
+      var e = new Error(out.error);
+      e.name = out.name || 'Exception';
+      throw e;
+    }
+    return out.value;
+  }
+
+  function range(h) {
+    var r = {
+      getValues: function () { return call('range', 'getValues', [h]); },
+      getDisplayValues: function () { return call('range', 'getDisplayValues', [h]); },
+      getValue: function () { return call('range', 'getValues', [h])[0][0]; },
+      setValues: function (values) { call('range', 'setValues', [h, values]); return r; },
+      setValue: function (value) { call('range', 'setValue', [h, value]); return r; },
+      getFormulas: function () { return call('range', 'getFormulas', [h]); },
+      clearContent: function () { call('range', 'clearContent', [h]); return r; },
+      setNumberFormat: function () { return r; },
+      getRow: function () { return h.row; },
+      getColumn: function () { return h.col; },
+      getNumRows: function () { return h.rows; },
+      getNumColumns: function () { return h.cols; },
+      getLastRow: function () { return h.row + h.rows - 1; },
+      getA1Notation: function () { return call('range', 'a1', [h]); },
+      getSheet: function () { return sheet(call('sheet', 'byId', [h.sheet])); },
+    };
+    return r;
+  }
+
+  function sheet(h) {
+    if (!h) return null;
+    var s = {
+      getName: function () { return h.name; },
+      getSheetId: function () { return h.id; },
+      getLastRow: function () { return call('sheet', 'getLastRow', [h.id]); },
+      getLastColumn: function () { return call('sheet', 'getLastColumn', [h.id]); },
+      getMaxRows: function () { return call('sheet', 'getMaxRows', [h.id]); },
+      getRange: function (a, b, c, d) { return range(call('sheet', 'getRange', [h.id, a, b, c, d])); },
+      getDataRange: function () { return range(call('sheet', 'getDataRange', [h.id])); },
+      appendRow: function (values) { call('sheet', 'appendRow', [h.id, values]); return s; },
+      clear: function () { call('sheet', 'clear', [h.id]); return s; },
+      hideSheet: function () { call('sheet', 'setHidden', [h.id, true]); return s; },
+      showSheet: function () { call('sheet', 'setHidden', [h.id, false]); return s; },
+      isSheetHidden: function () { return call('sheet', 'isHidden', [h.id]); },
+      setFrozenRows: function () { return s; },
+      getParent: function () { return spreadsheet; },
+    };
+    return s;
+  }
+
+  var spreadsheet = {
+    getName: function () { return call('spreadsheet', 'getName'); },
+    getId: function () { return call('spreadsheet', 'getId'); },
+    getSheetByName: function (name) { return sheet(call('spreadsheet', 'getSheetByName', [name])); },
+    getSheets: function () { return call('spreadsheet', 'getSheets').map(sheet); },
+    insertSheet: function (name, index) { return sheet(call('spreadsheet', 'insertSheet', [name, index])); },
+    getActiveSheet: function () { return sheet(call('spreadsheet', 'getSheets')[0]); },
+    toast: function (msg, title) { call('ui', 'toast', [String(msg), title ? String(title) : '']); },
+  };
+
+  var ui = {
+    showSidebar: function (out) { call('ui', 'showSidebar', [out.getContent(), out.__title || '']); },
+    showModalDialog: function (out, title) { call('ui', 'showSidebar', [out.getContent(), title || '']); },
+    alert: function (msg) { call('ui', 'alert', [String(msg)]); return 'OK'; },
+    createMenu: function (name) {
+      var items = [];
+      var menu = {
+        addItem: function (caption, fn) { items.push([caption, fn]); return menu; },
+        addSeparator: function () { return menu; },
+        addToUi: function () { call('ui', 'menu', [name, items]); },
+      };
+      return menu;
+    },
+    ButtonSet: { OK: 'OK', OK_CANCEL: 'OK_CANCEL', YES_NO: 'YES_NO' },
+  };
+
+  g.SpreadsheetApp = {
+    getActiveSpreadsheet: function () { return spreadsheet; },
+    getActive: function () { return spreadsheet; },
+    flush: function () { call('spreadsheet', 'flush'); },
+    getUi: function () { return ui; },
+  };
+
+  function store(kind) {
+    var p = {
+      getProperty: function (k) { return call('properties', 'get', [kind, String(k)]); },
+      setProperty: function (k, v) { call('properties', 'set', [kind, String(k), String(v)]); return p; },
+      getProperties: function () { return call('properties', 'all', [kind]); },
+      setProperties: function (o, deleteOthers) { call('properties', 'setAll', [kind, o, Boolean(deleteOthers)]); return p; },
+      deleteProperty: function (k) { call('properties', 'delete', [kind, String(k)]); return p; },
+      deleteAllProperties: function () { call('properties', 'deleteAll', [kind]); return p; },
+      getKeys: function () { return Object.keys(call('properties', 'all', [kind])); },
+    };
+    return p;
+  }
+  g.PropertiesService = {
+    getScriptProperties: function () { return store('script'); },
+    getUserProperties: function () { return store('user'); },
+    getDocumentProperties: function () { return store('document'); },
+  };
+
+  function cache(kind) {
+    return {
+      get: function (k) { return call('cache', 'get', [kind, String(k)]); },
+      put: function (k, v, ttl) { call('cache', 'put', [kind, String(k), String(v), ttl === undefined ? 600 : ttl]); },
+      remove: function (k) { call('cache', 'remove', [kind, String(k)]); },
+    };
+  }
+  g.CacheService = {
+    getScriptCache: function () { return cache('script'); },
+    getUserCache: function () { return cache('user'); },
+    getDocumentCache: function () { return cache('document'); },
+  };
+
+  function lock(kind) {
+    return {
+      tryLock: function (ms) { return call('lock', 'try', [kind, ms]); },
+      waitLock: function (ms) {
+        if (!call('lock', 'try', [kind, ms])) {
+          var e = new Error('Lock timeout: another process was holding the lock for too long.');
+          e.name = 'Exception';
+          throw e;
+        }
+      },
+      releaseLock: function () { call('lock', 'release', [kind]); },
+      hasLock: function () { return call('lock', 'has', [kind]); },
+    };
+  }
+  g.LockService = {
+    getScriptLock: function () { return lock('script'); },
+    getUserLock: function () { return lock('user'); },
+    getDocumentLock: function () { return lock('document'); },
+  };
+
+  function trigger(t) {
+    return {
+      getUniqueId: function () { return t.id; },
+      getHandlerFunction: function () { return t.fn; },
+      getEventType: function () { return 'CLOCK'; },
+      getTriggerSource: function () { return 'CLOCK'; },
+    };
+  }
+  g.ScriptApp = {
+    newTrigger: function (fn) {
+      var spec = { fn: String(fn) };
+      var b = {
+        timeBased: function () { return b; },
+        after: function (ms) { spec.after = ms; return b; },
+        at: function (d) { spec.at = d; return b; },
+        everyMinutes: function (n) { spec.every = n * 60000; return b; },
+        create: function () { return trigger(call('triggers', 'create', [spec])); },
+      };
+      return b;
+    },
+    getProjectTriggers: function () { return call('triggers', 'list').map(trigger); },
+    deleteTrigger: function (t) { call('triggers', 'delete', [t.getUniqueId()]); },
+    getScriptId: function () { return call('session', 'scriptId'); },
+    getService: function () { return { getUrl: function () { return call('session', 'webAppUrl'); } }; },
+  };
+
+  function response(r) {
+    return {
+      getResponseCode: function () { return r.status; },
+      getContentText: function () { return r.body; },
+      getAllHeaders: function () { return r.headers; },
+      getHeaders: function () { return r.headers; },
+    };
+  }
+  g.UrlFetchApp = {
+    fetch: function (url, params) { return response(call('urlfetch', 'fetchAll', [[Object.assign({ url: url }, params || {})]])[0]); },
+    fetchAll: function (requests) { return call('urlfetch', 'fetchAll', [requests]).map(response); },
+  };
+
+  g.Utilities = {
+    sleep: function (ms) { call('utilities', 'sleep', [ms]); },
+    getUuid: function () { return call('utilities', 'uuid'); },
+    base64Encode: function (data) { return call('utilities', 'base64Encode', [typeof data === 'string' ? data : Array.prototype.slice.call(data)]); },
+    base64Decode: function (text) { return call('utilities', 'base64Decode', [String(text)]); },
+    computeDigest: function (alg, value) { return call('utilities', 'digest', [alg, value]); },
+    DigestAlgorithm: { MD5: 'md5', SHA_1: 'sha1', SHA_256: 'sha256', SHA_512: 'sha512' },
+    formatDate: function (d, tz, fmt) { return call('utilities', 'formatDate', [d, tz, fmt]); },
+  };
+  g.Session = {
+    getActiveUser: function () { return { getEmail: function () { return call('session', 'user'); } }; },
+    getEffectiveUser: function () { return { getEmail: function () { return call('session', 'user'); } }; },
+    getScriptTimeZone: function () { return 'Etc/UTC'; },
+  };
+
+  function htmlOutput(content) {
+    var o = {
+      __title: '',
+      getContent: function () { return content; },
+      setTitle: function (t) { o.__title = String(t); return o; },
+      setWidth: function () { return o; },
+      setHeight: function () { return o; },
+      setSandboxMode: function () { return o; },
+      append: function (s) { content += s; return o; },
+    };
+    return o;
+  }
+  g.HtmlService = {
+    createHtmlOutput: function (html) { return htmlOutput(String(html || '')); },
+    createHtmlOutputFromFile: function (name) { return htmlOutput(call('html', 'file', [String(name)])); },
+    createTemplateFromFile: function (name) {
+      var source = call('html', 'file', [String(name)]);
+      return { evaluate: function () { return htmlOutput(source); } };
+    },
+    SandboxMode: { IFRAME: 'IFRAME' },
+  };
+  g.ContentService = {
+    createTextOutput: function (text) {
+      var o = { text: String(text || ''), mime: 'text/plain' };
+      o.setMimeType = function (m) { o.mime = m; return o; };
+      o.getContent = function () { return o.text; };
+      return o;
+    },
+    MimeType: { JSON: 'application/json', TEXT: 'text/plain' },
+  };
+
+  function log() {
+    call('log', 'line', [Array.prototype.map.call(arguments, function (a) {
+      return typeof a === 'string' ? a : JSON.stringify(a);
+    }).join(' ')]);
+  }
+  g.Logger = { log: log };
+  g.console = { log: log, info: log, warn: log, error: log };
+})(globalThis.__rowbatchHost);
+delete globalThis.__rowbatchHost;
