@@ -47,6 +47,7 @@ export class Runtime {
     this.lockWaiters = [];
     this.triggers = [];
     this.logs = [];
+    this.onLog = o.onLog ?? null;
     this.ui = { toasts: [], sidebars: [], alerts: [], menus: [] };
     this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'urlFetchCalls',
       'urlFetchRequests', 'propertiesReads', 'propertiesWrites', 'cacheCalls', 'lockCalls', 'lockWaitMs',
@@ -401,7 +402,7 @@ const handlers = {
     },
   },
   log: {
-    line(_e, text) { this.logs.push(text); },
+    line(_e, text) { this.logs.push(text); this.onLog?.(text); },
   },
 };
 

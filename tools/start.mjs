@@ -1,12 +1,19 @@
 #!/usr/bin/env node
-// `npm start`: the main job on the bundled example, as far as rowbatch can run it today: the
-// spec is checked, every row is validated (findings at their cells, proposed fixes, scores) and
-// signed, and the duplicate groups are printed; invalid rows and duplicates are never sent.
+// `npm start`: the main job on the bundled example. First the preflight a user sees in the
+// sidebar (spec checked, every row validated with findings at their cells, duplicates found);
+// then the real batch: the Apps Script project (appsscript/build, as `clasp push` sends it) runs
+// in the local runtime against the example workbook in out/workbook and the fake provider — or a
+// real endpoint when OPENAI_BASE_URL/OPENAI_API_KEY or ANTHROPIC_BASE_URL/ANTHROPIC_API_KEY are
+// set — continuing by trigger until the job is finished. Running it again resumes: nothing
+// already written is sent again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { Runtime } from '../apps-script-runtime/runtime.mjs';
+import { Workbook, enter } from '../apps-script-runtime/workbook.mjs';
+import { startFakeProvider } from '../fake-provider/server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -26,7 +33,7 @@ export function readSheet(file) {
   return { header, rows: typed };
 }
 
-function main() {
+function preflight() {
   const rowbatch = require(path.join(root, 'wasm', 'pkg', 'nodejs', 'rowbatch.js'));
   const { header, rows } = readSheet(EXAMPLE.sheet);
   const spec = JSON.parse(fs.readFileSync(EXAMPLE.spec, 'utf8'));
@@ -66,6 +73,107 @@ function main() {
   const outFile = path.join(root, 'out', 'signatures.json');
   fs.writeFileSync(outFile, JSON.stringify({ sheet: name, versions: rowbatch.version(), validation: checked, ...report }, null, 2) + '\n');
   console.log(`${unique} rows to process; validation and signatures written to ${path.relative(root, outFile)}`);
+  return { spec, header, rows };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+const WORKBOOK = path.join(root, 'out', 'workbook');
+
+/** The example workbook: the scenarios sheet and the job spec in its hidden sheet. */
+function exampleWorkbook(spec, header, rows, provider) {
+  const wb = new Workbook('rowbatch example');
+  const input = wb.insert(spec.input.sheet);
+  [header, ...rows].forEach((r, i) => r.forEach((v, j) => input.set(i, j, enter(v))));
+  const hidden = wb.insert('_rowbatch_spec');
+  hidden.hidden = true;
+  hidden.set(0, 0, { value: JSON.stringify(withProvider(spec, provider)) });
+  return wb;
+}
+
+function withProvider(spec, provider) {
+  return { ...spec, provider: { ...spec.provider, kind: provider.kind, baseUrl: provider.baseUrl } };
+}
+
+function bar(p, budget) {
+  const total = Math.max(1, p.rows - p.excluded - p.duplicates);
+  const done = p.done + p.failed;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  const elapsed = (Date.now() - p.startedAt) / 1000;
+  const eta = done > 0 && done < total ? `${Math.ceil((elapsed / done) * (total - done))} s` : '—';
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} (${p.done} done, ${p.failed} failed) ` +
+    `ETA ${eta}  $${p.costUsd.toFixed(4)} of $${budget}`;
+}
+
+async function runJob(spec, header, rows) {
+  const real = process.env.ANTHROPIC_API_KEY && spec.provider.kind === 'anthropic' ? 'anthropic'
+    : process.env.OPENAI_API_KEY ? 'openai' : null;
+  let fake = null;
+  let provider;
+  if (real === 'openai') provider = { kind: 'openai', baseUrl: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY };
+  else if (real === 'anthropic') provider = { kind: 'anthropic', baseUrl: process.env.ANTHROPIC_BASE_URL, key: process.env.ANTHROPIC_API_KEY };
+  else {
+    // A realistic day at the provider: some rate limiting and server errors, a few answers out
+    // of range, fenced or broken; all deterministic.
+    fake = await startFakeProvider({ rate429: 0.05, rate500: 0.03, outOfRange: 0.05, fenced: 0.1, malformed: 0.03, latencyMedianMs: 150, latencyP95Ms: 600 });
+    provider = { kind: spec.provider.kind, baseUrl: `${fake.url}/v1`, key: 'sk-local-fake-provider' };
+  }
+  const fresh = !fs.existsSync(path.join(WORKBOOK, 'workbook.json'));
+  const workbook = fresh ? exampleWorkbook(spec, header, rows, provider) : Workbook.load(WORKBOOK);
+  if (!fresh) {
+    // Same workbook, same job; only the endpoint may differ from the last run (a new fake port).
+    const s = workbook.sheet('_rowbatch_spec');
+    s.set(0, 0, { value: JSON.stringify(withProvider(JSON.parse(String(s.get(0, 0))), provider)) });
+  }
+  const propsFile = path.join(WORKBOOK, 'properties.json');
+  const properties = fs.existsSync(propsFile) ? JSON.parse(fs.readFileSync(propsFile, 'utf8')) : {};
+  const script = { ...(properties.script ?? {}), [provider.kind === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY']: provider.key };
+  let last = null;
+  const rt = new Runtime({
+    workbook, workbookDir: WORKBOOK, properties: { ...properties, script },
+    onLog(line) {
+      if (line.startsWith('rowbatch progress ')) {
+        last = JSON.parse(line.slice(18));
+        process.stdout.write(`\r${bar(last, spec.budget?.maxUsd ?? '∞')}`);
+      }
+    },
+  });
+  console.log(`\nrunning ${spec.name} on ${path.relative(root, WORKBOOK)} against ${real ? provider.baseUrl ?? real : `the fake provider (${fake.url})`}`);
+  const t0 = performance.now();
+  const executions = [await rt.run('rowbatchRun')];
+  executions.push(...(await rt.runTriggers({ maxRuns: 50 })));
+  process.stdout.write('\n');
+  const seconds = (performance.now() - t0) / 1000;
+  await fake?.close();
+  rt.save();
+  // Keys stay out of the saved properties, as they stay out of cells.
+  const saved = { ...rt.properties, script: Object.fromEntries(Object.entries(rt.properties.script).filter(([k]) => !/API_KEY/.test(k))) };
+  fs.writeFileSync(propsFile, JSON.stringify(saved, null, 2) + '\n');
+  const failedExec = executions.find((e) => !e.ok);
+  if (failedExec) throw new Error(`execution ${failedExec.execution} failed: ${failedExec.error.message}`);
+  const final = executions.at(-1).value;
+  const report = {
+    job: spec.name, workbook: path.relative(root, WORKBOOK), endpoint: real ? provider.baseUrl ?? real : 'fake provider',
+    finished: final.finished, stop: final.stop, counts: final.counts,
+    sent: executions.reduce((n, e) => n + (e.value?.summary?.sent ?? 0), 0),
+    costUsd: JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').costUsd ?? 0,
+    executions: executions.length, seconds: Math.round(seconds * 10) / 10, counters: rt.counters,
+    provider: fake ? { requests: fake.stats.requests, byStatus: fake.stats.byStatus, cachedTokens: fake.stats.cachedTokens } : null,
+  };
+  fs.writeFileSync(path.join(root, 'out', 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  const c = final.counts;
+  console.log(report.sent === 0 ? `nothing to send: every row is already done, failed for good, a duplicate or excluded`
+    : `sent ${report.sent} requests in ${report.executions} executions, ${report.seconds} s`);
+  console.log(`${c.done} done, ${c.failed} failed, ${c.duplicates} duplicates, ${c.excluded} excluded; ` +
+    `$${report.costUsd.toFixed(4)} spent; ${final.finished ? 'finished' : `not finished (${final.stop ?? 'continues'})`}`);
+  console.log(`workbook in ${report.workbook}, report in out/report.json`);
+  return report;
+}
+
+async function main() {
+  const { spec, header, rows } = preflight();
+  await runJob(spec, header, rows);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => { console.error(`rowbatch: ${e.message}`); process.exit(1); });
+}

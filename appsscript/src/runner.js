@@ -1,0 +1,252 @@
+/*
+ * The job runner: one time slice per execution, continued by a trigger. It owns no policy:
+ * what to send, when to retry, what to write and when to stop all come from the core; this file
+ * reads and writes the sheets in blocks, sends waves with UrlFetchApp.fetchAll, keeps small
+ * state in Script Properties and schedules its own continuation.
+ *
+ * Sheets it uses: the input sheet (spec.input.sheet), the output sheet (spec.output.sheet), a
+ * hidden `_rowbatch_progress` sheet and a `Batches` sheet. The job spec is JSON in cell A1 of the
+ * hidden `_rowbatch_spec` sheet. API keys are Script Properties (OPENAI_API_KEY,
+ * ANTHROPIC_API_KEY), never cells.
+ */
+var RB_SPEC_SHEET_ = '_rowbatch_spec';
+var RB_PROGRESS_SHEET_ = '_rowbatch_progress';
+var RB_BATCH_SHEET_ = 'Batches';
+var RB_CONTINUE_ = 'rowbatchContinue';
+
+/** Starts a run (menu item, web app, `npm start`): a new batch id, then the first slice. */
+async function rowbatchRun() {
+  var props = PropertiesService.getScriptProperties();
+  var rb = await rowbatchAsync_();
+  props.setProperty('ROWBATCH_RUN', JSON.stringify({ id: rb.newSeed().slice(0, 12), startedAt: Date.now(), costUsd: 0 }));
+  props.deleteProperty('ROWBATCH_STOP');
+  return rowbatchContinue();
+}
+
+/** One time slice of the run; schedules the next one unless the job is finished or stopped. */
+async function rowbatchContinue() {
+  var rb = await rowbatchAsync_();
+  var started = Date.now();
+  var props = PropertiesService.getScriptProperties();
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var spec = rbSpec_(ss);
+  var job = rb.checkSpec({ spec: spec });
+  var run = JSON.parse(props.getProperty('ROWBATCH_RUN') || 'null') || { id: rb.newSeed().slice(0, 12), startedAt: started, costUsd: 0 };
+  var state = JSON.parse(props.getProperty('ROWBATCH_STATE') || '{}');
+  var budget = spec.budget ? { maxUsd: spec.budget.maxUsd, spentUsd: state.spentUsd || 0, reservedUsd: 0 } : null;
+  var limiter = state.limiter || null;
+  var execution = rb.newSeed().slice(0, 12);
+  var deadline = started + ((spec.limits && spec.limits.timeSliceSeconds) || 270) * 1000;
+  var key = rbKey_(props, spec);
+
+  var input = rbInput_(ss, spec);
+  var keyed = rb.keyRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow });
+  var out = rbSheet_(ss, spec.output.sheet || 'Output', job.outputColumns, false);
+  var progress = rbSheet_(ss, RB_PROGRESS_SHEET_, rb.ledgerColumns().progress, true);
+  var lock = LockService.getScriptLock();
+  var plan = null;
+  var stop = null;
+  var summary = { sent: 0, written: 0, failed: 0, retries: 0, costUsd: 0, waves: 0 };
+
+  for (;;) {
+    lock.waitLock(30000);
+    var now = Date.now();
+    var cap = rb.capacity({ spec: spec, now: now, limiter: limiter, budget: budget });
+    limiter = cap.limiter;
+    plan = rb.planWave({
+      spec: spec, inputs: keyed, outputs: rbBlock_(out, 5), progress: rbBlock_(progress, 6),
+      execution: execution, now: now, deadline: deadline, capacity: cap.capacity, reserve: cap.reserve,
+    });
+    rbWriteRows_(progress, plan.progressWrites, 6);
+    plan.marks.forEach(function (m) { out.getRange(m.row, 4).setValue(m.status); });
+    SpreadsheetApp.flush();
+    lock.releaseLock();
+    rbReport_(plan, run, summary);
+    if (plan.send.length === 0) {
+      if (plan.stop === 'budget' && plan.counts.inFlight === 0) stop = 'budget reached: ' + budget.spentUsd.toFixed(4) + ' of ' + budget.maxUsd + ' USD spent';
+      break;
+    }
+
+    var wave = plan.send.map(function (s) {
+      return { key: s.key, signature: s.signature, attempt: s.attempt, row: input.rows[s.index], reask: null, reasks: 0 };
+    });
+    var results = [];
+    var fatal = null;
+    while (wave.length > 0) {
+      var built = rb.buildRequests({ spec: spec, header: input.header, items: wave.map(function (w) {
+        return { key: w.key, signature: w.signature, row: w.row, reask: w.reask };
+      }) });
+      if (budget) built.requests.forEach(function (r) { budget.reservedUsd += r.reserveUsd; });
+      limiter.requests.available -= built.requests.length;
+      var responses = rbFetchAll_(built, key);
+      var ingested = rb.ingest({
+        spec: spec, now: Date.now(), seed: rb.newSeed(), limiter: limiter, budget: budget,
+        sent: built.requests.map(function (r, i) {
+          return { key: r.key, signature: r.signature, attempt: wave[i].attempt, reasks: wave[i].reasks, reserveUsd: r.reserveUsd };
+        }),
+        responses: responses,
+      });
+      limiter = ingested.limiter;
+      budget = ingested.budget;
+      summary.costUsd += ingested.costUsd;
+      run.costUsd += ingested.costUsd;
+      summary.sent += built.requests.length;
+      fatal = fatal || ingested.fatal;
+      var again = [];
+      ingested.results.forEach(function (r, i) {
+        if (r.status === 'reask') {
+          again.push({ key: r.key, signature: r.signature, attempt: wave[i].attempt, row: wave[i].row, reask: r.reask, reasks: r.reask.count });
+        } else {
+          results.push(r);
+        }
+      });
+      wave = fatal || Date.now() > deadline ? [] : again;
+      again.forEach(function (w) { if (wave.length === 0) results.push({ key: w.key, signature: w.signature, status: 'released', note: 'no time left to re-ask' }); });
+    }
+
+    lock.waitLock(30000);
+    var rec = rb.reconcile({
+      spec: spec, execution: execution, now: Date.now(), outputs: rbBlock_(out, 5), progress: rbBlock_(progress, 6),
+      results: results.map(function (r) {
+        return { key: r.key, signature: r.signature, status: r.status, note: r.note || '', notBefore: r.notBefore || 0 };
+      }),
+    });
+    // Outputs first, then progress: a crash between them leaves nothing lost or doubled.
+    rbWriteRows_(out, rec.outputWrites.map(function (w) {
+      var r = results[w.result];
+      var cells = w.ledger.concat(r.cells && r.cells.length ? r.cells : new Array(job.outputColumns.length - 5).fill(''));
+      return { row: w.row, values: cells.map(rbSafe_) };
+    }), job.outputColumns.length);
+    rbWriteRows_(progress, rec.progressWrites, 6);
+    SpreadsheetApp.flush();
+    lock.releaseLock();
+    summary.waves += 1;
+    summary.written += rec.counts.written;
+    summary.failed += rec.counts.failed;
+    summary.retries += rec.counts.retries;
+    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0 }));
+    props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
+    if (fatal) { stop = fatal.message; break; }
+  }
+
+  if (stop) props.setProperty('ROWBATCH_STOP', stop);
+  rbRecordBatch_(ss, rb, spec, run, plan, stop);
+  rbScheduleNext_(plan, stop);
+  var result = { run: run.id, finished: plan.finished, stop: stop, counts: plan.counts, summary: summary, nextAt: plan.nextAt };
+  console.log('rowbatch ' + JSON.stringify(result));
+  return result;
+}
+
+/** The API key from Script Properties; never from a cell, never logged. */
+function rbKey_(props, spec) {
+  var name = spec.provider.kind === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
+  var key = props.getProperty(name);
+  if (!key) throw new Error('rowbatch: set the Script Property ' + name + ' (Project settings → Script properties)');
+  return key;
+}
+
+function rbSpec_(ss) {
+  var sheet = ss.getSheetByName(RB_SPEC_SHEET_);
+  if (!sheet) throw new Error('rowbatch: no job spec: put it as JSON in A1 of a sheet named ' + RB_SPEC_SHEET_);
+  return JSON.parse(String(sheet.getRange(1, 1).getValue()));
+}
+
+/** The input block with one read: header row and every row under it. */
+function rbInput_(ss, spec) {
+  var sheet = spec.input.sheet ? ss.getSheetByName(spec.input.sheet) : ss.getSheets()[0];
+  if (!sheet) throw new Error('rowbatch: the input sheet "' + spec.input.sheet + '" does not exist');
+  var headerRow = spec.input.headerRow || 1;
+  var lastRow = sheet.getLastRow();
+  var lastCol = Math.max(1, sheet.getLastColumn());
+  var values = lastRow >= headerRow ? sheet.getRange(headerRow, 1, lastRow - headerRow + 1, lastCol).getValues() : [[]];
+  var rows = values.slice(1).map(function (r) {
+    return r.map(function (v) { return v instanceof Date ? v.toISOString() : v === '' ? null : v; });
+  });
+  return { header: values[0].map(String), rows: rows, firstRow: headerRow + 1 };
+}
+
+/** A sheet with its header, made if missing. */
+function rbSheet_(ss, name, header, hidden) {
+  var sheet = ss.getSheetByName(name);
+  if (!sheet) {
+    sheet = ss.insertSheet(name);
+    sheet.getRange(1, 1, 1, header.length).setValues([header]);
+    if (hidden) sheet.hideSheet();
+  }
+  return sheet;
+}
+
+/** The first `width` columns under the header, as the core reads a ledger block. */
+function rbBlock_(sheet, width) {
+  var last = sheet.getLastRow();
+  var rows = last >= 2 ? sheet.getRange(2, 1, last - 1, width).getValues() : [];
+  return { firstRow: 2, rows: rows.map(function (r) { return r.map(function (v) { return v === '' ? null : v; }); }) };
+}
+
+/** Writes rows, one setValues per run of consecutive rows. */
+function rbWriteRows_(sheet, writes, width) {
+  var sorted = writes.slice().sort(function (a, b) { return a.row - b.row; });
+  for (var i = 0; i < sorted.length;) {
+    var j = i;
+    while (j + 1 < sorted.length && sorted[j + 1].row === sorted[j].row + 1) j += 1;
+    var block = sorted.slice(i, j + 1).map(function (w) {
+      var v = w.values.map(function (c) { return c === null || c === undefined ? '' : c; });
+      while (v.length < width) v.push('');
+      return v.slice(0, width);
+    });
+    sheet.getRange(sorted[i].row, 1, block.length, width).setValues(block);
+    i = j + 1;
+  }
+}
+
+/** Ledger text that a sheet would read as a formula or a number stays text. */
+function rbSafe_(v) {
+  return typeof v === 'string' && /^[=+\-@]/.test(v) && v.charAt(0) !== "'" ? "'" + v : v;
+}
+
+/** One fetchAll for the wave; a failure of the whole call (no network) counts as no response. */
+function rbFetchAll_(built, key) {
+  var headers = {};
+  built.endpoint.headers.forEach(function (h) { headers[h[0]] = h[1]; });
+  if (built.endpoint.auth === 'bearer') headers.Authorization = 'Bearer ' + key;
+  else headers['x-api-key'] = key;
+  var requests = built.requests.map(function (r) {
+    return { url: built.endpoint.url, method: 'post', contentType: 'application/json', headers: headers, payload: r.body, muteHttpExceptions: true };
+  });
+  try {
+    return UrlFetchApp.fetchAll(requests).map(function (res) {
+      return { status: res.getResponseCode(), headers: res.getAllHeaders(), body: res.getContentText() };
+    });
+  } catch (e) {
+    return requests.map(function () { return { status: 0, headers: {}, body: String(e && e.message) }; });
+  }
+}
+
+function rbReport_(plan, run, summary) {
+  var c = plan.counts;
+  console.log('rowbatch progress ' + JSON.stringify({
+    done: c.done, failed: c.failed, duplicates: c.duplicates, excluded: c.excluded, pending: c.due + c.waiting + c.inFlight,
+    rows: c.rows, costUsd: run.costUsd, startedAt: run.startedAt, sent: summary.sent,
+  }));
+}
+
+/** The run's row in the Batches sheet, updated in place. */
+function rbRecordBatch_(ss, rb, spec, run, plan, stop) {
+  var rec = rb.batchRecord({ spec: spec, id: run.id, startedAt: run.startedAt, now: Date.now(), costUsd: run.costUsd, counts: plan.counts, finished: plan.finished, stopped: stop });
+  var sheet = rbSheet_(ss, RB_BATCH_SHEET_, rec.header, false);
+  var last = sheet.getLastRow();
+  var ids = last >= 2 ? sheet.getRange(2, 1, last - 1, 1).getValues() : [];
+  var at = ids.findIndex(function (r) { return String(r[0]) === run.id; });
+  var row = at >= 0 ? at + 2 : last + 1;
+  sheet.getRange(row, 1, 1, rec.cells.length).setValues([rec.cells.map(function (c) { return c === null ? '' : c; })]);
+}
+
+/** One continuation trigger at most; finished ones are deleted so they never pile up. */
+function rbScheduleNext_(plan, stop) {
+  ScriptApp.getProjectTriggers().forEach(function (t) {
+    if (t.getHandlerFunction() === RB_CONTINUE_) ScriptApp.deleteTrigger(t);
+  });
+  if (plan.finished || stop) return;
+  var wait = plan.nextAt ? Math.max(1000, plan.nextAt - Date.now()) : 1000;
+  ScriptApp.newTrigger(RB_CONTINUE_).timeBased().after(wait).create();
+}
