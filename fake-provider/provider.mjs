@@ -81,7 +81,9 @@ export function createFakeProvider(options = {}) {
       return reply(404, { error: { message: `Unknown request URL: ${req.method} ${url.pathname}`, type: 'invalid_request_error' } });
     }
     const h = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-    const key = anthropic ? h['x-api-key'] : (h.authorization ?? '').replace(/^Bearer\s+/i, '');
+    // Anthropic takes `x-api-key` (what rowbatch sends) or a bearer token (what its newer SDK sends).
+    const bearer = (h.authorization ?? '').replace(/^Bearer\s+/i, '');
+    const key = anthropic ? h['x-api-key'] ?? bearer : bearer;
     stats.keys.add(key);
     if (!key || o.invalidKeys.includes(key)) {
       return anthropic

@@ -1,5 +1,6 @@
-// `npm start`'s job on the bundled example: the findings and duplicate groups a reader of the
-// sheet can see for themselves.
+// `npm start`'s job on the bundled example: the preflight a reader of the sheet can check for
+// themselves, then the real batch through the Apps Script project in the local runtime against
+// the fake provider, and a second run that sends nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -7,7 +8,8 @@ import fs from 'node:fs';
 
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs with the Node build';
 
-test('the example job validates and signs every row, and reports what it will not send', { skip }, () => {
+test('the example job validates and signs every row, runs, and a second run sends nothing', { skip }, () => {
+  fs.rmSync('out/workbook', { recursive: true, force: true });
   const out = execFileSync('node', ['tools/start.mjs'], { encoding: 'utf8' });
   assert.match(out, /spec ok \(key Case_ID; identity Title, Age, Presentation\)/);
   assert.match(out, /28 rows validated in [\d.]+ ms: 23 valid, 4 with errors, 1 blank/);
@@ -23,4 +25,27 @@ test('the example job validates and signs every row, and reports what it will no
   assert.equal(written.signatures.length, 28);
   assert.equal(new Set(written.signatures).size, 28 - 2); // each duplicate pair shares one signature
   assert.equal(written.validation.summary.withErrors, 4);
+
+  // The batch: 21 rows to send, each ends with exactly one output row, done or failed for good.
+  const report = JSON.parse(fs.readFileSync('out/report.json', 'utf8'));
+  assert.equal(report.finished, true);
+  assert.equal(report.counts.done + report.counts.failed, 21);
+  assert.deepEqual([report.counts.duplicates, report.counts.excluded], [2, 5]);
+  assert.ok(report.sent >= 21, `sent ${report.sent}`);
+  assert.ok(report.costUsd > 0 && report.costUsd < 2);
+  const output = fs.readFileSync('out/workbook/Scenario_Vitals.csv', 'utf8').trim().split('\n');
+  assert.equal(output[0], '_key,_signature,_spec,_status,_note,initialVitals,states,teachingPoint,_quality');
+  const keys = output.slice(1).map((l) => l.split(',')[0]);
+  assert.equal(keys.length, 21);
+  assert.equal(new Set(keys).size, 21, 'one row per key');
+  assert.ok(!keys.includes('SIM-007') && !keys.includes('SIM-013'), 'duplicates are never sent');
+  assert.match(out, /\] 21\/21 \(\d+ done, \d+ failed\) ETA/);
+  assert.doesNotMatch(fs.readFileSync('out/workbook/properties.json', 'utf8'), /API_KEY|sk-/, 'keys are not saved');
+
+  const again = execFileSync('node', ['tools/start.mjs'], { encoding: 'utf8' });
+  assert.match(again, /nothing to send/);
+  const second = JSON.parse(fs.readFileSync('out/report.json', 'utf8'));
+  assert.equal(second.sent, 0);
+  assert.equal(second.counters.urlFetchRequests, 0);
+  assert.equal(fs.readFileSync('out/workbook/Scenario_Vitals.csv', 'utf8').trim().split('\n').length, 22);
 });

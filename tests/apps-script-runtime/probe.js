@@ -1,0 +1,101 @@
+// Functions the runtime's tests call inside executions, next to the project's own files.
+function probeGlobals(names) {
+  return names.filter(function (n) { return typeof globalThis[n] !== 'undefined'; });
+}
+
+function probeSheets() {
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var s = ss.insertSheet('Probe');
+  s.getRange('A1:C2').setValues([['=1+1', "'=2+2", '42'], ['=IMPORTXML("http://x","//a")', 'TRUE', new Date(Date.UTC(2026, 0, 2))]]);
+  s.appendRow(['x', 1.5]);
+  var hidden = ss.insertSheet('Hidden');
+  hidden.hideSheet();
+  var errors = [];
+  try { s.getRange(1, 1, 2, 2).setValues([[1, 2]]); } catch (e) { errors.push(e.message); }
+  try { s.getRange(1, 1, 1, 2).setValues([[1, 2, 3]]); } catch (e) { errors.push(e.message); }
+  try { ss.insertSheet('Probe'); } catch (e) { errors.push(e.message); }
+  var values = s.getRange(1, 1, 3, 3).getValues();
+  return {
+    values: values.map(function (r) { return r.map(function (v) { return v instanceof Date ? 'date:' + v.toISOString() : v; }); }),
+    formulas: s.getRange('A1:B2').getFormulas(),
+    types: values[0].map(function (v) { return typeof v; }),
+    lastRow: s.getLastRow(), lastColumn: s.getLastColumn(), a1: s.getRange(2, 2, 2, 2).getA1Notation(),
+    hidden: hidden.isSheetHidden(), sheets: ss.getSheets().map(function (x) { return x.getName(); }),
+    errors: errors,
+  };
+}
+
+function probeProperties(valueBytes, count) {
+  var p = PropertiesService.getScriptProperties();
+  var errors = [];
+  try { p.setProperty('big', new Array(valueBytes + 1).join('x')); } catch (e) { errors.push(e.message); }
+  try { for (var i = 0; i < count; i += 1) p.setProperty('k' + i, new Array(8001).join('y')); } catch (e) { errors.push(e.message); }
+  p.setProperty('small', 'v');
+  PropertiesService.getUserProperties().setProperty('u', '1');
+  return { errors: errors, small: p.getProperty('small'), user: PropertiesService.getUserProperties().getProperty('u'), doc: PropertiesService.getDocumentProperties().getProperty('u') };
+}
+
+/** Holds the script lock for `ms`, recording when it had it. */
+function probeLock(name, ms, wait) {
+  var lock = LockService.getScriptLock();
+  var got = wait ? (lock.waitLock(wait), true) : lock.tryLock(0);
+  if (!got) return { name: name, got: false };
+  var from = Date.now();
+  Utilities.sleep(ms);
+  var until = Date.now();
+  lock.releaseLock();
+  return { name: name, got: true, from: from, until: until };
+}
+
+function probeTriggers(n) {
+  var made = 0;
+  var error = null;
+  try { for (var i = 0; i < n; i += 1) { ScriptApp.newTrigger('probeFired').timeBased().after(1000 * (i + 1)).create(); made += 1; } } catch (e) { error = e.message; }
+  return { made: made, error: error, listed: ScriptApp.getProjectTriggers().length };
+}
+
+function probeFired(e) {
+  var p = PropertiesService.getScriptProperties();
+  p.setProperty('fired', String(Number(p.getProperty('fired') || 0) + 1));
+  return e.triggerUid;
+}
+
+function probeDeleteTriggers() {
+  ScriptApp.getProjectTriggers().forEach(function (t) { ScriptApp.deleteTrigger(t); });
+  return ScriptApp.getProjectTriggers().length;
+}
+
+/** Writes a row every second, forever: only the 6-minute kill stops it. */
+function probeForever() {
+  LockService.getScriptLock().waitLock(1000);
+  var s = SpreadsheetApp.getActiveSpreadsheet().insertSheet('Forever');
+  for (var i = 1; ; i += 1) {
+    s.getRange(i, 1).setValue(i);
+    Utilities.sleep(1000);
+  }
+}
+
+function probeClock() {
+  var t0 = Date.now();
+  Utilities.sleep(200 * 1000);
+  var c = CacheService.getScriptCache();
+  c.put('k', 'v', 60);
+  var before = c.get('k');
+  Utilities.sleep(61 * 1000);
+  return { slept: Date.now() - t0, before: before, after: c.get('k'), date: new Date().getTime() === Date.now() };
+}
+
+function probeFetch(url, mute) {
+  try {
+    var r = UrlFetchApp.fetch(url, { method: 'post', contentType: 'application/json', payload: '{}', headers: { Authorization: 'Bearer invalid' }, muteHttpExceptions: mute });
+    return { code: r.getResponseCode(), body: r.getContentText().slice(0, 60) };
+  } catch (e) {
+    return { thrown: e.message };
+  }
+}
+
+function probeUtilities() {
+  var bytes = Utilities.base64Decode(Utilities.base64Encode('héllo'));
+  var digest = Utilities.computeDigest(Utilities.DigestAlgorithm.SHA_256, 'abc');
+  return { signed: bytes.some(function (b) { return b < 0; }), length: bytes.length, digest0: digest[0], uuid: Utilities.getUuid().length, user: Session.getActiveUser().getEmail() };
+}

@@ -1,0 +1,143 @@
+// The local Apps Script runtime's own semantics: the project's pushed files plus a probe script
+// run in it, and each service behaves as Apps Script's does, limits included.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Runtime, BUILD_DIR } from '../../apps-script-runtime/runtime.mjs';
+import { Workbook } from '../../apps-script-runtime/workbook.mjs';
+import { startFakeProvider } from '../../fake-provider/server.mjs';
+import { FOREIGN_GLOBALS } from '../apps-script-sandbox/sandbox.mjs';
+
+const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs once, with the Node host';
+const here = path.dirname(fileURLToPath(import.meta.url));
+let buildDir;
+
+before(() => {
+  if (skip) return;
+  buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rowbatch-runtime-'));
+  for (const f of fs.readdirSync(BUILD_DIR)) fs.copyFileSync(path.join(BUILD_DIR, f), path.join(buildDir, f));
+  fs.copyFileSync(path.join(here, '..', 'apps-script-runtime', 'probe.js'), path.join(buildDir, 'zz_probe.js'));
+});
+after(() => buildDir && fs.rmSync(buildDir, { recursive: true, force: true }));
+
+const value = (r) => {
+  assert.ok(r.ok, JSON.stringify(r.error));
+  return r.value;
+};
+
+test('executions see no Node or Web globals but what the project polyfills, and load the module', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const present = value(await rt.run('probeGlobals', [FOREIGN_GLOBALS]));
+  assert.deepEqual(present.sort(), ['TextDecoder', 'TextEncoder', 'crypto']);
+  assert.equal(value(await rt.run('rowbatchSelfTest')).ok, true);
+});
+
+test('Sheets: typed values, the formula rule, shape checks, ranges, hidden sheets', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const v = value(await rt.run('probeSheets'));
+  assert.deepEqual(v.values[0], [2, '=2+2', 42], 'a formula is computed, an apostrophe keeps text, "42" is a number');
+  assert.deepEqual(v.types, ['number', 'string', 'number']);
+  assert.deepEqual(v.values[1], ['#NAME?', true, 'date:2026-01-02T00:00:00.000Z']);
+  assert.deepEqual(v.formulas, [['=1+1', ''], ['=IMPORTXML("http://x","//a")', '']]);
+  assert.deepEqual(v.values[2], ['x', 1.5, '']);
+  assert.equal(v.lastRow, 3);
+  assert.equal(v.lastColumn, 3);
+  assert.equal(v.a1, 'B2:C3');
+  assert.equal(v.hidden, true);
+  assert.deepEqual(v.sheets, ['Probe', 'Hidden']);
+  assert.match(v.errors[0], /number of rows in the data does not match the number of rows in the range. The data has 1 but the range has 2/);
+  assert.match(v.errors[1], /number of columns in the data does not match .* The data has 3 but the range has 2/);
+  assert.match(v.errors[2], /already exists/);
+  assert.ok(rt.counters.sheetsWrites >= 3 && rt.counters.sheetsReads >= 3);
+});
+
+test('a workbook saved and loaded keeps its types, formulas, text and hidden sheets', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  value(await rt.run('probeSheets'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rowbatch-wb-'));
+  rt.save(dir);
+  const back = Workbook.load(dir);
+  const s = back.sheet('Probe');
+  assert.deepEqual([s.get(0, 0), s.get(0, 1), s.get(0, 2), s.get(1, 1)], [2, '=2+2', 42, true]);
+  assert.equal(s.formula(0, 0), '=1+1');
+  assert.deepEqual(s.get(1, 2), { $date: Date.UTC(2026, 0, 2) });
+  assert.equal(back.sheet('Hidden').hidden, true);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('Properties: three stores, the per-value and per-store limits', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const v = value(await rt.run('probeProperties', [9 * 1024 + 1, 70]));
+  assert.equal(v.errors[0], 'Argument too large: value');
+  assert.match(v.errors[1], /exceeded the property storage quota/);
+  assert.deepEqual([v.small, v.user, v.doc], ['v', '1', null]);
+});
+
+test('LockService excludes a second execution until the first releases', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const first = rt.run('probeLock', ['A', 400, 1000]);
+  await new Promise((r) => setTimeout(r, 150));
+  const [a, b, c] = await Promise.all([first, rt.run('probeLock', ['B', 10, 0]), rt.run('probeLock', ['C', 10, 5000])]);
+  assert.equal(value(a).got, true);
+  assert.equal(value(b).got, false, 'tryLock(0) fails while A holds the lock');
+  assert.equal(value(c).got, true);
+  assert.ok(value(c).from >= value(a).until, 'C ran its critical section after A left');
+});
+
+test('triggers: at most 20, due ones run, fired ones stay listed until deleted', { skip }, async () => {
+  const rt = new Runtime({ buildDir, simulated: true, start: 1e12 });
+  const v = value(await rt.run('probeTriggers', [21]));
+  assert.equal(v.made, 20);
+  assert.match(v.error, /too many triggers/);
+  const runs = await rt.runTriggers();
+  assert.equal(runs.length, 20);
+  assert.equal(rt.properties.script.fired, '20');
+  assert.equal(rt.triggers.length, 20, 'fired after() triggers still count');
+  assert.equal(value(await rt.run('probeDeleteTriggers')), 0);
+  assert.equal(rt.counters.triggerRuns, 20);
+});
+
+test('the 6-minute limit kills the execution mid-work and frees its lock', { skip }, async () => {
+  const rt = new Runtime({ buildDir, simulated: true, start: 1e12 });
+  const r = await rt.run('probeForever');
+  assert.equal(r.killed, true);
+  assert.equal(r.ok, false);
+  const written = rt.workbook.sheet('Forever').lastRow;
+  assert.ok(written >= 355 && written <= 362, `rows written before the kill: ${written}`);
+  assert.equal(rt.locks.script, null);
+  assert.equal(rt.counters.kills, 1);
+  // Real time too: a short limit kills a real execution.
+  const real = new Runtime({ buildDir, limits: { executionMs: 500 } });
+  const k = await real.run('probeForever');
+  assert.equal(k.killed, true);
+});
+
+test('simulated time moves with sleeps (and counts toward the limit); the cache expires on it', { skip }, async () => {
+  const rt = new Runtime({ buildDir, simulated: true, start: 1e12 });
+  const v = value(await rt.run('probeClock', [], {}));
+  assert.ok(v.slept >= 261_000, `${v.slept}`);
+  assert.deepEqual([v.before, v.after, v.date], ['v', null, true]);
+});
+
+test('UrlFetchApp: muteHttpExceptions decides whether an error status throws; no network always throws', { skip }, async () => {
+  const fake = await startFakeProvider({ realLatency: false });
+  try {
+    const rt = new Runtime({ buildDir });
+    const url = `${fake.url}/v1/chat/completions`;
+    assert.match(value(await rt.run('probeFetch', [url, false])).thrown, /Request failed for .* returned code 401\. Truncated server response/);
+    assert.equal(value(await rt.run('probeFetch', [url, true])).code, 401);
+    assert.match(value(await rt.run('probeFetch', ['http://127.0.0.1:9/none', true])).thrown, /Address unavailable/);
+    assert.equal(rt.counters.urlFetchRequests, 3);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('Utilities and Session', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const v = value(await rt.run('probeUtilities'));
+  assert.deepEqual(v, { signed: true, length: 6, digest0: -70, uuid: 36, user: 'user@example.com' });
+});
