@@ -90,7 +90,11 @@ function exampleWorkbook(spec, header, rows, provider) {
 }
 
 function withProvider(spec, provider) {
-  return { ...spec, provider: { ...spec.provider, kind: provider.kind, baseUrl: provider.baseUrl } };
+  const p = { ...spec.provider, kind: provider.kind };
+  if (provider.baseUrl) p.baseUrl = provider.baseUrl;
+  else delete p.baseUrl;
+  if (provider.model) p.model = provider.model;
+  return { ...spec, provider: p };
 }
 
 function bar(p, budget) {
@@ -105,12 +109,18 @@ function bar(p, budget) {
 }
 
 async function runJob(spec, header, rows) {
-  const real = process.env.ANTHROPIC_API_KEY && spec.provider.kind === 'anthropic' ? 'anthropic'
-    : process.env.OPENAI_API_KEY ? 'openai' : null;
+  // A real endpoint when its key is set: OpenAI's if both are. The example's model is an OpenAI
+  // one; for Anthropic it becomes ANTHROPIC_MODEL (default claude-haiku-4-5).
+  const env = process.env;
+  const real = env.OPENAI_API_KEY ? 'openai' : env.ANTHROPIC_API_KEY ? 'anthropic' : null;
   let fake = null;
   let provider;
-  if (real === 'openai') provider = { kind: 'openai', baseUrl: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY };
-  else if (real === 'anthropic') provider = { kind: 'anthropic', baseUrl: process.env.ANTHROPIC_BASE_URL, key: process.env.ANTHROPIC_API_KEY };
+  if (real === 'openai') {
+    provider = { kind: 'openai', baseUrl: env.OPENAI_BASE_URL, key: env.OPENAI_API_KEY, model: env.OPENAI_MODEL };
+  } else if (real === 'anthropic') {
+    provider = { kind: 'anthropic', baseUrl: env.ANTHROPIC_BASE_URL && `${env.ANTHROPIC_BASE_URL.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1`,
+      key: env.ANTHROPIC_API_KEY, model: env.ANTHROPIC_MODEL ?? 'claude-haiku-4-5' };
+  }
   else {
     // A realistic day at the provider: some rate limiting and server errors, a few answers out
     // of range, fenced or broken; all deterministic.

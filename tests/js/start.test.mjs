@@ -49,3 +49,26 @@ test('the example job validates and signs every row, runs, and a second run send
   assert.equal(second.counters.urlFetchRequests, 0);
   assert.equal(fs.readFileSync('out/workbook/Scenario_Vitals.csv', 'utf8').trim().split('\n').length, 22);
 });
+
+test('with ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL set, the same run goes to that endpoint as Anthropic', { skip }, async () => {
+  const { startFakeProvider } = await import('../../fake-provider/server.mjs');
+  const { promisify } = await import('node:util');
+  const { execFile } = await import('node:child_process');
+  const endpoint = await startFakeProvider({ realLatency: false });
+  const saved = fs.existsSync('out/workbook') && fs.mkdtempSync('out/keep-');
+  if (saved) fs.renameSync('out/workbook', `${saved}/workbook`);
+  try {
+    const env = { ...process.env, ANTHROPIC_API_KEY: 'sk-ant-local', ANTHROPIC_BASE_URL: endpoint.url, OPENAI_API_KEY: '' };
+    const { stdout } = await promisify(execFile)('node', ['tools/start.mjs'], { encoding: 'utf8', env });
+    assert.match(stdout, new RegExp(`against ${endpoint.url}/v1`));
+    assert.match(stdout, /finished/);
+    assert.deepEqual([...endpoint.stats.keys], ['sk-ant-local']);
+    assert.ok(endpoint.stats.requests >= 21);
+    const spec = JSON.parse(fs.readFileSync('out/workbook/_rowbatch_spec.csv', 'utf8').trim().replace(/^"|"$/g, '').replace(/""/g, '"'));
+    assert.deepEqual([spec.provider.kind, spec.provider.model], ['anthropic', 'claude-haiku-4-5']);
+  } finally {
+    await endpoint.close();
+    fs.rmSync('out/workbook', { recursive: true, force: true });
+    if (saved) { fs.renameSync(`${saved}/workbook`, 'out/workbook'); fs.rmSync(saved, { recursive: true, force: true }); }
+  }
+});
