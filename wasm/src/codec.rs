@@ -36,7 +36,10 @@ pub fn decode<T: DeserializeOwned>(js: JsValue) -> Result<T, ApiError> {
         .ok_or_else(|| invalid("a host with TextEncoder (load the polyfills first)"))?
         .map_err(|_| invalid("text TextEncoder can encode"))?;
     let mut bytes = js_sys::Uint8Array::from(bytes).to_vec();
-    replace_lone_surrogates(&mut bytes);
+    // V8 finds the escape natively; scanning 14 MB byte by byte in wasm took 14 ms per call.
+    if text.includes("\\ud", 0) {
+        replace_lone_surrogates(&mut bytes);
+    }
     Ok(rowbatch_core::decode::from_slice(&bytes)?)
 }
 
