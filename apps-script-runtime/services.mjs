@@ -1,0 +1,279 @@
+// The services an execution calls, run in the runtime (outside the execution's context), each
+// with Apps Script's semantics and limits. `this` is the Runtime; the first argument is the
+// calling execution.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { enter } from './workbook.mjs';
+
+
+function sheetHandle(s) {
+  return { id: s.id, name: s.name };
+}
+
+function sheetById(rt, id) {
+  const s = rt.workbook.sheets.find((x) => x.id === id);
+  if (!s) throw new Error('The sheet was deleted.');
+  return s;
+}
+
+function a1Col(c) {
+  let s = '';
+  for (let n = c; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
+  return s;
+}
+
+function parseA1(a1) {
+  const m = /^\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$/i.exec(a1.trim());
+  if (!m) throw new Error(`Range not found: ${a1}`);
+  const col = (s) => [...s.toUpperCase()].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0);
+  const r1 = Number(m[2]);
+  const c1 = col(m[1]);
+  const r2 = m[4] ? Number(m[4]) : r1;
+  const c2 = m[3] ? col(m[3]) : c1;
+  return { row: Math.min(r1, r2), col: Math.min(c1, c2), rows: Math.abs(r2 - r1) + 1, cols: Math.abs(c2 - c1) + 1 };
+}
+
+function checkShape(h, values) {
+  if (!Array.isArray(values) || values.some((r) => !Array.isArray(r))) {
+    throw new Error('The parameters (String) don\'t match the method signature for SpreadsheetApp.Range.setValues.');
+  }
+  if (values.length !== h.rows) {
+    throw new Error(`The number of rows in the data does not match the number of rows in the range. The data has ${values.length} but the range has ${h.rows}.`);
+  }
+  const bad = values.find((r) => r.length !== h.cols);
+  if (bad) {
+    throw new Error(`The number of columns in the data does not match the number of columns in the range. The data has ${bad.length} but the range has ${h.cols}.`);
+  }
+}
+
+function bytes(s) {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function signed(buf) {
+  return [...buf].map((b) => (b > 127 ? b - 256 : b));
+}
+
+export const handlers = {
+  spreadsheet: {
+    getName() { this.counters.sheetsReads += 1; return this.workbook.name; },
+    getId() { return `local-${this.workbook.name}`; },
+    getSheetByName(_e, name) { this.counters.sheetsReads += 1; const s = this.workbook.sheet(name); return s ? sheetHandle(s) : null; },
+    getSheets() { this.counters.sheetsReads += 1; return this.workbook.sheets.map(sheetHandle); },
+    insertSheet(_e, name, index) {
+      this.counters.sheetsWrites += 1;
+      return sheetHandle(this.workbook.insert(String(name ?? `Sheet${this.workbook.sheets.length + 1}`), index ?? undefined));
+    },
+    flush() { this.counters.sheetsWrites += 1; },
+  },
+  sheet: {
+    byId(_e, id) { return sheetHandle(sheetById(this, id)); },
+    getLastRow(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastRow; },
+    getLastColumn(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastColumn; },
+    getMaxRows(_e, id) { return Math.max(1000, sheetById(this, id).rows.length); },
+    getRange(_e, id, a, b, c, d) {
+      const s = sheetById(this, id);
+      const h = typeof a === 'string' ? parseA1(a) : { row: a, col: b, rows: c ?? 1, cols: d ?? 1 };
+      for (const [k, v] of Object.entries(h)) {
+        if (!Number.isInteger(v) || v < 1) {
+          throw new Error(k === 'rows' || k === 'cols'
+            ? 'The number of rows in the range must be at least 1.' : `Those rows are out of bounds.`);
+        }
+      }
+      return { sheet: s.id, ...h };
+    },
+    getDataRange(_e, id) {
+      const s = sheetById(this, id);
+      return { sheet: s.id, row: 1, col: 1, rows: Math.max(1, s.lastRow), cols: Math.max(1, s.lastColumn) };
+    },
+    appendRow(_e, id, values) {
+      this.counters.sheetsWrites += 1;
+      const s = sheetById(this, id);
+      const r = s.lastRow;
+      values.forEach((v, c) => s.set(r, c, enter(v)));
+    },
+    clear(_e, id) { this.counters.sheetsWrites += 1; const s = sheetById(this, id); s.rows = []; s.formulas.clear(); },
+    setHidden(_e, id, hidden) { this.counters.sheetsWrites += 1; sheetById(this, id).hidden = hidden; },
+    isHidden(_e, id) { return sheetById(this, id).hidden; },
+  },
+  range: {
+    getValues(_e, h) {
+      this.counters.sheetsReads += 1;
+      const s = sheetById(this, h.sheet);
+      return Array.from({ length: h.rows }, (_, i) => Array.from({ length: h.cols }, (_, j) => s.get(h.row - 1 + i, h.col - 1 + j)));
+    },
+    getDisplayValues(e, h) {
+      return handlers.range.getValues.call(this, e, h).map((r) => r.map((v) => (v?.$date ? new Date(v.$date).toISOString() : String(v))));
+    },
+    getFormulas(_e, h) {
+      this.counters.sheetsReads += 1;
+      const s = sheetById(this, h.sheet);
+      return Array.from({ length: h.rows }, (_, i) => Array.from({ length: h.cols }, (_, j) => s.formula(h.row - 1 + i, h.col - 1 + j)));
+    },
+    setValues(_e, h, values) {
+      this.counters.sheetsWrites += 1;
+      checkShape(h, values);
+      const s = sheetById(this, h.sheet);
+      const entered = values.map((r) => r.map(enter)); // all or nothing
+      if (this.workbook.cellCount() + h.rows * h.cols > 10_000_000) {
+        throw new Error('This action would increase the number of cells in the workbook above the limit of 10000000 cells.');
+      }
+      entered.forEach((r, i) => r.forEach((v, j) => s.set(h.row - 1 + i, h.col - 1 + j, v)));
+    },
+    setValue(_e, h, value) {
+      this.counters.sheetsWrites += 1;
+      sheetById(this, h.sheet).set(h.row - 1, h.col - 1, enter(value));
+    },
+    clearContent(_e, h) {
+      this.counters.sheetsWrites += 1;
+      const s = sheetById(this, h.sheet);
+      for (let i = 0; i < h.rows; i += 1) for (let j = 0; j < h.cols; j += 1) s.set(h.row - 1 + i, h.col - 1 + j, { value: '' });
+    },
+    a1(_e, h) {
+      const start = `${a1Col(h.col)}${h.row}`;
+      return h.rows === 1 && h.cols === 1 ? start : `${start}:${a1Col(h.col + h.cols - 1)}${h.row + h.rows - 1}`;
+    },
+  },
+  ui: {
+    toast(_e, msg, title) { this.ui.toasts.push({ msg, title }); },
+    showSidebar(_e, html, title) { this.ui.sidebars.push({ html, title }); },
+    alert(_e, msg) { this.ui.alerts.push(msg); },
+    menu(_e, name, items) { this.ui.menus.push({ name, items }); },
+  },
+  properties: {
+    get(_e, kind, k) { this.counters.propertiesReads += 1; return this.properties[kind][k] ?? null; },
+    all(_e, kind) { this.counters.propertiesReads += 1; return { ...this.properties[kind] }; },
+    set(e, kind, k, v) { return handlers.properties.setAll.call(this, e, kind, { [k]: v }, false); },
+    setAll(_e, kind, obj, deleteOthers) {
+      this.counters.propertiesWrites += 1;
+      const next = { ...(deleteOthers ? {} : this.properties[kind]) };
+      for (const [k, v] of Object.entries(obj)) {
+        const value = String(v);
+        if (bytes(value) > this.limits.propertyValueBytes) throw new Error('Argument too large: value');
+        next[k] = value;
+      }
+      const total = Object.entries(next).reduce((n, [k, v]) => n + bytes(k) + bytes(v), 0);
+      if (total > this.limits.propertyStoreBytes) {
+        throw new Error('You have exceeded the property storage quota. Please remove some properties and try again.');
+      }
+      this.properties[kind] = next;
+    },
+    delete(_e, kind, k) { this.counters.propertiesWrites += 1; delete this.properties[kind][k]; },
+    deleteAll(_e, kind) { this.counters.propertiesWrites += 1; this.properties[kind] = {}; },
+  },
+  cache: {
+    get(_e, kind, k) {
+      this.counters.cacheCalls += 1;
+      const hit = this.cache[kind].get(k);
+      if (!hit || hit.until <= this.now()) { this.cache[kind].delete(k); return null; }
+      return hit.value;
+    },
+    put(_e, kind, k, v, ttl) {
+      this.counters.cacheCalls += 1;
+      if (bytes(v) > this.limits.cacheValueBytes) throw new Error('Argument too large: value');
+      this.cache[kind].set(k, { value: v, until: this.now() + Math.min(21_600, ttl) * 1000 });
+    },
+    remove(_e, kind, k) { this.counters.cacheCalls += 1; this.cache[kind].delete(k); },
+  },
+  lock: {
+    // Real mutual exclusion between executions (workers): the holder is an execution id.
+    async try(e, kind, ms) {
+      this.counters.lockCalls += 1;
+      const deadline = Date.now() + Math.max(0, Number(ms) || 0);
+      const t0 = Date.now();
+      while (this.locks[kind] !== null && this.locks[kind] !== e.id) {
+        if (Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      this.counters.lockWaitMs += Date.now() - t0;
+      this.locks[kind] = e.id;
+      return true;
+    },
+    release(e, kind) { if (this.locks[kind] === e.id) this.locks[kind] = null; },
+    has(e, kind) { return this.locks[kind] === e.id; },
+  },
+  triggers: {
+    create(_e, spec) {
+      if (this.triggers.length >= this.limits.triggers) {
+        throw new Error('This script has too many triggers. Triggers must be deleted from the script before more can be added.');
+      }
+      const at = spec.at ? new Date(spec.at).getTime() : this.now() + (spec.after ?? spec.every ?? 0);
+      const t = { id: String(this.nextTrigger), fn: spec.fn, at, every: spec.every ?? null, fired: false };
+      this.nextTrigger += 1;
+      this.triggers.push(t);
+      return { id: t.id, fn: t.fn };
+    },
+    list() { return this.triggers.map((t) => ({ id: t.id, fn: t.fn })); },
+    delete(_e, id) { this.triggers = this.triggers.filter((t) => t.id !== id); },
+  },
+  urlfetch: {
+    async fetchAll(_e, requests) {
+      this.counters.urlFetchCalls += 1;
+      this.counters.urlFetchRequests += requests.length;
+      const t0 = Date.now();
+      const results = await Promise.all(requests.map((r) => fetchOne(this, r)));
+      if (this.simulated) {
+        this.clock += results.reduce((m, r) => Math.max(m, r.latencyMs ?? Date.now() - t0), 0);
+      }
+      for (const [i, r] of results.entries()) {
+        if (r.networkError) throw new Error(`Address unavailable: ${requests[i].url}`);
+        if (r.status >= 400 && !requests[i].muteHttpExceptions) {
+          throw new Error(`Request failed for ${requests[i].url} returned code ${r.status}. Truncated server response: ${r.body.slice(0, 100)} (use muteHttpExceptions option to examine full response)`);
+        }
+      }
+      return results.map(({ status, headers, body }) => ({ status, headers, body }));
+    },
+  },
+  utilities: {
+    async sleep(_e, ms) {
+      this.counters.sleepMs += ms;
+      if (this.simulated) this.clock += ms;
+      else await new Promise((r) => setTimeout(r, ms));
+    },
+    uuid() { return crypto.randomUUID(); },
+    base64Encode(_e, data) {
+      return (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.map((b) => b & 255))).toString('base64');
+    },
+    base64Decode(_e, text) { return signed(Buffer.from(text, 'base64')); },
+    digest(_e, alg, value) {
+      const input = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.map((b) => b & 255));
+      return signed(crypto.createHash(alg).update(input).digest());
+    },
+    formatDate(_e, d, _tz, _fmt) { return new Date(d?.$date ?? d).toISOString(); },
+  },
+  session: {
+    user() { return this.user; },
+    scriptId() { return 'local-script'; },
+    webAppUrl() { return 'http://127.0.0.1/exec'; },
+  },
+  html: {
+    file(_e, name) {
+      const file = path.join(this.buildDir, name.endsWith('.html') ? name : `${name}.html`);
+      if (!fs.existsSync(file)) throw new Error(`No HTML file named ${name} was found.`);
+      return fs.readFileSync(file, 'utf8');
+    },
+  },
+  log: {
+    line(_e, text) { this.logs.push(text); this.onLog?.(text); },
+  },
+};
+
+/** One request, as UrlFetchApp makes it: the provider in process, or real HTTP. */
+async function fetchOne(rt, r) {
+  const method = (r.method ?? 'get').toUpperCase();
+  const headers = { ...(r.headers ?? {}) };
+  if (r.contentType) headers['content-type'] = r.contentType;
+  const body = r.payload === undefined ? undefined : (typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload));
+  if (rt.provider) {
+    const res = await rt.provider({ method, url: r.url, headers, body });
+    if (res.networkError) return { networkError: true };
+    return { status: res.status, headers: res.headers ?? {}, body: res.body ?? '', latencyMs: res.latencyMs ?? 0 };
+  }
+  try {
+    const res = await fetch(r.url, { method, headers, body, signal: AbortSignal.timeout(rt.limits.urlFetchTimeoutMs) });
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+  } catch {
+    return { networkError: true };
+  }
+}
