@@ -13,6 +13,8 @@ var RB_SPEC_SHEET_ = '_rowbatch_spec';
 var RB_PROGRESS_SHEET_ = '_rowbatch_progress';
 var RB_BATCH_SHEET_ = 'Batches';
 var RB_CONTINUE_ = 'rowbatchContinue';
+/** Past the 6-minute limit, so a live slice is never doubled by its own watchdog. */
+var RB_WATCHDOG_MS_ = 7 * 60 * 1000;
 
 /** Starts a run (menu item, web app, `npm start`): a new batch id, then the first slice. */
 async function rowbatchRun() {
@@ -23,11 +25,29 @@ async function rowbatchRun() {
   return rowbatchContinue();
 }
 
+/** Asks the run to stop: the running slice stops before its next wave, and no slice follows. */
+function rowbatchStop() {
+  PropertiesService.getScriptProperties().setProperty('ROWBATCH_STOP', 'stopped by ' + Session.getActiveUser().getEmail());
+  rbDeleteContinuations_();
+  return 'stopping';
+}
+
+/** Resumes a stopped or interrupted run where the sheets say it is. */
+async function rowbatchResume() {
+  PropertiesService.getScriptProperties().deleteProperty('ROWBATCH_STOP');
+  return rowbatchContinue();
+}
+
 /** One time slice of the run; schedules the next one unless the job is finished or stopped. */
 async function rowbatchContinue() {
   var rb = await rowbatchAsync_();
   var started = Date.now();
   var props = PropertiesService.getScriptProperties();
+  if (props.getProperty('ROWBATCH_STOP')) return { stopped: props.getProperty('ROWBATCH_STOP') };
+  // A watchdog first: if Apps Script kills this execution at 6 minutes, this trigger resumes the
+  // run; a slice that ends normally replaces it.
+  rbDeleteContinuations_();
+  ScriptApp.newTrigger(RB_CONTINUE_).timeBased().after(RB_WATCHDOG_MS_).create();
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var spec = rbSpec_(ss);
   var job = rb.checkSpec({ spec: spec });
@@ -49,6 +69,7 @@ async function rowbatchContinue() {
   var summary = { sent: 0, written: 0, failed: 0, retries: 0, costUsd: 0, waves: 0 };
 
   for (;;) {
+    if (props.getProperty('ROWBATCH_STOP')) { stop = props.getProperty('ROWBATCH_STOP'); break; }
     lock.waitLock(30000);
     var now = Date.now();
     var cap = rb.capacity({ spec: spec, now: now, limiter: limiter, budget: budget });
@@ -130,9 +151,12 @@ async function rowbatchContinue() {
   }
 
   if (stop) props.setProperty('ROWBATCH_STOP', stop);
-  rbRecordBatch_(ss, rb, spec, run, plan, stop);
+  if (plan) rbRecordBatch_(ss, rb, spec, run, plan, stop);
   rbScheduleNext_(plan, stop);
-  var result = { run: run.id, finished: plan.finished, stop: stop, counts: plan.counts, summary: summary, nextAt: plan.nextAt };
+  var result = {
+    run: run.id, finished: plan ? plan.finished : false, stop: stop, counts: plan ? plan.counts : null,
+    summary: summary, nextAt: plan ? plan.nextAt : null,
+  };
   console.log('rowbatch ' + JSON.stringify(result));
   return result;
 }
@@ -241,12 +265,16 @@ function rbRecordBatch_(ss, rb, spec, run, plan, stop) {
   sheet.getRange(row, 1, 1, rec.cells.length).setValues([rec.cells.map(function (c) { return c === null ? '' : c; })]);
 }
 
-/** One continuation trigger at most; finished ones are deleted so they never pile up. */
-function rbScheduleNext_(plan, stop) {
+function rbDeleteContinuations_() {
   ScriptApp.getProjectTriggers().forEach(function (t) {
     if (t.getHandlerFunction() === RB_CONTINUE_) ScriptApp.deleteTrigger(t);
   });
-  if (plan.finished || stop) return;
+}
+
+/** One continuation trigger at most; finished ones are deleted so they never pile up. */
+function rbScheduleNext_(plan, stop) {
+  rbDeleteContinuations_();
+  if (!plan || plan.finished || stop) return;
   var wait = plan.nextAt ? Math.max(1000, plan.nextAt - Date.now()) : 1000;
   ScriptApp.newTrigger(RB_CONTINUE_).timeBased().after(wait).create();
 }
