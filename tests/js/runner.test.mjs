@@ -87,3 +87,42 @@ test('inserting and sorting input rows mid-run changes nothing already done', { 
   assertOneRowPerKey(rt, spec, 125);
   for (const key of doneBefore) assert.equal(sent.get(key), before.get(key), `${key} was sent again`);
 });
+
+test('the menu offers the runner\'s entry points, and each exists', { skip }, async () => {
+  const { rt } = simulatedJob({ rows: 5 });
+  ok(await rt.run('onOpen'));
+  const [menu] = rt.ui.menus;
+  assert.equal(menu.name, 'rowbatch');
+  const fns = menu.items.map(([, fn]) => fn);
+  assert.deepEqual(fns, ['rowbatchRun', 'rowbatchStop', 'rowbatchResume', 'rowbatchEstimateMenu', 'rowbatchReportMenu']);
+  const est = await rt.run('rowbatchEstimateMenu');
+  ok(est);
+  assert.equal(est.value.rows, 5);
+  assert.match(rt.ui.alerts[0], /5 rows to send\nRealtime: \$/);
+});
+
+test('the web app checks its secret, answers in JSON, and processes a chunk idempotently', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 30, limits: { waveSize: 10 } });
+  const post = async (body) => {
+    const r = await rt.run('doPost', [{ postData: { contents: typeof body === 'string' ? body : JSON.stringify(body) } }]);
+    ok(r);
+    assert.equal(r.value.mime, 'application/json');
+    return JSON.parse(r.value.text);
+  };
+  assert.equal((await post({ action: 'status' })).error.code, 'not_configured');
+  rt.properties.script.ROWBATCH_WEBAPP_SECRET = 's3cret-value';
+  assert.equal((await post({ action: 'status', secret: 'wrong' })).error.code, 'forbidden');
+  assert.equal((await post('{not json')).error.code, 'bad_json');
+  assert.equal((await post({ action: 'drop-tables', secret: 's3cret-value' })).error.code, 'unknown_action');
+  const before = await post({ action: 'status', secret: 's3cret-value' });
+  assert.equal(before.status.counts.due, 30);
+  const chunk = await post({ action: 'process-chunk', secret: 's3cret-value' });
+  assert.equal(chunk.ok, true);
+  assert.equal(chunk.result.finished, true);
+  // A client that re-sends (the /exec redirect) changes nothing.
+  const again = await post({ action: 'process-chunk', secret: 's3cret-value' });
+  assert.equal(again.result.summary.sent, 0);
+  assert.equal(outputs(rt, spec).size, 30);
+  const get = await rt.run('doGet', [{ parameter: { action: 'status', secret: 's3cret-value' } }]);
+  assert.equal(JSON.parse(get.value.text).status.finished, true);
+});

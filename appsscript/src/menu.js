@@ -1,0 +1,117 @@
+/*
+ * The Sheets menu, and the web app for external orchestrators. Both only call the runner and the
+ * core; neither decides anything.
+ */
+
+/** Adds the rowbatch menu when the spreadsheet opens. */
+function onOpen() {
+  SpreadsheetApp.getUi().createMenu('rowbatch')
+    .addItem('Start', 'rowbatchRun')
+    .addItem('Stop', 'rowbatchStop')
+    .addItem('Resume', 'rowbatchResume')
+    .addSeparator()
+    .addItem('Estimate cost', 'rowbatchEstimateMenu')
+    .addItem('Report', 'rowbatchReportMenu')
+    .addToUi();
+}
+
+/** The job's estimate as a dialog: rows, cost realtime and with the Batch API, ETA. */
+async function rowbatchEstimateMenu() {
+  var e = await rowbatchEstimate();
+  var lines = [e.rows + ' rows to send'];
+  if (e.cost) {
+    lines.push('Realtime: $' + e.cost.realtime.toFixed(4) + ' ($' + e.cost.realtimeCached.toFixed(4) + ' with caching)');
+    lines.push('Batch API: $' + e.cost.batch.toFixed(4) + ' (prices of ' + e.cost.priceDate + ')');
+  }
+  lines.push('About ' + e.eta.minutes + ' minutes (' + e.eta.executions + ' executions)');
+  SpreadsheetApp.getUi().alert(lines.concat(e.warnings).join('\n'));
+  return e;
+}
+
+async function rowbatchEstimate() {
+  var rb = await rowbatchAsync_();
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var spec = rbSpec_(ss);
+  var input = rbInput_(ss, spec);
+  return rb.estimateJob({ spec: spec, header: input.header, rows: input.rows });
+}
+
+/** Where the job stands, from the sheets (no request is sent). */
+async function rowbatchStatus() {
+  var rb = await rowbatchAsync_();
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var spec = rbSpec_(ss);
+  var input = rbInput_(ss, spec);
+  var keyed = rb.keyRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow });
+  var out = ss.getSheetByName(spec.output.sheet || 'Output');
+  var progress = ss.getSheetByName(RB_PROGRESS_SHEET_);
+  var now = Date.now();
+  var plan = rb.planWave({
+    spec: spec, inputs: keyed, execution: 'status', now: now, deadline: now,
+    outputs: out ? rbBlock_(out, 5) : { rows: [] }, progress: progress ? rbBlock_(progress, 6) : { rows: [] },
+  });
+  var props = PropertiesService.getScriptProperties();
+  return { counts: plan.counts, finished: plan.finished, nextAt: plan.nextAt, stopped: props.getProperty('ROWBATCH_STOP'),
+    run: JSON.parse(props.getProperty('ROWBATCH_RUN') || 'null') };
+}
+
+async function rowbatchReportMenu() {
+  var s = await rowbatchStatus();
+  var c = s.counts;
+  SpreadsheetApp.getUi().alert(c.done + ' done, ' + c.failed + ' failed, ' + c.duplicates + ' duplicates, ' + c.excluded +
+    ' excluded, ' + (c.due + c.waiting + c.inFlight) + ' pending' + (s.stopped ? '\nStopped: ' + s.stopped : ''));
+  return s;
+}
+
+/**
+ * The web app: POST {secret, action, ...} with action status | validate | plan | process-chunk.
+ * The secret is the Script Property ROWBATCH_WEBAPP_SECRET. Answers and errors are JSON in the
+ * body (a web app cannot set a status code). `/exec` answers a POST with a redirect to a GET
+ * echo, so clients must not re-POST: process-chunk is idempotent by row key anyway.
+ */
+async function doPost(e) {
+  var req;
+  try {
+    req = JSON.parse((e && e.postData && e.postData.contents) || '{}');
+  } catch (err) {
+    return rbJson_({ ok: false, error: { code: 'bad_json', message: 'the body is not JSON' } });
+  }
+  return rbWebApp_(req);
+}
+
+/** GET ?secret=…&action=status for monitors. */
+async function doGet(e) {
+  return rbWebApp_((e && e.parameter) || {});
+}
+
+async function rbWebApp_(req) {
+  var secret = PropertiesService.getScriptProperties().getProperty('ROWBATCH_WEBAPP_SECRET');
+  if (!secret) return rbJson_({ ok: false, error: { code: 'not_configured', message: 'set the Script Property ROWBATCH_WEBAPP_SECRET to use the web app' } });
+  if (!rbSameSecret_(String(req.secret || ''), secret)) return rbJson_({ ok: false, error: { code: 'forbidden', message: 'wrong or missing secret' } });
+  try {
+    switch (req.action) {
+      case 'status': return rbJson_({ ok: true, status: await rowbatchStatus() });
+      case 'validate': {
+        var rb = await rowbatchAsync_();
+        var spec = rbSpec_(SpreadsheetApp.getActiveSpreadsheet());
+        return rbJson_({ ok: true, report: rb.validateRows({ spec: spec, header: req.header, rows: req.rows }) });
+      }
+      case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
+      case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
+      default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be status, validate, plan or process-chunk' } });
+    }
+  } catch (err) {
+    return rbJson_({ ok: false, error: { code: err.code || 'failed', message: String(err.message), data: err.data || null } });
+  }
+}
+
+function rbJson_(value) {
+  return ContentService.createTextOutput(JSON.stringify(value)).setMimeType(ContentService.MimeType.JSON);
+}
+
+/** Compares without stopping at the first difference. */
+function rbSameSecret_(a, b) {
+  var diff = a.length ^ b.length;
+  for (var i = 0; i < Math.max(a.length, b.length); i += 1) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
