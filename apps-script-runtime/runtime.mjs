@@ -49,7 +49,7 @@ export class Runtime {
     this.logs = [];
     this.onLog = o.onLog ?? null;
     this.ui = { toasts: [], sidebars: [], alerts: [], menus: [] };
-    this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'urlFetchCalls',
+    this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'sheetsFlushes', 'urlFetchCalls',
       'urlFetchRequests', 'propertiesReads', 'propertiesWrites', 'cacheCalls', 'lockCalls', 'lockWaitMs',
       'triggerRuns', 'triggerRuntimeMs', 'sleepMs'].map((k) => [k, 0]));
     this.nextExec = 1;

@@ -65,7 +65,7 @@ export const handlers = {
       this.counters.sheetsWrites += 1;
       return sheetHandle(this.workbook.insert(String(name ?? `Sheet${this.workbook.sheets.length + 1}`), index ?? undefined));
     },
-    flush() { this.counters.sheetsWrites += 1; },
+    flush() { this.counters.sheetsFlushes += 1; },
   },
   sheet: {
     byId(_e, id) { return sheetHandle(sheetById(this, id)); },

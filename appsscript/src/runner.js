@@ -68,20 +68,63 @@ async function rowbatchContinue() {
   var stop = null;
   var summary = { sent: 0, written: 0, failed: 0, retries: 0, costUsd: 0, waves: 0 };
 
+  var pending = null; // the last wave's results, written under the next lock
+  var fatal = null;
+  var width = job.outputColumns.length;
+  // One lock per wave: read both ledger sheets once, write the last wave's results (outputs
+  // first, then progress), plan the next wave on what is now in the sheets, write its leases
+  // with the same progress write. Five Sheets calls a wave.
   for (;;) {
-    if (props.getProperty('ROWBATCH_STOP')) { stop = props.getProperty('ROWBATCH_STOP'); break; }
+    var stopAsked = props.getProperty('ROWBATCH_STOP');
     lock.waitLock(30000);
-    var now = Date.now();
-    var cap = rb.capacity({ spec: spec, now: now, limiter: limiter, budget: budget });
-    limiter = cap.limiter;
-    plan = rb.planWave({
-      spec: spec, inputs: keyed, outputs: rbBlock_(out, 5), progress: rbBlock_(progress, 6),
-      execution: execution, now: now, deadline: deadline, capacity: cap.capacity, reserve: cap.reserve,
-    });
-    rbWriteRows_(progress, plan.progressWrites, 6);
-    plan.marks.forEach(function (m) { out.getRange(m.row, 4).setValue(m.status); });
+    var outputs = rbBlock_(out, 5);
+    var progressBlock = rbBlock_(progress, 6);
+    var outWrites = [];
+    var progressWrites = [];
+    if (pending) {
+      var results = pending;
+      pending = null;
+      var rec = rb.reconcile({
+        spec: spec, execution: execution, now: Date.now(), outputs: outputs, progress: progressBlock,
+        results: results.map(function (r) {
+          return { key: r.key, signature: r.signature, status: r.status, note: r.note || '', notBefore: r.notBefore || 0 };
+        }),
+      });
+      outWrites = rec.outputWrites.map(function (w) {
+        var r = results[w.result];
+        var cells = w.ledger.concat(r.cells && r.cells.length ? r.cells : new Array(width - 5).fill(''));
+        return { row: w.row, values: cells.map(rbSafe_) };
+      });
+      rbApply_(outputs, outWrites, 5);
+      rbApply_(progressBlock, rec.progressWrites, 6);
+      progressWrites = rec.progressWrites;
+      summary.waves += 1;
+      summary.written += rec.counts.written;
+      summary.failed += rec.counts.failed;
+      summary.retries += rec.counts.retries;
+    }
+    var planned = null;
+    if (!fatal && !stopAsked) {
+      var now = Date.now();
+      var cap = rb.capacity({ spec: spec, now: now, limiter: limiter, budget: budget });
+      limiter = cap.limiter;
+      planned = rb.planWave({
+        spec: spec, inputs: keyed, outputs: outputs, progress: progressBlock,
+        execution: execution, now: now, deadline: deadline, capacity: cap.capacity, reserve: cap.reserve,
+      });
+      rbApply_(progressBlock, planned.progressWrites, 6);
+      progressWrites = progressWrites.concat(planned.progressWrites);
+      planned.marks.forEach(function (m) { outWrites.push({ row: m.row, values: null, status: m.status }); });
+      plan = planned;
+    }
+    rbWriteRows_(out, outWrites, width);
+    rbWriteSpan_(progress, progressBlock, progressWrites, 6);
     SpreadsheetApp.flush();
     lock.releaseLock();
+    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0 }));
+    props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
+    if (fatal) { stop = fatal.message; break; }
+    if (stopAsked) { stop = stopAsked; break; }
     rbReport_(plan, run, summary);
     if (plan.send.length === 0) {
       if (plan.stop === 'budget' && plan.counts.inFlight === 0) stop = 'budget reached: ' + budget.spentUsd.toFixed(4) + ' of ' + budget.maxUsd + ' USD spent';
@@ -91,8 +134,7 @@ async function rowbatchContinue() {
     var wave = plan.send.map(function (s) {
       return { key: s.key, signature: s.signature, attempt: s.attempt, row: input.rows[s.index], reask: null, reasks: 0 };
     });
-    var results = [];
-    var fatal = null;
+    pending = [];
     while (wave.length > 0) {
       var built = rb.buildRequests({ spec: spec, header: input.header, items: wave.map(function (w) {
         return { key: w.key, signature: w.signature, row: w.row, reask: w.reask };
@@ -118,36 +160,12 @@ async function rowbatchContinue() {
         if (r.status === 'reask') {
           again.push({ key: r.key, signature: r.signature, attempt: wave[i].attempt, row: wave[i].row, reask: r.reask, reasks: r.reask.count });
         } else {
-          results.push(r);
+          pending.push(r);
         }
       });
       wave = fatal || Date.now() > deadline ? [] : again;
-      again.forEach(function (w) { if (wave.length === 0) results.push({ key: w.key, signature: w.signature, status: 'released', note: 'no time left to re-ask' }); });
+      again.forEach(function (w) { if (wave.length === 0) pending.push({ key: w.key, signature: w.signature, status: 'released', note: 'no time left to re-ask' }); });
     }
-
-    lock.waitLock(30000);
-    var rec = rb.reconcile({
-      spec: spec, execution: execution, now: Date.now(), outputs: rbBlock_(out, 5), progress: rbBlock_(progress, 6),
-      results: results.map(function (r) {
-        return { key: r.key, signature: r.signature, status: r.status, note: r.note || '', notBefore: r.notBefore || 0 };
-      }),
-    });
-    // Outputs first, then progress: a crash between them leaves nothing lost or doubled.
-    rbWriteRows_(out, rec.outputWrites.map(function (w) {
-      var r = results[w.result];
-      var cells = w.ledger.concat(r.cells && r.cells.length ? r.cells : new Array(job.outputColumns.length - 5).fill(''));
-      return { row: w.row, values: cells.map(rbSafe_) };
-    }), job.outputColumns.length);
-    rbWriteRows_(progress, rec.progressWrites, 6);
-    SpreadsheetApp.flush();
-    lock.releaseLock();
-    summary.waves += 1;
-    summary.written += rec.counts.written;
-    summary.failed += rec.counts.failed;
-    summary.retries += rec.counts.retries;
-    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0 }));
-    props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
-    if (fatal) { stop = fatal.message; break; }
   }
 
   if (stop) props.setProperty('ROWBATCH_STOP', stop);
@@ -207,9 +225,34 @@ function rbBlock_(sheet, width) {
   return { firstRow: 2, rows: rows.map(function (r) { return r.map(function (v) { return v === '' ? null : v; }); }) };
 }
 
-/** Writes rows, one setValues per run of consecutive rows. */
+/** Applies row writes to a block read earlier, so the next decision sees them without a read. */
+function rbApply_(block, writes, width) {
+  writes.forEach(function (w) {
+    if (!w.values) return;
+    var i = w.row - block.firstRow;
+    while (block.rows.length <= i) block.rows.push(new Array(width).fill(null));
+    block.rows[i] = w.values.slice(0, width).map(function (v) { return v === '' || v === undefined ? null : v; });
+  });
+}
+
+/** One setValues over the rows from the first to the last written, from the up-to-date block. */
+function rbWriteSpan_(sheet, block, writes, width) {
+  if (writes.length === 0) return;
+  var rows = writes.map(function (w) { return w.row; });
+  var first = Math.min.apply(null, rows);
+  var last = Math.max.apply(null, rows);
+  var values = block.rows.slice(first - block.firstRow, last - block.firstRow + 1).map(function (r) {
+    var v = r.map(function (c) { return c === null || c === undefined ? '' : c; });
+    while (v.length < width) v.push('');
+    return v.slice(0, width);
+  });
+  sheet.getRange(first, 1, values.length, width).setValues(values);
+}
+
+/** Writes rows, one setValues per run of consecutive rows; a status mark writes one cell. */
 function rbWriteRows_(sheet, writes, width) {
-  var sorted = writes.slice().sort(function (a, b) { return a.row - b.row; });
+  writes.filter(function (w) { return !w.values; }).forEach(function (m) { sheet.getRange(m.row, 4).setValue(m.status); });
+  var sorted = writes.filter(function (w) { return w.values; }).sort(function (a, b) { return a.row - b.row; });
   for (var i = 0; i < sorted.length;) {
     var j = i;
     while (j + 1 < sorted.length && sorted[j + 1].row === sorted[j].row + 1) j += 1;
