@@ -6,6 +6,7 @@
 /** Adds the rowbatch menu when the spreadsheet opens. */
 function onOpen() {
   SpreadsheetApp.getUi().createMenu('rowbatch')
+    .addItem('Open sidebar', 'rowbatchOpenSidebar')
     .addItem('Start', 'rowbatchRun')
     .addItem('Stop', 'rowbatchStop')
     .addItem('Resume', 'rowbatchResume')
@@ -13,6 +14,10 @@ function onOpen() {
     .addItem('Estimate cost', 'rowbatchEstimateMenu')
     .addItem('Report', 'rowbatchReportMenu')
     .addToUi();
+}
+
+function rowbatchOpenSidebar() {
+  SpreadsheetApp.getUi().showSidebar(HtmlService.createHtmlOutputFromFile('sidebar').setTitle('rowbatch'));
 }
 
 /** The job's estimate as a dialog: rows, cost realtime and with the Batch API, ETA. */

@@ -125,7 +125,7 @@ async function rowbatchContinue() {
     props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
     if (fatal) { stop = fatal.message; break; }
     if (stopAsked) { stop = stopAsked; break; }
-    rbReport_(plan, run, summary);
+    rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd });
     if (plan.send.length === 0) {
       if (plan.stop === 'budget' && plan.counts.inFlight === 0) stop = 'budget reached: ' + budget.spentUsd.toFixed(4) + ' of ' + budget.maxUsd + ' USD spent';
       break;
@@ -169,7 +169,10 @@ async function rowbatchContinue() {
   }
 
   if (stop) props.setProperty('ROWBATCH_STOP', stop);
-  if (plan) rbRecordBatch_(ss, rb, spec, run, plan, stop);
+  if (plan) {
+    rbRecordBatch_(ss, rb, spec, run, plan, stop);
+    rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd, stop: stop });
+  }
   rbScheduleNext_(plan, stop);
   var result = {
     run: run.id, finished: plan ? plan.finished : false, stop: stop, counts: plan ? plan.counts : null,
@@ -289,12 +292,22 @@ function rbFetchAll_(built, key) {
   }
 }
 
-function rbReport_(plan, run, summary) {
+/** The snapshot the sidebar polls: Script Properties, a few hundred bytes, one write a wave. */
+function rbReport_(plan, run, summary, extra) {
   var c = plan.counts;
-  console.log('rowbatch progress ' + JSON.stringify({
+  var p = {
     done: c.done, failed: c.failed, duplicates: c.duplicates, excluded: c.excluded, pending: c.due + c.waiting + c.inFlight,
-    rows: c.rows, costUsd: run.costUsd, startedAt: run.startedAt, sent: summary.sent,
-  }));
+    rows: c.rows, costUsd: run.costUsd, budgetUsd: extra && extra.budgetUsd, startedAt: run.startedAt, at: Date.now(),
+    sent: summary.sent, finished: plan.finished, stop: (extra && extra.stop) || null,
+    errors: plan.failed.slice(-8).map(function (f) { return { row: f.sheetRow, key: f.key, note: String(f.reason).slice(0, 200) }; }),
+  };
+  PropertiesService.getScriptProperties().setProperty('ROWBATCH_PROGRESS', JSON.stringify(p));
+  console.log('rowbatch progress ' + JSON.stringify(p));
+}
+
+/** For the sidebar. */
+function rowbatchProgress() {
+  return JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_PROGRESS') || 'null');
 }
 
 /** The run's row in the Batches sheet, updated in place. */

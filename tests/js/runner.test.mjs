@@ -94,7 +94,7 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   const [menu] = rt.ui.menus;
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
-  assert.deepEqual(fns, ['rowbatchRun', 'rowbatchStop', 'rowbatchResume', 'rowbatchEstimateMenu', 'rowbatchReportMenu']);
+  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchRun', 'rowbatchStop', 'rowbatchResume', 'rowbatchEstimateMenu', 'rowbatchReportMenu']);
   const est = await rt.run('rowbatchEstimateMenu');
   ok(est);
   assert.equal(est.value.rows, 5);

@@ -1,0 +1,74 @@
+// The sidebar as Apps Script serves it (rendered by the local runtime), opened in Chromium with
+// google.script.run wired to the runtime: live progress while a job runs, Stop/Start buttons,
+// and nothing from the sheets or a model ever becomes HTML.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simulatedJob } from '../apps-script-runtime/jobs.mjs';
+
+const skip = (process.env.ROWBATCH_HOST || 'node') !== 'browser' && 'runs with the browser host';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// google.script.run, as the sidebar uses it, forwarding to the runtime through an exposed function.
+const GOOGLE_SHIM = `
+  window.google = { script: { run: (function make(ok, fail) {
+    return new Proxy({}, { get(_, name) {
+      if (name === 'withSuccessHandler') return (f) => make(f, fail);
+      if (name === 'withFailureHandler') return (f) => make(ok, f);
+      return (...args) => window.__rowbatchCall(name, args).then((v) => ok && ok(v), (e) => fail && fail(e));
+    } });
+  })(null, null) } };`;
+
+test('the sidebar shows live progress, starts a job and escapes what it shows', { skip }, async () => {
+  const { chromium } = await import('playwright-core');
+  const { chromiumPath } = await import('../../tools/setup.mjs');
+  const { rt, fake } = simulatedJob({ rows: 400, limits: { waveSize: 20 }, faults: { latencyMedianMs: 30000, latencyP95Ms: 60000 } });
+  const open = await rt.run('rowbatchOpenSidebar');
+  assert.ok(open.ok, JSON.stringify(open.error));
+  const { html, title } = rt.ui.sidebars[0];
+  assert.equal(title, 'rowbatch');
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const shots = path.join(root, 'out', 'screenshots');
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    const page = await browser.newPage({ viewport: { width: 300, height: 520 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    let started = null;
+    await page.exposeFunction('__rowbatchCall', async (fn, args) => {
+      const run = rt.run(fn, args);
+      if (fn === 'rowbatchRun') started = run;
+      const r = await run;
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    });
+    // The shim goes first in <head>, where Apps Script's own client library would be.
+    await page.setContent(html.replace('<head>', `<head><script>${GOOGLE_SHIM}</script>`));
+    await page.waitForFunction(() => document.getElementById('state').textContent === 'not started');
+    await page.click('#start');
+    // Live: the count moves while the run is still going.
+    await page.waitForFunction(() => /^[1-9]\d* of 400$/.test(document.getElementById('done').textContent), null, { timeout: 60000 });
+    const mid = await page.textContent('#state');
+    await page.screenshot({ path: path.join(shots, 'sidebar-running.png') });
+    assert.match(mid, /running|finished/);
+    // The first slice ends with a continuation trigger; the runtime's scheduler runs the rest.
+    await started;
+    await rt.runTriggers({ maxRuns: 50 });
+    await page.waitForFunction(() => document.getElementById('state').textContent === 'finished', null, { timeout: 120000 });
+    await page.screenshot({ path: path.join(shots, 'sidebar-finished.png') });
+    assert.match(await page.textContent('#done'), /^\d+ of 400$/);
+    assert.ok(fake.stats.requests >= 400);
+    // A note that carries markup is shown as text.
+    const evil = { done: 1, failed: 1, duplicates: 0, excluded: 0, pending: 0, rows: 2, costUsd: 0, startedAt: 0, at: 60000, finished: true,
+      errors: [{ row: 7, key: 'SIM-7', note: '<img src=x onerror="window.__pwned=1">' }] };
+    rt.properties.script.ROWBATCH_PROGRESS = JSON.stringify(evil);
+    await page.waitForFunction(() => document.getElementById('errors').textContent.includes('<img'), null, { timeout: 10000 });
+    assert.equal(await page.$$eval('#errors img', (n) => n.length), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
