@@ -2,7 +2,7 @@
 // as objects whose methods call the runtime (outside the context) synchronously, the way Apps
 // Script's own services call Google's servers. Values cross as JSON, so every object the
 // project sees was made in its own realm; dates travel as {$date: ms}.
-(function (host) {
+(function (host, local) {
   'use strict';
   var g = globalThis;
   function revive(key, v) {
@@ -191,7 +191,7 @@
     sleep: function (ms) { call('utilities', 'sleep', [ms]); },
     getUuid: function () { return call('utilities', 'uuid'); },
     base64Encode: function (data) { return call('utilities', 'base64Encode', [typeof data === 'string' ? data : Array.prototype.slice.call(data)]); },
-    base64Decode: function (text) { return call('utilities', 'base64Decode', [String(text)]); },
+    base64Decode: function (text) { return local ? local.base64Decode(String(text)) : call('utilities', 'base64Decode', [String(text)]); },
     computeDigest: function (alg, value) { return call('utilities', 'digest', [alg, value]); },
     DigestAlgorithm: { MD5: 'md5', SHA_1: 'sha1', SHA_256: 'sha256', SHA_512: 'sha512' },
     formatDate: function (d, tz, fmt) { return call('utilities', 'formatDate', [d, tz, fmt]); },
@@ -240,5 +240,6 @@
   }
   g.Logger = { log: log };
   g.console = { log: log, info: log, warn: log, error: log };
-})(globalThis.__rowbatchHost);
+})(globalThis.__rowbatchHost, globalThis.__rowbatchLocal);
 delete globalThis.__rowbatchHost;
+delete globalThis.__rowbatchLocal;

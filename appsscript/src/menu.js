@@ -13,6 +13,7 @@ function onOpen() {
     .addSeparator()
     .addItem('Estimate cost', 'rowbatchEstimateMenu')
     .addItem('Report', 'rowbatchReportMenu')
+    .addItem('Settings', 'rowbatchSettings')
     .addToUi();
 }
 

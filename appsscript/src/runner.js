@@ -176,17 +176,17 @@ async function rowbatchContinue() {
   rbScheduleNext_(plan, stop);
   var result = {
     run: run.id, finished: plan ? plan.finished : false, stop: stop, counts: plan ? plan.counts : null,
-    summary: summary, nextAt: plan ? plan.nextAt : null,
+    summary: summary, nextAt: plan ? plan.nextAt : null, startupMs: ROWBATCH_STARTUP_MS_,
   };
   console.log('rowbatch ' + JSON.stringify(result));
   return result;
 }
 
-/** The API key from Script Properties; never from a cell, never logged. */
+/** The API key from the user's or the script's Properties; never from a cell, never logged. */
 function rbKey_(props, spec) {
-  var name = spec.provider.kind === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
-  var key = props.getProperty(name);
-  if (!key) throw new Error('rowbatch: set the Script Property ' + name + ' (Project settings → Script properties)');
+  var name = rbKeyName_(spec.provider.kind);
+  var key = PropertiesService.getUserProperties().getProperty(name) || props.getProperty(name);
+  if (!key) throw new Error('rowbatch: no API key: set it in rowbatch → Settings (or the Script Property ' + name + ')');
   return key;
 }
 

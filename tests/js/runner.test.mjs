@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulatedJob, outputs, row } from '../apps-script-runtime/jobs.mjs';
 import { enter } from '../../apps-script-runtime/workbook.mjs';
+import { Runtime } from '../../apps-script-runtime/runtime.mjs';
 
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs once, with the Node host';
 
@@ -28,7 +29,20 @@ test('1,000 rows finish with faults injected; triggers are gone at the end', { s
   assert.equal(rt.triggers.length, 0, 'no trigger left behind');
   const calls = rt.counters.sheetsReads + rt.counters.sheetsWrites;
   console.log(`Sheets calls per 1,000 rows: ${calls} (${rt.counters.sheetsReads} reads, ${rt.counters.sheetsWrites} writes) in ` +
-    `${runs.length} executions; provider ${JSON.stringify(fake.stats.byStatus)}`);
+    `${runs.length} executions; ` +
+    `provider ${JSON.stringify(fake.stats.byStatus)}`);
+});
+
+test('start-up per execution, on the real clock', { skip }, async () => {
+  const rt = new Runtime();
+  const times = [];
+  for (let i = 0; i < 3; i += 1) {
+    const r = await rt.run('rowbatchSelfTest');
+    assert.equal(r.value.ok, true);
+    times.push(r.value.startupMs);
+  }
+  console.log(`module start-up per execution (decode + compile + instantiate): ${times.join(', ')} ms`);
+  assert.ok(times.every((t) => t >= 0 && t < 5000));
 });
 
 test('executions killed mid-slice are resumed by their watchdog trigger, without a duplicate or a lost row', { skip }, async () => {
@@ -94,7 +108,7 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   const [menu] = rt.ui.menus;
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
-  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchRun', 'rowbatchStop', 'rowbatchResume', 'rowbatchEstimateMenu', 'rowbatchReportMenu']);
+  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchRun', 'rowbatchStop', 'rowbatchResume', 'rowbatchEstimateMenu', 'rowbatchReportMenu', 'rowbatchSettings']);
   const est = await rt.run('rowbatchEstimateMenu');
   ok(est);
   assert.equal(est.value.rows, 5);
@@ -125,4 +139,22 @@ test('the web app checks its secret, answers in JSON, and processes a chunk idem
   assert.equal(outputs(rt, spec).size, 30);
   const get = await rt.run('doGet', [{ parameter: { action: 'status', secret: 's3cret-value' } }]);
   assert.equal(JSON.parse(get.value.text).status.finished, true);
+});
+
+test('settings: checked by the core before saving; the key goes to Properties and is never shown', { skip }, async () => {
+  const { rt } = simulatedJob({ rows: 5 });
+  const shown = await rt.run('rowbatchGetSettings');
+  assert.equal(shown.value.keySet, true);
+  assert.ok(!JSON.stringify(shown.value).includes('sk-test'), 'the key is not shown');
+  const bad = await rt.run('rowbatchSaveSettings', [{ kind: 'openai', model: 'gpt-4o-mini', limits: { waveSize: 0 }, budgetUsd: 1 }]);
+  assert.equal(bad.value.ok, false);
+  assert.match(bad.value.problems[0], /^limits\.waveSize: expected /);
+  const good = await rt.run('rowbatchSaveSettings', [{ kind: 'anthropic', model: 'claude-haiku-4-5', baseUrl: '', limits: { waveSize: 5 }, budgetUsd: 3, apiKey: ' sk-ant-new ' }]);
+  assert.equal(good.value.ok, true, JSON.stringify(good.value));
+  assert.equal(rt.properties.user.ANTHROPIC_API_KEY, 'sk-ant-new');
+  assert.deepEqual([good.value.settings.kind, good.value.settings.limits.waveSize, good.value.settings.budgetUsd, good.value.settings.keySet], ['anthropic', 5, 3, true]);
+  assert.ok(!JSON.stringify(good.value).includes('sk-ant-new'));
+  const spec = JSON.parse(rt.workbook.sheet('_rowbatch_spec').get(0, 0));
+  assert.equal(spec.provider.model, 'claude-haiku-4-5');
+  assert.equal(spec.provider.baseUrl, undefined);
 });
