@@ -137,6 +137,11 @@ export class Runtime {
     return results;
   }
 
+  /** What the user has selected, as Sheets' getActiveRange() reports it. */
+  select(sheet, a1) {
+    this.selection = { sheet, a1 };
+  }
+
   save(dir = this.workbookDir) {
     if (dir) this.workbook.save(dir);
   }

@@ -66,6 +66,12 @@ export const handlers = {
       return sheetHandle(this.workbook.insert(String(name ?? `Sheet${this.workbook.sheets.length + 1}`), index ?? undefined));
     },
     flush() { this.counters.sheetsFlushes += 1; },
+    // The user's selection: set by tests with runtime.select(sheet, a1); the first sheet's A1 otherwise.
+    getActiveSheet() { return sheetHandle(this.workbook.sheet(this.selection?.sheet) ?? this.workbook.sheets[0]); },
+    getActiveRange() {
+      const s = this.workbook.sheet(this.selection?.sheet) ?? this.workbook.sheets[0];
+      return { sheet: s.id, ...parseA1(this.selection?.a1 ?? 'A1') };
+    },
   },
   sheet: {
     byId(_e, id) { return sheetHandle(sheetById(this, id)); },

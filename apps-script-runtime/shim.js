@@ -70,7 +70,8 @@
     getSheetByName: function (name) { return sheet(call('spreadsheet', 'getSheetByName', [name])); },
     getSheets: function () { return call('spreadsheet', 'getSheets').map(sheet); },
     insertSheet: function (name, index) { return sheet(call('spreadsheet', 'insertSheet', [name, index])); },
-    getActiveSheet: function () { return sheet(call('spreadsheet', 'getSheets')[0]); },
+    getActiveSheet: function () { return sheet(call('spreadsheet', 'getActiveSheet')); },
+    getActiveRange: function () { return range(call('spreadsheet', 'getActiveRange')); },
     toast: function (msg, title) { call('ui', 'toast', [String(msg), title ? String(title) : '']); },
   };
 
@@ -93,6 +94,8 @@
   g.SpreadsheetApp = {
     getActiveSpreadsheet: function () { return spreadsheet; },
     getActive: function () { return spreadsheet; },
+    getActiveRange: function () { return spreadsheet.getActiveRange(); },
+    getActiveSheet: function () { return spreadsheet.getActiveSheet(); },
     flush: function () { call('spreadsheet', 'flush'); },
     getUi: function () { return ui; },
   };

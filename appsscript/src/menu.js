@@ -21,6 +21,22 @@ function rowbatchOpenSidebar() {
   SpreadsheetApp.getUi().showSidebar(HtmlService.createHtmlOutputFromFile('sidebar').setTitle('rowbatch'));
 }
 
+/** The selected rows of the input sheet, with its header and the spec, for the sidebar to check. */
+function rowbatchSelection() {
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var spec = rbSpec_(ss);
+  var range = ss.getActiveRange();
+  var sheet = range.getSheet();
+  var headerRow = spec.input.headerRow || 1;
+  var header = sheet.getRange(headerRow, 1, 1, Math.max(1, sheet.getLastColumn())).getValues()[0].map(String);
+  var first = Math.max(range.getRow(), headerRow + 1);
+  var last = range.getLastRow();
+  var rows = last >= first ? sheet.getRange(first, 1, last - first + 1, header.length).getValues() : [];
+  return { spec: spec, header: header, firstRow: first, rows: rows.map(function (r) {
+    return r.map(function (v) { return v instanceof Date ? v.toISOString() : v === '' ? null : v; });
+  }) };
+}
+
 /** The job's estimate as a dialog: rows, cost realtime and with the Batch API, ETA. */
 async function rowbatchEstimateMenu() {
   var e = await rowbatchEstimate();

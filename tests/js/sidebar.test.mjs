@@ -21,7 +21,7 @@ const GOOGLE_SHIM = `
     } });
   })(null, null) } };`;
 
-test('the sidebar shows live progress, starts a job and escapes what it shows', { skip }, async () => {
+test('the sidebar shows live progress, starts a job, escapes what it shows and validates a selection in the browser', { skip }, async () => {
   const { chromium } = await import('playwright-core');
   const { chromiumPath } = await import('../../tools/setup.mjs');
   const { rt, fake } = simulatedJob({ rows: 400, limits: { waveSize: 20 }, faults: { latencyMedianMs: 30000, latencyP95Ms: 60000 } });
@@ -37,15 +37,20 @@ test('the sidebar shows live progress, starts a job and escapes what it shows', 
     const errors = [];
     page.on('pageerror', (e) => errors.push(e));
     let started = null;
+    const called = [];
     await page.exposeFunction('__rowbatchCall', async (fn, args) => {
+      called.push(fn);
       const run = rt.run(fn, args);
       if (fn === 'rowbatchRun') started = run;
       const r = await run;
       if (!r.ok) throw new Error(r.error.message);
       return r.value;
     });
-    // The shim goes first in <head>, where Apps Script's own client library would be.
-    await page.setContent(html.replace('<head>', `<head><script>${GOOGLE_SHIM}</script>`));
+    // Served from an https origin as Apps Script serves sidebars; the shim goes first in <head>,
+    // where Apps Script's own client library would be.
+    const served = html.replace('<head>', `<head><script>${GOOGLE_SHIM}</script>`);
+    await page.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: served }));
+    await page.goto('https://sidebar.test/');
     await page.waitForFunction(() => document.getElementById('state').textContent === 'not started');
     await page.click('#start');
     // Live: the count moves while the run is still going.
@@ -67,6 +72,17 @@ test('the sidebar shows live progress, starts a job and escapes what it shows', 
     await page.waitForFunction(() => document.getElementById('errors').textContent.includes('<img'), null, { timeout: 10000 });
     assert.equal(await page.$$eval('#errors img', (n) => n.length), 0);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
+
+    // Validate selection: the cells come from the sheet, the checking happens in the page.
+    const { spec } = await import('../apps-script-runtime/jobs.mjs').then((m) => ({ spec: m.clinicalSpec() }));
+    rt.workbook.sheet(spec.input.sheet).set(2, 2, { value: 'seventy' });
+    rt.select(spec.input.sheet, 'A2:D6');
+    await page.click('#validate');
+    await page.waitForFunction(() => /rows checked in/.test(document.getElementById('validation').textContent), null, { timeout: 30000 });
+    assert.match(await page.textContent('#validation'), /^5 rows checked in [\d.]+ ms: 4 valid, 1 with errors/);
+    assert.match(await page.textContent('#findings'), /C3 error: expected a whole number, found "seventy"/);
+    assert.ok(called.includes('rowbatchSelection') && !called.some((f) => /validate/i.test(f)), called.join(','));
+    await page.screenshot({ path: path.join(shots, 'sidebar-validation.png') });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
