@@ -67,7 +67,7 @@ export class Runtime {
     this.nextExec += 1;
     this.counters.executions += 1;
     const started = this.now();
-    const signal = new SharedArrayBuffer(4);
+    const signal = new SharedArrayBuffer(8);
     const flag = new Int32Array(signal);
     const { port1, port2 } = new MessageChannel();
     const files = fs.readdirSync(this.buildDir).filter((f) => f.endsWith('.js')).sort();

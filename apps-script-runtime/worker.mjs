@@ -14,7 +14,10 @@ function host(service, method, argsJson) {
   Atomics.store(flag, 0, 0);
   port.postMessage({ service, method, args: argsJson });
   Atomics.wait(flag, 0, 0);
-  const reply = receiveMessageOnPort(port);
+  // The reply is posted before the flag is raised, but a busy machine can deliver it a moment
+  // after the wake-up: wait for it in 1 ms steps (flag[1] stays 0, so each wait is a sleep).
+  let reply;
+  while ((reply = receiveMessageOnPort(port)) === undefined) Atomics.wait(flag, 1, 0, 1);
   return reply.message;
 }
 

@@ -61,9 +61,12 @@ async function rowbatchContinue() {
 
   var input = rbInput_(ss, spec);
   var keyed = rb.keyRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow });
+  var lock = LockService.getScriptLock();
+  // Under the lock: two executions starting together must not both create the sheets.
+  lock.waitLock(30000);
   var out = rbSheet_(ss, spec.output.sheet || 'Output', job.outputColumns, false);
   var progress = rbSheet_(ss, RB_PROGRESS_SHEET_, rb.ledgerColumns().progress, true);
-  var lock = LockService.getScriptLock();
+  lock.releaseLock();
   var plan = null;
   var stop = null;
   var summary = { sent: 0, written: 0, failed: 0, retries: 0, costUsd: 0, waves: 0 };
@@ -313,12 +316,16 @@ function rowbatchProgress() {
 /** The run's row in the Batches sheet, updated in place. */
 function rbRecordBatch_(ss, rb, spec, run, plan, stop) {
   var rec = rb.batchRecord({ spec: spec, id: run.id, startedAt: run.startedAt, now: Date.now(), costUsd: run.costUsd, counts: plan.counts, finished: plan.finished, stopped: stop });
+  var lock = LockService.getScriptLock();
+  lock.waitLock(30000);
   var sheet = rbSheet_(ss, RB_BATCH_SHEET_, rec.header, false);
   var last = sheet.getLastRow();
   var ids = last >= 2 ? sheet.getRange(2, 1, last - 1, 1).getValues() : [];
   var at = ids.findIndex(function (r) { return String(r[0]) === run.id; });
   var row = at >= 0 ? at + 2 : last + 1;
   sheet.getRange(row, 1, 1, rec.cells.length).setValues([rec.cells.map(function (c) { return c === null ? '' : c; })]);
+  SpreadsheetApp.flush();
+  lock.releaseLock();
 }
 
 function rbDeleteContinuations_() {
