@@ -49,6 +49,7 @@ export class Runtime {
     this.logs = [];
     this.onLog = o.onLog ?? null;
     this.ui = { toasts: [], sidebars: [], alerts: [], menus: [] };
+    this.mail = [];
     this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'sheetsFlushes', 'urlFetchCalls',
       'urlFetchRequests', 'propertiesReads', 'propertiesWrites', 'cacheCalls', 'lockCalls', 'lockWaitMs',
       'triggerRuns', 'triggerRuntimeMs', 'sleepMs'].map((k) => [k, 0]));

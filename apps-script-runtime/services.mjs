@@ -248,6 +248,15 @@ export const handlers = {
     },
     formatDate(_e, d, _tz, _fmt) { return new Date(d?.$date ?? d).toISOString(); },
   },
+  mail: {
+    // Consumer accounts may send 100 emails a day.
+    send(_e, to, subject, body) {
+      if (this.mail.length >= 100) throw new Error('Service invoked too many times for one day: email.');
+      if (!/^[^@\s]+@[^@\s]+$/.test(to)) throw new Error(`Invalid email: ${to}`);
+      this.mail.push({ to, subject, body });
+    },
+    quota() { return 100 - this.mail.length; },
+  },
   session: {
     user() { return this.user; },
     scriptId() { return 'local-script'; },

@@ -199,6 +199,10 @@
     DigestAlgorithm: { MD5: 'md5', SHA_1: 'sha1', SHA_256: 'sha256', SHA_512: 'sha512' },
     formatDate: function (d, tz, fmt) { return call('utilities', 'formatDate', [d, tz, fmt]); },
   };
+  g.MailApp = {
+    sendEmail: function (to, subject, body) { call('mail', 'send', [String(to), String(subject), String(body)]); },
+    getRemainingDailyQuota: function () { return call('mail', 'quota'); },
+  };
   g.Session = {
     getActiveUser: function () { return { getEmail: function () { return call('session', 'user'); } }; },
     getEffectiveUser: function () { return { getEmail: function () { return call('session', 'user'); } }; },

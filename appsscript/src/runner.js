@@ -175,6 +175,7 @@ async function rowbatchContinue() {
   if (plan) {
     rbRecordBatch_(ss, rb, spec, run, plan, stop);
     rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd, stop: stop });
+    rbAlerts_(props, spec, run, plan, stop);
   }
   rbScheduleNext_(plan, stop);
   var result = {
@@ -306,6 +307,30 @@ function rbReport_(plan, run, summary, extra) {
   };
   PropertiesService.getScriptProperties().setProperty('ROWBATCH_PROGRESS', JSON.stringify(p));
   console.log('rowbatch progress ' + JSON.stringify(p));
+}
+
+/**
+ * Email alerts, off unless the Script Property ROWBATCH_ALERT_EMAIL names a recipient (the
+ * manifest then also needs the script.send_mail scope): one notice when the run finishes or
+ * stops, and one when more than a fifth of the first 20+ finished rows failed.
+ */
+function rbAlerts_(props, spec, run, plan, stop) {
+  var to = props.getProperty('ROWBATCH_ALERT_EMAIL');
+  if (!to) return;
+  var c = plan.counts;
+  var sent = JSON.parse(props.getProperty('ROWBATCH_ALERTS') || '{}');
+  if (sent.run !== run.id) sent = { run: run.id };
+  var finished = c.done + c.failed;
+  var line = c.done + ' done, ' + c.failed + ' failed, ' + (c.due + c.waiting + c.inFlight) + ' pending; $' + run.costUsd.toFixed(4) + ' spent';
+  if (!sent.failureRate && finished >= 20 && c.failed / finished > 0.2) {
+    MailApp.sendEmail(to, 'rowbatch: many rows are failing in ' + spec.name, line + '\nOpen the output sheet for the reasons (_note column).');
+    sent.failureRate = true;
+  }
+  if (!sent.done && (plan.finished || stop)) {
+    MailApp.sendEmail(to, 'rowbatch: ' + spec.name + (stop ? ' stopped' : ' finished'), line + (stop ? '\nStopped: ' + stop : ''));
+    sent.done = true;
+  }
+  props.setProperty('ROWBATCH_ALERTS', JSON.stringify(sent));
 }
 
 /** For the sidebar. */

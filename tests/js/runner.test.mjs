@@ -158,3 +158,20 @@ test('settings: checked by the core before saving; the key goes to Properties an
   assert.equal(spec.provider.model, 'claude-haiku-4-5');
   assert.equal(spec.provider.baseUrl, undefined);
 });
+
+test('alerts: none by default; with a recipient, one failure-rate alert and one completion notice', { skip }, async () => {
+  const quiet = simulatedJob({ rows: 30, limits: { waveSize: 10 } });
+  ok(await quiet.rt.run('rowbatchRun'));
+  await quiet.rt.runTriggers({ maxRuns: 20 });
+  assert.deepEqual(quiet.rt.mail, []);
+  // Every answer is out of range (and still is after the re-ask): every row fails.
+  const { rt } = simulatedJob({ rows: 40, limits: { waveSize: 10 }, faults: { outOfRange: 1 } });
+  rt.properties.script.ROWBATCH_ALERT_EMAIL = 'owner@example.com';
+  ok(await rt.run('rowbatchRun'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  const subjects = rt.mail.map((m) => m.subject);
+  assert.equal(subjects.filter((s) => /many rows are failing/.test(s)).length, 1);
+  assert.equal(subjects.filter((s) => /finished$/.test(s)).length, 1);
+  assert.match(rt.mail.at(-1).body, /^0 done, 40 failed, 0 pending/);
+  assert.ok(rt.mail.every((m) => m.to === 'owner@example.com'));
+});
