@@ -92,7 +92,8 @@ pub struct RowResult {
     pub status: Status,
     pub note: String,
     pub not_before: f64,
-    /// The output columns (`outputColumns` after the ledger ones), formula-safe.
+    /// The output columns after the ledger ones (the answer's fields, then [`ANSWER_COLUMNS`]),
+    /// formula-safe.
     pub cells: Vec<Cell>,
     pub answer: Option<Value>,
     pub quality: Option<Quality>,
@@ -129,12 +130,16 @@ pub struct Ingested {
     pub counts: IngestCounts,
 }
 
+/// What every answer row carries after its fields: the quality score, the warnings left after
+/// the fixes, the attempt that answered, what that request cost, and when it was answered.
+pub const ANSWER_COLUMNS: [&str; 5] = ["_quality", "_warnings", "_attempt", "_costUsd", "_answeredAt"];
+
 /// The output sheet's header: the ledger columns, one column per top-level output field, and
-/// the quality score.
+/// [`ANSWER_COLUMNS`].
 pub fn output_columns(job: &Job) -> Vec<String> {
     let mut cols: Vec<String> = OUTPUT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
     cols.extend(fields(job));
-    cols.push("_quality".to_owned());
+    cols.extend(ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()));
     cols
 }
 
@@ -184,7 +189,7 @@ pub fn ingest(input: IngestInput) -> Result<Ingested> {
         };
         if (200..300).contains(&response.status) {
             answered = true;
-            read_success(&job, sent, &response.body, &mut r);
+            read_success(&job, sent, &response.body, input.now, &mut r);
         } else {
             let v = classify(response.status, &headers, &response.body);
             r.code = v.code.clone();
@@ -233,7 +238,14 @@ pub fn ingest(input: IngestInput) -> Result<Ingested> {
     Ok(out)
 }
 
-fn read_success(job: &Job, sent: &Sent, body: &str, r: &mut RowResult) {
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, r: &mut RowResult) {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
     let Some(reply) = parsed.as_ref().and_then(|b| provider::read_reply(job, b)) else {
         r.code = "unreadable".into();
@@ -274,7 +286,14 @@ fn read_success(job: &Job, sent: &Sent, body: &str, r: &mut RowResult) {
         return reask_or_fail(r, sent, max_reasks, &reply.text, problems, "invalid");
     }
     match cells(job, &fixed.answer, fixed.report.quality.score) {
-        Ok(cells) => {
+        Ok(mut cells) => {
+            let warnings: Vec<String> =
+                fixed.report.findings.iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
+            let cost = job.price.as_ref().map_or(0.0, |p| p.cost(&r.usage, false));
+            cells.push(Cell::Text(text_cell(&clip(&warnings.join("; "), 1_000))));
+            cells.push(Cell::Number(f64::from(sent.attempt)));
+            cells.push(Cell::Number((cost * 1e8).round() / 1e8));
+            cells.push(Cell::Text(crate::batch::iso_time(now)));
             r.status = Status::Done;
             r.cells = cells;
             r.answer = Some(fixed.answer);

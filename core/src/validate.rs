@@ -29,7 +29,8 @@ pub struct SpecReport {
     pub version: String,
     /// The output schema as the provider will receive it (strict form).
     pub output_schema: Value,
-    /// The output sheet's header: ledger columns, answer fields, `_quality`.
+    /// The output sheet's header: ledger columns, answer fields, then `_quality`, `_warnings`,
+    /// `_attempt`, `_costUsd`, `_answeredAt`.
     pub output_columns: Vec<String>,
     /// The static prompt prefix: its size and whether the provider will cache it.
     pub prompt: crate::prompt::PrefixReport,

@@ -34,7 +34,7 @@ test('the example job validates and signs every row, runs, and a second run send
   assert.ok(report.sent >= 21, `sent ${report.sent}`);
   assert.ok(report.costUsd > 0 && report.costUsd < 2);
   const output = fs.readFileSync('out/workbook/Scenario_Vitals.csv', 'utf8').trim().split('\n');
-  assert.equal(output[0], '_key,_signature,_spec,_status,_note,initialVitals,states,teachingPoint,_quality');
+  assert.equal(output[0], '_key,_signature,_spec,_status,_note,initialVitals,states,teachingPoint,_quality,_warnings,_attempt,_costUsd,_answeredAt');
   const keys = output.slice(1).map((l) => l.split(',')[0]);
   assert.equal(keys.length, 21);
   assert.equal(new Set(keys).size, 21, 'one row per key');

@@ -32,7 +32,7 @@ export interface SpecReport {
   /** `SPEC_` and 16 hex digits: changes with anything that shapes an answer. */
   version: string;
   outputSchema: Json;
-  /** The output sheet's header: _key, _signature, _spec, _status, _note, the answer's fields, _quality. */
+  /** The output sheet's header: _key, _signature, _spec, _status, _note, the answer's fields, _quality, _warnings, _attempt, _costUsd, _answeredAt. */
   outputColumns: string[];
   prompt: PrefixReport;
 }
