@@ -12,6 +12,10 @@
 var RB_SPEC_SHEET_ = '_rowbatch_spec';
 var RB_PROGRESS_SHEET_ = '_rowbatch_progress';
 var RB_BATCH_SHEET_ = 'Batches';
+/** The user-facing log, one row per request outcome, in the seed notes' columns. */
+var RB_LOG_SHEET_ = 'Progress';
+var RB_LOG_COLUMNS_ = ['Batch_ID', 'Row_Number', 'Case_ID', 'Status', 'Started_At', 'Completed_At', 'Duration_Sec',
+  'Retry_Count', 'Error_Message', 'Tokens', 'Cost_USD', 'Fixes_Applied', 'Warnings', 'Last_Updated', 'Checkpoint'];
 var RB_CONTINUE_ = 'rowbatchContinue';
 /** Past the 6-minute limit, so a live slice is never doubled by its own watchdog. */
 var RB_WATCHDOG_MS_ = 7 * 60 * 1000;
@@ -72,6 +76,7 @@ async function rowbatchContinue() {
   var summary = { sent: 0, written: 0, failed: 0, retries: 0, costUsd: 0, waves: 0 };
 
   var pending = null; // the last wave's results, written under the next lock
+  var log = []; // this slice's outcomes for the Progress sheet, written once at the end
   var fatal = null;
   var width = job.outputColumns.length;
   // One lock per wave: read both ledger sheets once, write the last wave's results (outputs
@@ -135,8 +140,11 @@ async function rowbatchContinue() {
     }
 
     var wave = plan.send.map(function (s) {
-      return { key: s.key, signature: s.signature, attempt: s.attempt, row: input.rows[s.index], reask: null, reasks: 0 };
+      return { key: s.key, signature: s.signature, attempt: s.attempt, row: input.rows[s.index], reask: null, reasks: 0, sheetRow: s.sheetRow };
     });
+    var waveStarted = Date.now();
+    var sheetRows = {};
+    wave.forEach(function (w) { sheetRows[w.key] = w.sheetRow; });
     pending = [];
     while (wave.length > 0) {
       var built = rb.buildRequests({ spec: spec, header: input.header, items: wave.map(function (w) {
@@ -169,8 +177,17 @@ async function rowbatchContinue() {
       wave = fatal || Date.now() > deadline ? [] : again;
       again.forEach(function (w) { if (wave.length === 0) pending.push({ key: w.key, signature: w.signature, status: 'released', note: 'no time left to re-ask' }); });
     }
+    pending.forEach(function (r) {
+      var u = r.usage || {};
+      var now = Date.now();
+      log.push([run.id, sheetRows[r.key] || '', r.key, r.status, new Date(waveStarted).toISOString(), new Date(now).toISOString(),
+        Math.round((now - waveStarted) / 100) / 10, Math.max(0, (plan.send.filter(function (s) { return s.key === r.key; })[0] || { attempt: 1 }).attempt - 1),
+        rbSafe_(String(r.note || '').slice(0, 500)), (u.input || 0) + (u.cachedInput || 0) + (u.cacheWrite || 0) + (u.output || 0),
+        r.costUsd || 0, r.fixes || 0, (r.findings || []).length, new Date(now).toISOString(), execution + '/' + summary.waves]);
+    });
   }
 
+  rbWriteLog_(ss, log);
   if (stop) props.setProperty('ROWBATCH_STOP', stop);
   if (plan) {
     rbRecordBatch_(ss, rb, spec, run, plan, stop);
@@ -336,6 +353,17 @@ function rbAlerts_(props, spec, run, plan, stop) {
 /** For the sidebar. */
 function rowbatchProgress() {
   return JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_PROGRESS') || 'null');
+}
+
+/** Appends the slice's outcomes to the Progress sheet: one read and one write per slice. */
+function rbWriteLog_(ss, log) {
+  if (log.length === 0) return;
+  var lock = LockService.getScriptLock();
+  lock.waitLock(30000);
+  var sheet = rbSheet_(ss, RB_LOG_SHEET_, RB_LOG_COLUMNS_, false);
+  sheet.getRange(sheet.getLastRow() + 1, 1, log.length, RB_LOG_COLUMNS_.length).setValues(log);
+  SpreadsheetApp.flush();
+  lock.releaseLock();
 }
 
 /** The run's row in the Batches sheet, updated in place. */

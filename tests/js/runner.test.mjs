@@ -175,3 +175,21 @@ test('alerts: none by default; with a recipient, one failure-rate alert and one 
   assert.match(rt.mail.at(-1).body, /^0 done, 40 failed, 0 pending/);
   assert.ok(rt.mail.every((m) => m.to === 'owner@example.com'));
 });
+
+test('the Progress sheet logs every outcome in the seed notes\' fifteen columns', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 60, limits: { waveSize: 20 }, faults: { rate500: 0.1 } });
+  ok(await rt.run('rowbatchRun'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  const log = rt.workbook.sheet('Progress');
+  assert.deepEqual(log.rows[0], ['Batch_ID', 'Row_Number', 'Case_ID', 'Status', 'Started_At', 'Completed_At', 'Duration_Sec',
+    'Retry_Count', 'Error_Message', 'Tokens', 'Cost_USD', 'Fixes_Applied', 'Warnings', 'Last_Updated', 'Checkpoint']);
+  const rows = log.rows.slice(1);
+  const done = rows.filter((r) => r[3] === 'done');
+  assert.equal(new Set(done.map((r) => r[2])).size, outputs(rt, spec).size);
+  const retried = rows.filter((r) => r[3] === 'retry');
+  assert.ok(retried.length > 0 && retried.every((r) => /server error \(500\)/.test(r[8])));
+  const first = done[0];
+  assert.equal(first[1], Number(first[2].slice(4)) + 1, 'Row_Number is the input sheet row');
+  assert.ok(first[9] > 0 && first[10] > 0, 'tokens and cost');
+  assert.match(first[4], /^\d{4}-\d\d-\d\dT/);
+});
