@@ -241,7 +241,6 @@ export const handlers = {
     base64Encode(_e, data) {
       return (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.map((b) => b & 255))).toString('base64');
     },
-    base64Decode(_e, text) { return signed(Buffer.from(text, 'base64')); },
     digest(_e, alg, value) {
       const input = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.map((b) => b & 255));
       return signed(crypto.createHash(alg).update(input).digest());

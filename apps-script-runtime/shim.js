@@ -194,7 +194,7 @@
     sleep: function (ms) { call('utilities', 'sleep', [ms]); },
     getUuid: function () { return call('utilities', 'uuid'); },
     base64Encode: function (data) { return call('utilities', 'base64Encode', [typeof data === 'string' ? data : Array.prototype.slice.call(data)]); },
-    base64Decode: function (text) { return local ? local.base64Decode(String(text)) : call('utilities', 'base64Decode', [String(text)]); },
+    base64Decode: function (text) { return local.base64Decode(String(text)); },
     computeDigest: function (alg, value) { return call('utilities', 'digest', [alg, value]); },
     DigestAlgorithm: { MD5: 'md5', SHA_1: 'sha1', SHA_256: 'sha256', SHA_512: 'sha512' },
     formatDate: function (d, tz, fmt) { return call('utilities', 'formatDate', [d, tz, fmt]); },

@@ -133,18 +133,18 @@ async function rowbatchContinue() {
     props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
     if (fatal) { stop = fatal.message; break; }
     if (stopAsked) { stop = stopAsked; break; }
-    rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd });
     if (plan.send.length === 0) {
       if (plan.stop === 'budget' && plan.counts.inFlight === 0) stop = 'budget reached: ' + budget.spentUsd.toFixed(4) + ' of ' + budget.maxUsd + ' USD spent';
       break;
     }
+    rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd });
 
     var wave = plan.send.map(function (s) {
-      return { key: s.key, signature: s.signature, attempt: s.attempt, row: input.rows[s.index], reask: null, reasks: 0, sheetRow: s.sheetRow };
+      return { key: s.key, signature: s.signature, attempt: s.attempt, row: input.rows[s.index], reask: null, reasks: 0 };
     });
     var waveStarted = Date.now();
-    var sheetRows = {};
-    wave.forEach(function (w) { sheetRows[w.key] = w.sheetRow; });
+    var sentByKey = {};
+    plan.send.forEach(function (s) { sentByKey[s.key] = s; });
     pending = [];
     while (wave.length > 0) {
       var built = rb.buildRequests({ spec: spec, header: input.header, items: wave.map(function (w) {
@@ -180,8 +180,9 @@ async function rowbatchContinue() {
     pending.forEach(function (r) {
       var u = r.usage || {};
       var now = Date.now();
-      log.push([run.id, sheetRows[r.key] || '', r.key, r.status, new Date(waveStarted).toISOString(), new Date(now).toISOString(),
-        Math.round((now - waveStarted) / 100) / 10, Math.max(0, (plan.send.filter(function (s) { return s.key === r.key; })[0] || { attempt: 1 }).attempt - 1),
+      var s = sentByKey[r.key];
+      log.push([run.id, s.sheetRow, r.key, r.status, new Date(waveStarted).toISOString(), new Date(now).toISOString(),
+        Math.round((now - waveStarted) / 100) / 10, s.attempt - 1,
         rbSafe_(String(r.note || '').slice(0, 500)), (u.input || 0) + (u.cachedInput || 0) + (u.cacheWrite || 0) + (u.output || 0),
         r.costUsd || 0, r.fixes || 0, (r.findings || []).length, new Date(now).toISOString(), execution + '/' + summary.waves]);
     });
@@ -290,9 +291,9 @@ function rbWriteRows_(sheet, writes, width) {
   }
 }
 
-/** Ledger text that a sheet would read as a formula or a number stays text. */
+/** Ledger text that a sheet would read as a formula stays text. */
 function rbSafe_(v) {
-  return typeof v === 'string' && /^[=+\-@]/.test(v) && v.charAt(0) !== "'" ? "'" + v : v;
+  return typeof v === 'string' && /^[=+\-@]/.test(v) ? "'" + v : v;
 }
 
 /** One fetchAll for the wave; a failure of the whole call (no network) counts as no response. */

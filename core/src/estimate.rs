@@ -142,7 +142,7 @@ pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
         row_tokens +=
             prompt::estimate_tokens(&prompt::row_text(&job, &prompt::row_object(&job, &positions, row)));
     }
-    let prefix = prompt::prefix_report(&job);
+    let prefix = prompt::prefix_report(&job, &prompt::prefix(&job));
     let per_row_prompt = prefix.tokens + if n > 0 { row_tokens / n as u64 } else { 0 };
     let examples = &job.spec.prompt.examples;
     let output = if examples.is_empty() {

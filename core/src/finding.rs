@@ -82,6 +82,14 @@ pub fn show(v: &Value) -> String {
 
 /// Text in double quotes, escaped as JSON escapes it (the Debug form would pull Unicode
 /// printability tables into the module).
+/// At most `max` characters, with an ellipsis when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 pub fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }

@@ -5,7 +5,7 @@
 use crate::budget::Budget;
 use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
-use crate::finding::Finding;
+use crate::finding::{Finding, clip};
 use crate::ledger::OUTPUT_COLUMNS;
 use crate::price::Usage;
 use crate::provider::classify::{Class, Verdict, classify};
@@ -212,7 +212,6 @@ pub fn ingest(input: IngestInput) -> Result<Ingested> {
                 }
             }
         }
-        r.cost_usd = job.price.as_ref().map_or(0.0, |p| p.cost(&r.usage, false));
         out.usage.add(&r.usage);
         out.cost_usd += r.cost_usd;
         if let Some(b) = &mut budget {
@@ -238,13 +237,6 @@ pub fn ingest(input: IngestInput) -> Result<Ingested> {
     Ok(out)
 }
 
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
-
 fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, r: &mut RowResult) {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
     let Some(reply) = parsed.as_ref().and_then(|b| provider::read_reply(job, b)) else {
@@ -253,6 +245,8 @@ fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, r: &mut RowResult)
         return;
     };
     r.usage = reply.usage;
+    // Only a response with a body has usage; every other outcome costs nothing.
+    r.cost_usd = job.price.as_ref().map_or(0.0, |p| p.cost(&r.usage, false));
     match reply.finish {
         Finish::Refused => {
             r.code = "refused".into();
@@ -289,10 +283,9 @@ fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, r: &mut RowResult)
         Ok(mut cells) => {
             let warnings: Vec<String> =
                 fixed.report.findings.iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
-            let cost = job.price.as_ref().map_or(0.0, |p| p.cost(&r.usage, false));
             cells.push(Cell::Text(text_cell(&clip(&warnings.join("; "), 1_000))));
             cells.push(Cell::Number(f64::from(sent.attempt)));
-            cells.push(Cell::Number((cost * 1e8).round() / 1e8));
+            cells.push(Cell::Number((r.cost_usd * 1e8).round() / 1e8));
             cells.push(Cell::Text(crate::batch::iso_time(now)));
             r.status = Status::Done;
             r.cells = cells;

@@ -72,12 +72,7 @@ pub fn key_rows(input: KeyRowsInput) -> Result<KeyedRows> {
 }
 
 pub fn key_block(job: &Job, header: &[String], rows: &[Vec<Cell>], first: u64) -> Result<KeyedRows> {
-    let positions = validate::positions(job, header).map_err(|findings| {
-        let problem = |f: &crate::finding::Finding| {
-            Problem::new("header", format!("one column named {}", quote(&f.path))).found(f.message.clone())
-        };
-        Error::InvalidInput(findings.iter().map(problem).collect())
-    })?;
+    let positions = validate::require_positions(job, header)?;
     let nulls = job.spec.input.null_tokens.as_deref().map_or_else(NullTokens::default, NullTokens::new);
     let column = |name: &str| job.columns.iter().position(|c| c == name).map(|i| positions[i]);
     let identity: Vec<usize> = job.identity.iter().filter_map(|c| column(c)).collect();

@@ -54,9 +54,9 @@ pub fn max_tokens(text: &str) -> u64 {
     text.len() as u64 + 16
 }
 
-pub fn prefix_report(job: &Job) -> PrefixReport {
-    let text = prefix(job);
-    let tokens = estimate_tokens(&text);
+/// What [`prefix`]'s `text` costs and whether it will be cached.
+pub fn prefix_report(job: &Job, text: &str) -> PrefixReport {
+    let tokens = estimate_tokens(text);
     let min = job.price.as_ref().and_then(|p| p.cache_min_tokens);
     let cacheable = min.is_some_and(|m| tokens >= u64::from(m));
     let warning = match min {

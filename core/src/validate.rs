@@ -45,7 +45,7 @@ pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
         identity: job.identity.clone(),
         output_schema: job.output_schema.to_json(),
         output_columns: crate::ingest::output_columns(&job),
-        prompt: crate::prompt::prefix_report(&job),
+        prompt: crate::prompt::prefix_report(&job, &crate::prompt::prefix(&job)),
         version: job.version.clone(),
     })
 }
@@ -149,6 +149,17 @@ fn check_rows(job: &Job, header: &[String], rows: &[Vec<Cell>], first: u64) -> R
         }
     }
     report
+}
+
+/// [`positions`] for calls that cannot go on without every column: one problem per column.
+pub(crate) fn require_positions(job: &Job, header: &[String]) -> Result<Vec<usize>> {
+    positions(job, header).map_err(|findings| {
+        let problem = |f: &Finding| {
+            crate::error::Problem::new("header", format!("one column named {}", quote(&f.path)))
+                .found(f.message.clone())
+        };
+        crate::error::Error::InvalidInput(findings.iter().map(problem).collect())
+    })
 }
 
 /// Where each spec column sits in the header; every missing or doubled column is a finding.

@@ -114,11 +114,7 @@ fn clip(s: &str) -> String {
         regex_lite::Regex::new(r"(?i)\b(sk-|bearer\s+)[A-Za-z0-9_*.\-]{4,}").expect("key pattern")
     });
     let redacted = key.replace_all(s.trim(), "[key removed]");
-    let s = redacted.as_ref();
-    match s.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
+    crate::finding::clip(&redacted, 300)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ pub mod classify;
 pub mod openai;
 
 use crate::cell::Cell;
-use crate::error::{Error, Problem, Result};
+use crate::error::Result;
 use crate::price::Usage;
 use crate::prompt::{self, PrefixReport};
 use crate::spec::{Job, ProviderKind};
@@ -107,16 +107,10 @@ pub struct Turns {
 
 pub fn build_requests(input: BuildInput) -> Result<Built> {
     let job = Job::compile(&input.spec)?;
-    let positions = validate::positions(&job, &input.header).map_err(|f| {
-        Error::InvalidInput(
-            f.iter()
-                .map(|f| Problem::new("header", format!("one column named {}", f.path)).found(&f.message))
-                .collect(),
-        )
-    })?;
+    let positions = validate::require_positions(&job, &input.header)?;
     let fixed = Fixed { prefix: prompt::prefix(&job), schema: job.output_schema.to_json() };
     let requests = input.items.iter().map(|item| request(&job, &fixed, &positions, item)).collect();
-    Ok(Built { endpoint: endpoint(&job), requests, prefix: prompt::prefix_report(&job) })
+    Ok(Built { endpoint: endpoint(&job), requests, prefix: prompt::prefix_report(&job, &fixed.prefix) })
 }
 
 /// The parts of every body that are the same for each row, made once per call.
