@@ -53,6 +53,8 @@ export class Runtime {
     this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'sheetsFlushes', 'urlFetchCalls',
       'urlFetchRequests', 'propertiesReads', 'propertiesWrites', 'cacheCalls', 'lockCalls', 'lockWaitMs',
       'triggerRuns', 'triggerRuntimeMs', 'sleepMs'].map((k) => [k, 0]));
+    /** Sheets calls by service method, e.g. `range.getValues`: where the round trips go. */
+    this.sheetsCalls = new Map();
     this.nextExec = 1;
     this.nextTrigger = 1;
     this.shim = fs.readFileSync(path.join(here, 'shim.js'), 'utf8');
@@ -154,6 +156,10 @@ export class Runtime {
   async handle(exec, service, method, args) {
     const h = handlers[service]?.[method];
     if (!h) throw new Error(`${service}.${method} is not available in the local runtime`);
+    if (service === 'spreadsheet' || service === 'sheet' || service === 'range') {
+      const k = `${service}.${method}`;
+      this.sheetsCalls.set(k, (this.sheetsCalls.get(k) ?? 0) + 1);
+    }
     return h.call(this, exec, ...args);
   }
 }

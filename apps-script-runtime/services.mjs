@@ -23,15 +23,22 @@ function a1Col(c) {
   return s;
 }
 
-function parseA1(a1) {
-  const m = /^\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$/i.exec(a1.trim());
+/** A1 notation; `A2:E` runs to the sheet's last row (`maxRows`), as in Sheets. */
+function parseA1(a1, maxRows = 1000) {
+  const m = /^\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d*))?$/i.exec(a1.trim());
   if (!m) throw new Error(`Range not found: ${a1}`);
   const col = (s) => [...s.toUpperCase()].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0);
   const r1 = Number(m[2]);
   const c1 = col(m[1]);
-  const r2 = m[4] ? Number(m[4]) : r1;
+  if (m[3] && m[4] === '' && r1 > maxRows) throw new Error(`Range not found: ${a1}`);
+  const r2 = m[4] ? Number(m[4]) : m[3] ? maxRows : r1;
   const c2 = m[3] ? col(m[3]) : c1;
   return { row: Math.min(r1, r2), col: Math.min(c1, c2), rows: Math.abs(r2 - r1) + 1, cols: Math.abs(c2 - c1) + 1 };
+}
+
+/** A new sheet has 1,000 rows; writing below them adds rows. */
+function maxRows(sheet) {
+  return Math.max(1000, sheet.rows.length);
 }
 
 function checkShape(h, values) {
@@ -77,10 +84,10 @@ export const handlers = {
     byId(_e, id) { return sheetHandle(sheetById(this, id)); },
     getLastRow(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastRow; },
     getLastColumn(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastColumn; },
-    getMaxRows(_e, id) { return Math.max(1000, sheetById(this, id).rows.length); },
+    getMaxRows(_e, id) { this.counters.sheetsReads += 1; return maxRows(sheetById(this, id)); },
     getRange(_e, id, a, b, c, d) {
       const s = sheetById(this, id);
-      const h = typeof a === 'string' ? parseA1(a) : { row: a, col: b, rows: c ?? 1, cols: d ?? 1 };
+      const h = typeof a === 'string' ? parseA1(a, maxRows(s)) : { row: a, col: b, rows: c ?? 1, cols: d ?? 1 };
       for (const [k, v] of Object.entries(h)) {
         if (!Number.isInteger(v) || v < 1) {
           throw new Error(k === 'rows' || k === 'cols'
@@ -90,6 +97,7 @@ export const handlers = {
       return { sheet: s.id, ...h };
     },
     getDataRange(_e, id) {
+      this.counters.sheetsReads += 1; // it has to learn the data's extent
       const s = sheetById(this, id);
       return { sheet: s.id, row: 1, col: 1, rows: Math.max(1, s.lastRow), cols: Math.max(1, s.lastColumn) };
     },

@@ -21,7 +21,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // a path scan in core/src/decode.rs). serde_json + serde are ~45 % of the code before wasm-opt.
 // The target is 300,000 B (issue 10); this budget only stops further growth until the size work
 // brings it down.
-export const WASM_BUDGET_BYTES = 770_000;
+export const WASM_BUDGET_BYTES = 790_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [
@@ -103,7 +103,10 @@ function assembleAppsScript() {
 
 function main() {
   const started = Date.now();
-  for (const target of TARGETS) buildTarget(target);
+  // `--host`: only reassemble the Apps Script project and the demo from the last wasm build
+  // (after a change to appsscript/src; seconds instead of a minute).
+  const hostOnly = process.argv.includes('--host') && fs.existsSync(path.join(pkgDir('no-modules'), 'rowbatch_bg.wasm'));
+  if (!hostOnly) for (const target of TARGETS) buildTarget(target);
   copyDir(pkgDir('web'), path.join(root, 'web-demo', 'pkg'));
   const wasm = assembleAppsScript();
   const gzip = zlib.gzipSync(wasm, { level: 9 }).length;

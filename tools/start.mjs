@@ -154,6 +154,9 @@ async function runJob(spec, header, rows) {
   process.stdout.write('\n');
   const seconds = (performance.now() - t0) / 1000;
   await fake?.close();
+  // The core's report from the sheets as they now are (it also rewrites the Report sheet).
+  const made = await rt.run('rowbatchReport');
+  if (!made.ok) throw new Error(`the report failed: ${made.error.message}`);
   rt.save();
   // Keys stay out of the saved properties, as they stay out of cells.
   const saved = { ...rt.properties, script: Object.fromEntries(Object.entries(rt.properties.script).filter(([k]) => !/API_KEY/.test(k))) };
@@ -168,14 +171,17 @@ async function runJob(spec, header, rows) {
     costUsd: JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').costUsd ?? 0,
     executions: executions.length, seconds: Math.round(seconds * 10) / 10, counters: rt.counters,
     provider: fake ? { requests: fake.stats.requests, byStatus: fake.stats.byStatus, cachedTokens: fake.stats.cachedTokens } : null,
+    report: made.value.summary,
   };
   fs.writeFileSync(path.join(root, 'out', 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  fs.writeFileSync(path.join(root, 'out', 'report.md'), made.value.markdown);
+  fs.writeFileSync(path.join(root, 'out', 'report.csv'), made.value.csv);
   const c = final.counts;
   console.log(report.sent === 0 ? `nothing to send: every row is already done, failed for good, a duplicate or excluded`
     : `sent ${report.sent} requests in ${report.executions} executions, ${report.seconds} s`);
   console.log(`${c.done} done, ${c.failed} failed, ${c.duplicates} duplicates, ${c.excluded} excluded; ` +
     `$${report.costUsd.toFixed(4)} spent; ${final.finished ? 'finished' : `not finished (${final.stop ?? 'continues'})`}`);
-  console.log(`workbook in ${report.workbook}, report in out/report.json`);
+  console.log(`workbook in ${report.workbook}; report in out/report.md, out/report.csv and out/report.json`);
   return report;
 }
 

@@ -7,11 +7,13 @@
 function onOpen() {
   SpreadsheetApp.getUi().createMenu('rowbatch')
     .addItem('Open sidebar', 'rowbatchOpenSidebar')
+    .addItem('Validate selection', 'rowbatchValidateMenu')
+    .addItem('Estimate cost', 'rowbatchEstimateMenu')
+    .addSeparator()
     .addItem('Start', 'rowbatchRun')
     .addItem('Stop', 'rowbatchStop')
     .addItem('Resume', 'rowbatchResume')
     .addSeparator()
-    .addItem('Estimate cost', 'rowbatchEstimateMenu')
     .addItem('Report', 'rowbatchReportMenu')
     .addItem('Settings', 'rowbatchSettings')
     .addToUi();
@@ -19,6 +21,12 @@ function onOpen() {
 
 function rowbatchOpenSidebar() {
   SpreadsheetApp.getUi().showSidebar(HtmlService.createHtmlOutputFromFile('sidebar').setTitle('rowbatch'));
+}
+
+/** The sidebar, validating the selection as it opens (in the browser, like its button). */
+function rowbatchValidateMenu() {
+  SpreadsheetApp.getUi().showSidebar(HtmlService.createHtmlOutputFromFile('sidebar').setTitle('rowbatch')
+    .append('<script>document.getElementById("validate").click();</script>'));
 }
 
 /** The selected rows of the input sheet, with its header and the spec, for the sidebar to check. */
@@ -77,16 +85,9 @@ async function rowbatchStatus() {
     run: JSON.parse(props.getProperty('ROWBATCH_RUN') || 'null') };
 }
 
-async function rowbatchReportMenu() {
-  var s = await rowbatchStatus();
-  var c = s.counts;
-  SpreadsheetApp.getUi().alert(c.done + ' done, ' + c.failed + ' failed, ' + c.duplicates + ' duplicates, ' + c.excluded +
-    ' excluded, ' + (c.due + c.waiting + c.inFlight) + ' pending' + (s.stopped ? '\nStopped: ' + s.stopped : ''));
-  return s;
-}
-
 /**
- * The web app: POST {secret, action, ...} with action status | validate | plan | process-chunk.
+ * The web app: POST {secret, action, ...} with action status | validate | plan | process-chunk |
+ * report.
  * The secret is the Script Property ROWBATCH_WEBAPP_SECRET. Answers and errors are JSON in the
  * body (a web app cannot set a status code). `/exec` answers a POST with a redirect to a GET
  * echo, so clients must not re-POST: process-chunk is idempotent by row key anyway.
@@ -120,7 +121,8 @@ async function rbWebApp_(req) {
       }
       case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
       case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
-      default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be status, validate, plan or process-chunk' } });
+      case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
+      default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be status, validate, plan, process-chunk or report' } });
     }
   } catch (err) {
     return rbJson_({ ok: false, error: { code: err.code || 'failed', message: String(err.message), data: err.data || null } });

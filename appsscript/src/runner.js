@@ -79,14 +79,20 @@ async function rowbatchContinue() {
   var log = []; // this slice's outcomes for the Progress sheet, written once at the end
   var fatal = null;
   var width = job.outputColumns.length;
-  // One lock per wave: read both ledger sheets once, write the last wave's results (outputs
-  // first, then progress), plan the next wave on what is now in the sheets, write its leases
-  // with the same progress write. Five Sheets calls a wave.
+  // One lock per wave: read the output ledger, write the last wave's results (outputs first,
+  // then progress), plan the next wave on what is now in the sheets, write its leases with the
+  // same progress write: three Sheets calls a wave. The hidden progress sheet is written only
+  // here, under the lock, and every writer first stamps ROWBATCH_LEDGER with its own mark; while
+  // the mark is still ours, the copy kept in memory is what the sheet holds and is not read
+  // again. The output sheet is read every wave: people sort and edit it.
+  var progressBlock = null;
+  var mark = null;
+  var writes = 0;
   for (;;) {
     var stopAsked = props.getProperty('ROWBATCH_STOP');
     lock.waitLock(30000);
     var outputs = rbBlock_(out, 5);
-    var progressBlock = rbBlock_(progress, 6);
+    if (!progressBlock || props.getProperty('ROWBATCH_LEDGER') !== mark) progressBlock = rbBlock_(progress, 6);
     var outWrites = [];
     var progressWrites = [];
     if (pending) {
@@ -124,6 +130,11 @@ async function rowbatchContinue() {
       progressWrites = progressWrites.concat(planned.progressWrites);
       planned.marks.forEach(function (m) { outWrites.push({ row: m.row, values: null, status: m.status }); });
       plan = planned;
+    }
+    if (progressWrites.length > 0) {
+      // Stamped before the write: a writer killed half-way still makes the others read again.
+      mark = execution + '/' + (writes += 1);
+      props.setProperty('ROWBATCH_LEDGER', mark);
     }
     rbWriteRows_(out, outWrites, width);
     rbWriteSpan_(progress, progressBlock, progressWrites, 6);
@@ -194,6 +205,7 @@ async function rowbatchContinue() {
     rbRecordBatch_(ss, rb, spec, run, plan, stop);
     rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd, stop: stop });
     rbAlerts_(props, spec, run, plan, stop);
+    if (plan.finished || stop) rbWriteReport_(ss, rbMakeReport_(rb, ss, spec, { keyed: keyed, out: out, progress: progress }));
   }
   rbScheduleNext_(plan, stop);
   var result = {
@@ -243,11 +255,27 @@ function rbSheet_(ss, name, header, hidden) {
   return sheet;
 }
 
-/** The first `width` columns under the header, as the core reads a ledger block. */
+/**
+ * The first `width` columns under the header, as the core reads a ledger block: one read of an
+ * open-ended range (`A2:E` runs to the sheet's last row), trailing blank rows dropped.
+ */
 function rbBlock_(sheet, width) {
-  var last = sheet.getLastRow();
-  var rows = last >= 2 ? sheet.getRange(2, 1, last - 1, width).getValues() : [];
-  return { firstRow: 2, rows: rows.map(function (r) { return r.map(function (v) { return v === '' ? null : v; }); }) };
+  var rows;
+  try {
+    rows = sheet.getRange('A2:' + rbColumn_(width)).getValues();
+  } catch (e) {
+    rows = []; // a sheet of one row has no A2
+  }
+  var n = rows.length;
+  while (n > 0 && rows[n - 1].every(function (v) { return v === ''; })) n -= 1;
+  return { firstRow: 2, rows: rows.slice(0, n).map(function (r) { return r.map(function (v) { return v === '' ? null : v; }); }) };
+}
+
+/** The column's letters: 1 → A, 27 → AA. */
+function rbColumn_(n) {
+  var s = '';
+  for (; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
+  return s;
 }
 
 /** Applies row writes to a block read earlier, so the next decision sees them without a read. */

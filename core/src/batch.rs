@@ -57,12 +57,7 @@ pub fn batch_record(input: BatchInput) -> Result<BatchRecord> {
     let job = Job::compile(&input.spec)?;
     let c = &input.counts;
     let pending = c.due + c.waiting + c.in_flight;
-    let status = match (&input.stopped, input.finished) {
-        (Some(_), _) => "stopped",
-        (None, true) if c.failed > 0 => "completed_with_failures",
-        (None, true) => "completed",
-        (None, false) => "running",
-    };
+    let status = run_status(input.stopped.as_deref(), input.finished, c.failed);
     let finished = if status == "running" { Cell::Empty } else { Cell::Text(iso_time(input.now)) };
     let n = |v: usize| Cell::Number(v as f64);
     let cells = vec![
@@ -83,6 +78,16 @@ pub fn batch_record(input: BatchInput) -> Result<BatchRecord> {
         input.stopped.map_or(Cell::Empty, Cell::Text),
     ];
     Ok(BatchRecord { header: BATCH_COLUMNS.to_vec(), cells, status, pending })
+}
+
+/// `running`, `completed`, `completed_with_failures` or `stopped`.
+pub fn run_status(stopped: Option<&str>, finished: bool, failed: usize) -> &'static str {
+    match (stopped, finished) {
+        (Some(_), _) => "stopped",
+        (None, true) if failed > 0 => "completed_with_failures",
+        (None, true) => "completed",
+        (None, false) => "running",
+    }
 }
 
 /// `2026-11-22T21:47:05.123Z` for milliseconds since the epoch (UTC, proleptic Gregorian).

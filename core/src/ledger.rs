@@ -260,7 +260,7 @@ impl<'a> Ledger<'a> {
     }
 }
 
-fn text_of(cell: Option<&Cell>) -> String {
+pub(crate) fn text_of(cell: Option<&Cell>) -> String {
     match cell {
         Some(Cell::Text(t)) => t.clone(),
         Some(Cell::Number(n)) => crate::canonical::number(*n).unwrap_or_default(),
@@ -270,7 +270,7 @@ fn text_of(cell: Option<&Cell>) -> String {
 }
 
 /// A time or count cell: a number, or text holding one (a sheet formatted as text); else 0.
-fn number_of(cell: Option<&Cell>) -> f64 {
+pub(crate) fn number_of(cell: Option<&Cell>) -> f64 {
     match cell {
         Some(Cell::Number(n)) if n.is_finite() => *n,
         Some(Cell::Text(t)) => t.trim().parse().ok().filter(|n: &f64| n.is_finite()).unwrap_or(0.0),

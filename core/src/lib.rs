@@ -23,6 +23,7 @@ pub mod provider;
 pub mod quality;
 pub mod ratelimit;
 pub mod reconcile;
+pub mod report;
 pub mod retry;
 pub mod rules;
 pub mod schema;

@@ -108,7 +108,11 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   const [menu] = rt.ui.menus;
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
-  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchRun', 'rowbatchStop', 'rowbatchResume', 'rowbatchEstimateMenu', 'rowbatchReportMenu', 'rowbatchSettings']);
+  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchRun', 'rowbatchStop',
+    'rowbatchResume', 'rowbatchReportMenu', 'rowbatchSettings']);
+  for (const fn of fns.filter((f) => !/Run|Stop|Resume/.test(f))) ok(await rt.run(fn));
+  // Validate selection opens the sidebar and presses its Validate button as it loads.
+  assert.match(rt.ui.sidebars.find((s) => s.html.includes('document.getElementById("validate").click()')).html, /<button id="validate"/);
   const est = await rt.run('rowbatchEstimateMenu');
   ok(est);
   assert.equal(est.value.rows, 5);
@@ -192,4 +196,36 @@ test('the Progress sheet logs every outcome in the seed notes\' fifteen columns'
   assert.equal(first[1], Number(first[2].slice(4)) + 1, 'Row_Number is the input sheet row');
   assert.ok(first[9] > 0 && first[10] > 0, 'tokens and cost');
   assert.match(first[4], /^\d{4}-\d\d-\d\dT/);
+});
+
+test('the report: written to the Report sheet when the run ends, shown escaped, served by the web app', { skip }, async () => {
+  // Half the answers are out of range: rows whose re-ask is out of range too fail.
+  const { rt, spec } = simulatedJob({ rows: 45, limits: { waveSize: 15 }, faults: { outOfRange: 0.5 } });
+  ok(await rt.run('rowbatchRun'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  const out = outputs(rt, spec);
+  const failed = [...out.values()].filter(([r]) => r.status === 'failed').length;
+  assert.ok(failed > 0 && failed < 45, `failed ${failed}`);
+  const sheet = rt.workbook.sheet('Report');
+  const cell = (name) => sheet.rows.find((r) => r[0] === name)?.[1];
+  assert.equal(cell('status'), 'completed_with_failures');
+  assert.equal(cell('done'), 45 - failed);
+  assert.equal(cell('failed'), failed);
+  assert.ok(sheet.rows.some((r) => String(r[0]).startsWith('failed: ')));
+
+  const shown = await rt.run('rowbatchReportMenu');
+  ok(shown);
+  const dialog = rt.ui.sidebars.at(-1);
+  assert.equal(dialog.title, 'rowbatch report');
+  assert.match(dialog.html, /download="rowbatch-report\.csv" href="data:text\/csv;charset=utf-8,sheet_row%2Ckey%2Cstatus/);
+  assert.ok(!/<(?!\/?(div|pre|a)\b)/.test(dialog.html), 'no markup but the dialog\'s own');
+  assert.equal(shown.value.counts.failed, failed);
+
+  rt.properties.script.ROWBATCH_WEBAPP_SECRET = 'webapp-secret';
+  const r = await rt.run('doPost', [{ postData: { contents: JSON.stringify({ action: 'report', secret: 'webapp-secret' }) } }]);
+  const body = JSON.parse(r.value.text);
+  assert.equal(body.report.summary.counts.done, 45 - failed);
+  const lines = body.report.csv.trim().split('\r\n');
+  assert.equal(lines.length, 46);
+  assert.equal(lines.filter((l) => l.split(',')[2] === 'failed').length, failed);
 });

@@ -1,5 +1,5 @@
 use crate::codec::{call, encode};
-use rowbatch_core::{batch, keys, ledger, plan, reconcile};
+use rowbatch_core::{batch, keys, ledger, plan, reconcile, report};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -89,6 +89,36 @@ export interface BatchRecord {
   header: string[]; cells: Cell[];
   status: "running" | "completed" | "completed_with_failures" | "stopped"; pending: number;
 }
+
+export interface ReportInput {
+  spec: JobSpec;
+  inputs: KeyedRows;
+  /** The whole output sheet under its header, every column. */
+  outputs?: Block;
+  progress?: Block;
+  run?: { id?: string; startedAt?: number; costUsd?: number; budgetUsd?: number | null; stopped?: string | null } | null;
+  now: number;
+}
+export interface ReportReason { reason: string; rows: number; sheetRows: number[] }
+export interface ReportSummary {
+  job: string; spec: string; provider: string; model: string; run: string | null;
+  status: "running" | "completed" | "completed_with_failures" | "stopped"; stopped: string | null;
+  startedAt: string | null; generatedAt: string; elapsedS: number | null;
+  counts: PlanCounts; pending: number;
+  rowsCostUsd: number; runCostUsd: number | null; budgetUsd: number | null; costPerDoneRowUsd: number | null;
+  quality: { scored: number; mean: number | null; min: number | null; bands: [number, number, number, number]; withWarnings: number };
+  /** Answered rows by the attempt that answered them, first attempt first. */
+  attempts: { attempt: number; rows: number }[];
+  failures: ReportReason[]; excluded: ReportReason[]; duplicateGroups: number;
+}
+export interface Report {
+  summary: ReportSummary;
+  markdown: string;
+  /** One line per input row: sheet_row,key,status,quality,attempt,cost_usd,answered_at,note */
+  csv: string;
+  /** The Report sheet's rows: what, value, sheet rows. */
+  table: [Cell, Cell, Cell][];
+}
 "##;
 
 /// The header rows of the ledger columns, the progress sheet and the Batches sheet.
@@ -127,4 +157,12 @@ pub fn batch_record(
     #[wasm_bindgen(unchecked_param_type = "BatchInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     call(input, batch::batch_record)
+}
+
+/// The run report (JSON summary, Markdown, CSV and the Report sheet) from the sheets.
+#[wasm_bindgen(js_name = report, unchecked_return_type = "Report")]
+pub fn run_report(
+    #[wasm_bindgen(unchecked_param_type = "ReportInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    call(input, report::report)
 }
