@@ -148,6 +148,8 @@ export const handlers = {
       const start = `${a1Col(h.col)}${h.row}`;
       return h.rows === 1 && h.cols === 1 ? start : `${start}:${a1Col(h.col + h.cols - 1)}${h.row + h.rows - 1}`;
     },
+    // Selects the range (and shows its sheet), as the user's selection.
+    activate(e, h) { this.selection = { sheet: sheetById(this, h.sheet).name, a1: handlers.range.a1.call(this, e, h) }; },
   },
   ui: {
     toast(_e, msg, title) { this.ui.toasts.push({ msg, title }); },

@@ -38,6 +38,7 @@
       getNumColumns: function () { return h.cols; },
       getLastRow: function () { return h.row + h.rows - 1; },
       getA1Notation: function () { return call('range', 'a1', [h]); },
+      activate: function () { call('range', 'activate', [h]); return r; },
       getSheet: function () { return sheet(call('sheet', 'byId', [h.sheet])); },
     };
     return r;

@@ -23,6 +23,17 @@ function rowbatchOpenSidebar() {
   SpreadsheetApp.getUi().showSidebar(HtmlService.createHtmlOutputFromFile('sidebar').setTitle('rowbatch'));
 }
 
+/** Selects an input row (the sidebar's error links). */
+function rowbatchShowRow(row) {
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var spec = rbSpec_(ss);
+  var sheet = spec.input.sheet ? ss.getSheetByName(spec.input.sheet) : ss.getSheets()[0];
+  var n = Math.floor(Number(row));
+  if (!sheet || !(n >= 1)) throw new Error('rowbatch: no such row: ' + row);
+  sheet.getRange(n, 1, 1, Math.max(1, sheet.getLastColumn())).activate();
+  return n;
+}
+
 /** The sidebar, validating the selection as it opens (in the browser, like its button). */
 function rowbatchValidateMenu() {
   SpreadsheetApp.getUi().showSidebar(HtmlService.createHtmlOutputFromFile('sidebar').setTitle('rowbatch')

@@ -72,9 +72,13 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
     await page.waitForFunction(() => document.getElementById('errors').textContent.includes('<img'), null, { timeout: 10000 });
     assert.equal(await page.$$eval('#errors img', (n) => n.length), 0);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    // Each error links to its row: a click selects it in the input sheet.
+    const { spec } = await import('../apps-script-runtime/jobs.mjs').then((m) => ({ spec: m.clinicalSpec() }));
+    await page.click('#errors a');
+    for (let i = 0; i < 100 && !rt.selection; i += 1) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(rt.selection, { sheet: spec.input.sheet, a1: 'A7:D7' });
 
     // Validate selection: the cells come from the sheet, the checking happens in the page.
-    const { spec } = await import('../apps-script-runtime/jobs.mjs').then((m) => ({ spec: m.clinicalSpec() }));
     rt.workbook.sheet(spec.input.sheet).set(2, 2, { value: 'seventy' });
     rt.select(spec.input.sheet, 'A2:D6');
     await page.click('#validate');
