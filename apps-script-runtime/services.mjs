@@ -154,7 +154,10 @@ export const handlers = {
   ui: {
     toast(_e, msg, title) { this.ui.toasts.push({ msg, title }); },
     showSidebar(_e, html, title) { this.ui.sidebars.push({ html, title }); },
-    alert(_e, msg) { this.ui.alerts.push(msg); },
+    alert(_e, msg, buttons = 'OK') {
+      this.ui.alerts.push(msg);
+      return buttons === 'OK' ? 'OK' : this.uiAnswer ?? (buttons === 'OK_CANCEL' ? 'OK' : 'YES');
+    },
     menu(_e, name, items) { this.ui.menus.push({ name, items }); },
   },
   properties: {
@@ -283,15 +286,40 @@ export const handlers = {
   },
 };
 
+/** UrlFetch refuses requests and responses over 50 MB. */
+const URLFETCH_BYTES = 50 * 1024 * 1024;
+
+/**
+ * A payload as UrlFetchApp sends it: text as is; an object as a form, multipart/form-data when
+ * one of its values is a blob.
+ */
+function encodePayload(payload, headers) {
+  if (payload === undefined || typeof payload === 'string') return payload;
+  const entries = Object.entries(payload);
+  if (entries.some(([, v]) => v?.__blob)) {
+    const boundary = `----rowbatchLocal${crypto.randomBytes(8).toString('hex')}`;
+    headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+    return entries.map(([k, v]) => v?.__blob
+      ? `--${boundary}\r\nContent-Disposition: form-data; name="${k}"; filename="${v.name ?? k}"\r\nContent-Type: ${v.contentType}\r\n\r\n${v.data}\r\n`
+      : `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join('') + `--${boundary}--\r\n`;
+  }
+  headers['content-type'] ??= 'application/x-www-form-urlencoded';
+  return new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString();
+}
+
 /** One request, as UrlFetchApp makes it: the provider in process, or real HTTP. */
 async function fetchOne(rt, r) {
   const method = (r.method ?? 'get').toUpperCase();
   const headers = { ...(r.headers ?? {}) };
   if (r.contentType) headers['content-type'] = r.contentType;
-  const body = r.payload === undefined ? undefined : (typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload));
+  const body = encodePayload(r.payload, headers);
+  if (body !== undefined && bytes(body) > URLFETCH_BYTES) {
+    throw new Error(`UrlFetch failed because too much upload bandwidth was used: ${bytes(body)} bytes to ${r.url}`);
+  }
   if (rt.provider) {
     const res = await rt.provider({ method, url: r.url, headers, body });
     if (res.networkError) return { networkError: true };
+    if (bytes(res.body ?? '') > URLFETCH_BYTES) throw new Error(`UrlFetch failed: the response from ${r.url} is over 50 MB`);
     return { status: res.status, headers: res.headers ?? {}, body: res.body ?? '', latencyMs: res.latencyMs ?? 0 };
   }
   try {

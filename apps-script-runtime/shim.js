@@ -79,7 +79,14 @@
   var ui = {
     showSidebar: function (out) { call('ui', 'showSidebar', [out.getContent(), out.__title || '']); },
     showModalDialog: function (out, title) { call('ui', 'showSidebar', [out.getContent(), title || '']); },
-    alert: function (msg) { call('ui', 'alert', [String(msg)]); return 'OK'; },
+    // alert(prompt) or alert(title, prompt, buttons): the answer is the runtime's `uiAnswer`
+    // (YES by default) for a question, OK otherwise.
+    alert: function (a, b, c) {
+      var text = c === undefined ? String(a) : String(a) + '\n' + String(b);
+      return call('ui', 'alert', [text, c === undefined ? 'OK' : String(c)]);
+    },
+    Button: { OK: 'OK', CANCEL: 'CANCEL', YES: 'YES', NO: 'NO', CLOSE: 'CLOSE' },
+    ButtonSet: { OK: 'OK', OK_CANCEL: 'OK_CANCEL', YES_NO: 'YES_NO', YES_NO_CANCEL: 'YES_NO_CANCEL' },
     createMenu: function (name) {
       var items = [];
       var menu = {
@@ -186,12 +193,37 @@
       getHeaders: function () { return r.headers; },
     };
   }
+  // A payload object may hold blobs (a multipart upload): they cross to the host as plain data.
+  function plain(r) {
+    var out = Object.assign({}, r);
+    if (r.payload && typeof r.payload === 'object' && !Array.isArray(r.payload)) {
+      out.payload = {};
+      Object.keys(r.payload).forEach(function (k) {
+        var v = r.payload[k];
+        out.payload[k] = v && v.__blob ? { __blob: true, data: v.getDataAsString(), contentType: v.getContentType(), name: v.getName() } : v;
+      });
+    }
+    return out;
+  }
   g.UrlFetchApp = {
-    fetch: function (url, params) { return response(call('urlfetch', 'fetchAll', [[Object.assign({ url: url }, params || {})]])[0]); },
-    fetchAll: function (requests) { return call('urlfetch', 'fetchAll', [requests]).map(response); },
+    fetch: function (url, params) { return response(call('urlfetch', 'fetchAll', [[plain(Object.assign({ url: url }, params || {}))]])[0]); },
+    fetchAll: function (requests) { return call('urlfetch', 'fetchAll', [requests.map(plain)]).map(response); },
   };
 
+  function blob(data, contentType, name) {
+    var b = {
+      __blob: true,
+      getDataAsString: function () { return data; },
+      getContentType: function () { return contentType || 'application/octet-stream'; },
+      getName: function () { return name || null; },
+      setName: function (n) { name = n; return b; },
+      getBytes: function () { return Array.from(new TextEncoder().encode(data)).map(function (x) { return x > 127 ? x - 256 : x; }); },
+    };
+    return b;
+  }
+
   g.Utilities = {
+    newBlob: function (data, contentType, name) { return blob(String(data), contentType, name); },
     sleep: function (ms) { call('utilities', 'sleep', [ms]); },
     getUuid: function () { return call('utilities', 'uuid'); },
     base64Encode: function (data) { return call('utilities', 'base64Encode', [typeof data === 'string' ? data : Array.prototype.slice.call(data)]); },

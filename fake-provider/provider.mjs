@@ -3,6 +3,7 @@
 // varied per row, else a value generated from the schema), usage with cached tokens when a
 // prefix repeats, rate limits with the real headers, and injected faults.
 import crypto from 'node:crypto';
+import { createBatches } from './batches.mjs';
 
 export const DEFAULTS = {
   // Answer quality: the share of answers with each problem.
@@ -30,6 +31,13 @@ export const DEFAULTS = {
   /** Keys that get 401; `quota` keys get 429 insufficient_quota. */
   invalidKeys: ['invalid'],
   quotaKeys: ['no-credit'],
+  // Batch APIs: status polls a batch takes to end, and the share of its lines that expire or
+  // fail (a 500 in the error file; `errored` for Anthropic).
+  batchPolls: 2,
+  /** When set, a batch ends this many minutes (on the caller's clock) after it was made instead. */
+  batchMinutes: 0,
+  batchExpired: 0.0,
+  batchLineErrors: 0.0,
 };
 
 function hash(...parts) {
@@ -72,10 +80,14 @@ export function createFakeProvider(options = {}) {
     return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), latencyMs };
   }
 
-  /** One HTTP request: {method, url, headers, body}; `now` is the caller's clock. */
-  async function handle(req, now = Date.now()) {
+  /**
+   * One HTTP request: {method, url, headers, body}; `now` is the caller's clock. `inBatch`: a
+   * line of a provider batch, answered like a realtime request but without faults or limits.
+   */
+  async function handle(req, now = Date.now(), inBatch = false) {
     stats.requests += 1;
     const url = new URL(req.url, 'http://127.0.0.1');
+    if (batches.owns(url)) return batches.handle(req, url, now);
     const anthropic = url.pathname.endsWith('/messages');
     if (req.method !== 'POST' || !(anthropic || url.pathname.endsWith('/chat/completions'))) {
       return reply(404, { error: { message: `Unknown request URL: ${req.method} ${url.pathname}`, type: 'invalid_request_error' } });
@@ -125,8 +137,9 @@ export function createFakeProvider(options = {}) {
       'x-ratelimit-limit-tokens': String(o.tpm), 'x-ratelimit-remaining-tokens': String(Math.floor(b.tokens)),
       'x-ratelimit-reset-tokens': `${Math.ceil(60_000 * (1 - b.tokens / o.tpm))}ms`,
     };
-    // Injected faults first, then the real limits.
-    const fault = rand();
+    // Injected faults first, then the real limits (a batch has its own pool: neither applies).
+    const draw = rand(); // drawn either way, so a batch line gets the answer a realtime call gets
+    const fault = inBatch ? 1 : draw;
     let edge = 0;
     const hit = (rate) => { edge += rate; return fault < edge; };
     if (hit(o.timeout)) { stats.faults += 1; return { networkError: true, latencyMs: 60_000 }; }
@@ -134,7 +147,7 @@ export function createFakeProvider(options = {}) {
     if (hit(o.rate500)) { stats.faults += 1; return reply(500, serverError(anthropic, 'api_error', 'The server had an error while processing your request.'), {}, latencyMs); }
     if (hit(o.rate503)) { stats.faults += 1; return reply(503, serverError(anthropic, 'api_error', 'The engine is currently overloaded, please try again later.'), {}, latencyMs); }
     if (hit(o.rate529)) { stats.faults += 1; return reply(529, serverError(anthropic, 'overloaded_error', 'Overloaded'), {}, latencyMs); }
-    const limited = b.requests < 1 || b.tokens < prompt + maxOut;
+    const limited = !inBatch && (b.requests < 1 || b.tokens < prompt + maxOut);
     if (hit(o.rate429) || limited) {
       if (!limited) stats.faults += 1;
       const wait = Math.max(1, Math.ceil(60_000 * (1 - Math.min(b.requests, 1))) || 1000);
@@ -143,8 +156,8 @@ export function createFakeProvider(options = {}) {
         : { error: { message: 'Rate limit reached for requests.', type: 'requests', code: 'rate_limit_exceeded' } },
       { ...limitHeaders(), ...headers429(o.style429, anthropic, wait, now) }, 20);
     }
-    b.requests -= 1;
-    b.tokens -= prompt + maxOut;
+    if (!inBatch) b.requests -= 1;
+    if (!inBatch) b.tokens -= prompt + maxOut;
 
     // The answer.
     const schema = anthropic ? body.output_config?.format?.schema : body.response_format?.json_schema?.schema;
@@ -192,7 +205,8 @@ export function createFakeProvider(options = {}) {
     }, { ...limitHeaders(), 'x-request-id': `req_${n}` }, latencyMs);
   }
 
-  return { handle, stats, options: o };
+  const batches = createBatches(o, stats, handle);
+  return { handle, stats, options: o, batches };
 }
 
 /** The requests a strict server would refuse. */

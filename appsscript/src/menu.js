@@ -14,6 +14,9 @@ function onOpen() {
     .addItem('Stop', 'rowbatchStop')
     .addItem('Resume', 'rowbatchResume')
     .addSeparator()
+    .addItem('Submit as batch', 'rowbatchSubmitBatchMenu')
+    .addItem('Cancel batches', 'rowbatchCancelBatches')
+    .addSeparator()
     .addItem('Report', 'rowbatchReportMenu')
     .addItem('Settings', 'rowbatchSettings')
     .addToUi();

@@ -96,21 +96,9 @@ async function rowbatchContinue() {
     var outWrites = [];
     var progressWrites = [];
     if (pending) {
-      var results = pending;
+      var rec = rbReconcile_(rb, spec, execution, outputs, progressBlock, pending, width);
       pending = null;
-      var rec = rb.reconcile({
-        spec: spec, execution: execution, now: Date.now(), outputs: outputs, progress: progressBlock,
-        results: results.map(function (r) {
-          return { key: r.key, signature: r.signature, status: r.status, note: r.note || '', notBefore: r.notBefore || 0 };
-        }),
-      });
-      outWrites = rec.outputWrites.map(function (w) {
-        var r = results[w.result];
-        var cells = w.ledger.concat(r.cells && r.cells.length ? r.cells : new Array(width - 5).fill(''));
-        return { row: w.row, values: cells.map(rbSafe_) };
-      });
-      rbApply_(outputs, outWrites, 5);
-      rbApply_(progressBlock, rec.progressWrites, 6);
+      outWrites = rec.outWrites;
       progressWrites = rec.progressWrites;
       summary.waves += 1;
       summary.written += rec.counts.written;
@@ -156,38 +144,14 @@ async function rowbatchContinue() {
     var waveStarted = Date.now();
     var sentByKey = {};
     plan.send.forEach(function (s) { sentByKey[s.key] = s; });
-    pending = [];
-    while (wave.length > 0) {
-      var built = rb.buildRequests({ spec: spec, header: input.header, items: wave.map(function (w) {
-        return { key: w.key, signature: w.signature, row: w.row, reask: w.reask };
-      }) });
-      if (budget) built.requests.forEach(function (r) { budget.reservedUsd += r.reserveUsd; });
-      limiter.requests.available -= built.requests.length;
-      var responses = rbFetchAll_(built, key);
-      var ingested = rb.ingest({
-        spec: spec, now: Date.now(), seed: rb.newSeed(), limiter: limiter, budget: budget,
-        sent: built.requests.map(function (r, i) {
-          return { key: r.key, signature: r.signature, attempt: wave[i].attempt, reasks: wave[i].reasks, reserveUsd: r.reserveUsd };
-        }),
-        responses: responses,
-      });
-      limiter = ingested.limiter;
-      budget = ingested.budget;
-      summary.costUsd += ingested.costUsd;
-      run.costUsd += ingested.costUsd;
-      summary.sent += built.requests.length;
-      fatal = fatal || ingested.fatal;
-      var again = [];
-      ingested.results.forEach(function (r, i) {
-        if (r.status === 'reask') {
-          again.push({ key: r.key, signature: r.signature, attempt: wave[i].attempt, row: wave[i].row, reask: r.reask, reasks: r.reask.count });
-        } else {
-          pending.push(r);
-        }
-      });
-      wave = fatal || Date.now() > deadline ? [] : again;
-      again.forEach(function (w) { if (wave.length === 0) pending.push({ key: w.key, signature: w.signature, status: 'released', note: 'no time left to re-ask' }); });
-    }
+    var ctx = { spec: spec, header: input.header, key: key, limiter: limiter, budget: budget, deadline: deadline, costUsd: 0, sent: 0, fatal: null };
+    pending = rbSend_(rb, ctx, wave);
+    limiter = ctx.limiter;
+    budget = ctx.budget;
+    fatal = fatal || ctx.fatal;
+    summary.costUsd += ctx.costUsd;
+    run.costUsd += ctx.costUsd;
+    summary.sent += ctx.sent;
     pending.forEach(function (r) {
       var u = r.usage || {};
       var now = Date.now();
@@ -214,6 +178,67 @@ async function rowbatchContinue() {
   };
   console.log('rowbatch ' + JSON.stringify(result));
   return result;
+}
+
+/**
+ * A wave's outcomes against the ledger blocks just read (under the lock): the output rows to
+ * write (formula-safe) and the progress writes, both applied to the blocks.
+ */
+function rbReconcile_(rb, spec, execution, outputs, progressBlock, results, width) {
+  var rec = rb.reconcile({
+    spec: spec, execution: execution, now: Date.now(), outputs: outputs, progress: progressBlock,
+    results: results.map(function (r) {
+      return { key: r.key, signature: r.signature, status: r.status, note: r.note || '', notBefore: r.notBefore || 0 };
+    }),
+  });
+  rec.outWrites = rec.outputWrites.map(function (w) {
+    var r = results[w.result];
+    var cells = w.ledger.concat(r.cells && r.cells.length ? r.cells : new Array(width - 5).fill(''));
+    return { row: w.row, values: cells.map(rbSafe_) };
+  });
+  rbApply_(outputs, rec.outWrites, 5);
+  rbApply_(progressBlock, rec.progressWrites, 6);
+  return rec;
+}
+
+/**
+ * Sends a wave and its re-asks, one fetchAll a round, until every row has an outcome or the
+ * deadline passes (then a pending re-ask is released). `ctx` carries the limiter, the budget and
+ * what was spent and sent; the outcomes come back for reconciliation under the lock.
+ */
+function rbSend_(rb, ctx, wave) {
+  var pending = [];
+  while (wave.length > 0) {
+    var built = rb.buildRequests({ spec: ctx.spec, header: ctx.header, items: wave.map(function (w) {
+      return { key: w.key, signature: w.signature, row: w.row, reask: w.reask };
+    }) });
+    if (ctx.budget) built.requests.forEach(function (r) { ctx.budget.reservedUsd += r.reserveUsd; });
+    if (ctx.limiter) ctx.limiter.requests.available -= built.requests.length;
+    var responses = rbFetchAll_(built, ctx.key);
+    var ingested = rb.ingest({
+      spec: ctx.spec, now: Date.now(), seed: rb.newSeed(), limiter: ctx.limiter, budget: ctx.budget,
+      sent: built.requests.map(function (r, i) {
+        return { key: r.key, signature: r.signature, attempt: wave[i].attempt, reasks: wave[i].reasks, reserveUsd: r.reserveUsd };
+      }),
+      responses: responses,
+    });
+    ctx.limiter = ingested.limiter;
+    ctx.budget = ingested.budget;
+    ctx.costUsd += ingested.costUsd;
+    ctx.sent += built.requests.length;
+    ctx.fatal = ctx.fatal || ingested.fatal;
+    var again = [];
+    ingested.results.forEach(function (r, i) {
+      if (r.status === 'reask') {
+        again.push({ key: r.key, signature: r.signature, attempt: wave[i].attempt, row: wave[i].row, reask: r.reask, reasks: r.reask.count });
+      } else {
+        pending.push(r);
+      }
+    });
+    wave = ctx.fatal || Date.now() > ctx.deadline ? [] : again;
+    again.forEach(function (w) { if (wave.length === 0) pending.push({ key: w.key, signature: w.signature, status: 'released', note: 'no time left to re-ask' }); });
+  }
+  return pending;
 }
 
 /** The API key from the user's or the script's Properties; never from a cell, never logged. */

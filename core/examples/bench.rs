@@ -107,6 +107,7 @@ fn provider_bench(spec: &serde_json::Value, header: &[String], rows: &[Vec<Cell>
         seed: "bench".into(),
         limiter: None,
         budget: None,
+        batch: false,
     };
     let t = Instant::now();
     let out = ingest(input).unwrap();
@@ -167,6 +168,8 @@ fn plan_bench(spec: &serde_json::Value) {
         timing: Default::default(),
         capacity: Default::default(),
         reserve: Default::default(),
+        batch: false,
+        max_rows: None,
     };
     let runs = std::env::var("PLAN_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(10);
     let t = Instant::now();

@@ -25,6 +25,10 @@ pub struct CapacityInput {
     /// The longest row prompt in bytes, if the host knows it; else 2,000.
     #[serde(default)]
     pub row_bytes: Option<u64>,
+    /// For a provider Batch API submission: no rate limits (batches have their own pool), the
+    /// reservation at the batch price.
+    #[serde(default)]
+    pub batch: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,14 +48,15 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
     let budget = input.budget.or_else(|| job.spec.budget.as_ref().map(|b| Budget::new(b.max_usd)));
     let prompt_max = prompt::max_tokens(&prompt::prefix(&job)) + input.row_bytes.unwrap_or(2_000);
     let max_output = u64::from(job.spec.provider.max_output_tokens);
+    let factor = if input.batch { crate::price::batch_factor() } else { 1.0 };
     let reserve = Reserve {
         tokens: prompt_max + max_output,
-        usd: job.price.as_ref().map_or(0.0, |p| p.worst_case(prompt_max, max_output)),
+        usd: job.price.as_ref().map_or(0.0, |p| p.worst_case(prompt_max, max_output) * factor),
     };
     Ok(CapacityReport {
         capacity: Capacity {
-            requests: Some(requests),
-            tokens: Some(tokens),
+            requests: (!input.batch).then_some(requests),
+            tokens: (!input.batch).then_some(tokens),
             usd: budget.map(|b| b.headroom()),
         },
         reserve,

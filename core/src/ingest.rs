@@ -36,6 +36,9 @@ pub struct IngestInput {
     pub limiter: Option<Limiter>,
     #[serde(default)]
     pub budget: Option<Budget>,
+    /// Answers from a provider Batch API: priced at the batch rate.
+    #[serde(default)]
+    pub batch: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -150,11 +153,40 @@ fn fields(job: &Job) -> Vec<String> {
 
 pub fn ingest(input: IngestInput) -> Result<Ingested> {
     let job = Job::compile(&input.spec)?;
+    ingest_with(&job, &input)
+}
+
+impl RowResult {
+    /// A result with no response behind it (a batch line that expired, was cancelled, or is for
+    /// content that has changed since).
+    pub fn without_response(key: &str, signature: &str, status: Status, code: &str, note: String) -> Self {
+        Self {
+            key: key.to_owned(),
+            signature: signature.to_owned(),
+            status,
+            note,
+            not_before: 0.0,
+            cells: Vec::new(),
+            answer: None,
+            quality: None,
+            findings: Vec::new(),
+            fixes: 0,
+            reask: None,
+            http_status: 0,
+            code: code.to_owned(),
+            usage: Usage::default(),
+            cost_usd: 0.0,
+        }
+    }
+}
+
+/// [`ingest`] for a compiled job (`input.spec` is not read).
+pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
     if input.sent.len() != input.responses.len() {
         let found = format!("{} sent, {} responses", input.sent.len(), input.responses.len());
         return Err(Error::invalid(Problem::new("responses", "one response per sent request").found(found)));
     }
-    let mut limiter = input.limiter.clone().unwrap_or_else(|| Limiter::new(&job, input.now));
+    let mut limiter = input.limiter.clone().unwrap_or_else(|| Limiter::new(job, input.now));
     let mut budget = input.budget;
     let mut out = Ingested {
         results: Vec::with_capacity(input.sent.len()),
@@ -170,26 +202,12 @@ pub fn ingest(input: IngestInput) -> Result<Ingested> {
         let headers: BTreeMap<String, String> =
             response.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
         limiter.observe(&headers);
-        let mut r = RowResult {
-            key: sent.key.clone(),
-            signature: sent.signature.clone(),
-            status: Status::Failed,
-            note: String::new(),
-            not_before: 0.0,
-            cells: Vec::new(),
-            answer: None,
-            quality: None,
-            findings: Vec::new(),
-            fixes: 0,
-            reask: None,
-            http_status: response.status,
-            code: String::new(),
-            usage: Usage::default(),
-            cost_usd: 0.0,
-        };
+        let mut r =
+            RowResult::without_response(&sent.key, &sent.signature, Status::Failed, "", String::new());
+        r.http_status = response.status;
         if (200..300).contains(&response.status) {
             answered = true;
-            read_success(&job, sent, &response.body, input.now, &mut r);
+            read_success(job, sent, &response.body, input.now, input.batch, &mut r);
         } else {
             let v = classify(response.status, &headers, &response.body);
             r.code = v.code.clone();
@@ -237,7 +255,7 @@ pub fn ingest(input: IngestInput) -> Result<Ingested> {
     Ok(out)
 }
 
-fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, r: &mut RowResult) {
+fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, batch: bool, r: &mut RowResult) {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
     let Some(reply) = parsed.as_ref().and_then(|b| provider::read_reply(job, b)) else {
         r.code = "unreadable".into();
@@ -246,7 +264,7 @@ fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, r: &mut RowResult)
     };
     r.usage = reply.usage;
     // Only a response with a body has usage; every other outcome costs nothing.
-    r.cost_usd = job.price.as_ref().map_or(0.0, |p| p.cost(&r.usage, false));
+    r.cost_usd = job.price.as_ref().map_or(0.0, |p| p.cost(&r.usage, batch));
     match reply.finish {
         Finish::Refused => {
             r.code = "refused".into();

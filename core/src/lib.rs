@@ -5,6 +5,7 @@
 //! decision can be replayed from a recorded input.
 
 pub mod batch;
+pub mod batchapi;
 pub mod budget;
 pub mod canonical;
 pub mod cell;

@@ -35,7 +35,17 @@ pub struct PlanInput {
     pub capacity: Capacity,
     #[serde(default)]
     pub reserve: Reserve,
+    /// Planning a provider Batch API submission: every due row that the budget allows (no wave
+    /// size, no time slice), leased until the batch must have ended.
+    #[serde(default)]
+    pub batch: bool,
+    /// At most this many rows (a batch part's share of the due rows).
+    #[serde(default)]
+    pub max_rows: Option<u32>,
 }
+
+/// A batch lease outlives the providers' 24-hour completion window, with room to ingest.
+pub const BATCH_LEASE_MS: f64 = 26.0 * 3_600_000.0;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -384,7 +394,9 @@ pub fn plan(job: &Job, input: &PlanInput) -> Plan {
         b.retry.cmp(&a.retry).then(a.not_before.total_cmp(&b.not_before)).then(a.index.cmp(&b.index))
     });
     plan.counts.due = candidates.len();
-    select(&mut plan, &candidates, input, limits.wave_size, &mut ledger);
+    let wave_size = if input.batch { u32::MAX } else { limits.wave_size };
+    let wave_size = input.max_rows.map_or(wave_size, |m| m.min(wave_size));
+    select(&mut plan, &candidates, input, wave_size, &mut ledger);
 
     for key in clear {
         plan.progress_writes.extend(ledger.clear_progress(key));
@@ -421,7 +433,7 @@ fn select<'a>(
     if candidates.is_empty() {
         return;
     }
-    if input.now + t.slowest_request_ms + t.write_ms + t.margin_ms > input.deadline {
+    if !input.batch && input.now + t.slowest_request_ms + t.write_ms + t.margin_ms > input.deadline {
         plan.stop = Stop::Time;
         return;
     }
@@ -454,7 +466,7 @@ fn select<'a>(
             attempts: c.attempts,
             not_before: c.not_before,
             leased_by: input.execution.clone(),
-            lease_until: input.now + t.lease_ms,
+            lease_until: input.now + if input.batch { BATCH_LEASE_MS } else { t.lease_ms },
             last_error: ledger.progress.get(key).map(|p| p.last_error.clone()).unwrap_or_default(),
         };
         plan.progress_writes.push(ledger.set_progress(key, lease));

@@ -154,6 +154,8 @@ pub fn report(input: ReportInput) -> Result<Report> {
         timing: Default::default(),
         capacity: Default::default(),
         reserve: Default::default(),
+        batch: false,
+        max_rows: None,
     };
     let p = plan(&job, &plan_input);
     let rows = &plan_input.inputs;

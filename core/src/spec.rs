@@ -27,6 +27,8 @@ pub struct Spec {
     #[serde(default)]
     pub limits: Limits,
     pub budget: Option<Budget>,
+    #[serde(default)]
+    pub batch: BatchOptions,
     /// `"builtin"` (the table in core/prices) or a price written inline.
     pub prices: Option<Value>,
 }
@@ -164,6 +166,30 @@ impl Default for Limits {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Budget {
     pub max_usd: f64,
+}
+
+/// Provider Batch API submissions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct BatchOptions {
+    /// Where a batch's failed and expired lines go next: `realtime` (the runner sends them) or
+    /// `batch` (a new batch).
+    pub retry: BatchRetry,
+    /// How often a pending batch is polled.
+    pub poll_minutes: u32,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self { retry: BatchRetry::Realtime, poll_minutes: 5 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BatchRetry {
+    Realtime,
+    Batch,
 }
 
 /// A rule pack ready to apply, with its places parsed.

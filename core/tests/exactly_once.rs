@@ -239,6 +239,8 @@ impl World {
                     timing: Timing::default(),
                     capacity: Default::default(),
                     reserve: Default::default(),
+                    batch: false,
+                    max_rows: None,
                 };
                 let p = plan::plan(&self.job, &input);
                 for s in &p.send {
@@ -414,6 +416,8 @@ impl World {
             timing: Timing::default(),
             capacity: Default::default(),
             reserve: Default::default(),
+            batch: false,
+            max_rows: None,
         };
         plan::plan(&self.job, &input)
     }

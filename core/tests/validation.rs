@@ -52,7 +52,7 @@ fn a_malformed_spec_lists_every_shape_problem_at_once() {
     let got = problems(spec);
     assert_eq!(got.len(), 5, "{got:#?}");
     for want in [
-        "colour: expected one of the fields name, input, output, prompt, provider, limits, budget, prices, found unknown field `colour`",
+        "colour: expected one of the fields name, input, output, prompt, provider, limits, batch, budget, prices, found unknown field `colour`",
         "limits.waveSize: expected a whole number, found \"twenty\"",
         "limits.timeSliceSeconds: expected at most 300, found 400",
         "provider.model: expected a value (the field is required)",

@@ -109,7 +109,8 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
   assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchRun', 'rowbatchStop',
-    'rowbatchResume', 'rowbatchReportMenu', 'rowbatchSettings']);
+    'rowbatchResume', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
+  rt.uiAnswer = 'NO';
   for (const fn of fns.filter((f) => !/Run|Stop|Resume/.test(f))) ok(await rt.run(fn));
   // Validate selection opens the sidebar and presses its Validate button as it loads.
   assert.match(rt.ui.sidebars.find((s) => s.html.includes('document.getElementById("validate").click()')).html, /<button id="validate"/);

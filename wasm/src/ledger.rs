@@ -41,6 +41,10 @@ export interface PlanInput {
   timing?: { slowestRequestMs?: number; writeMs?: number; marginMs?: number; leaseMs?: number };
   capacity?: { requests?: number; tokens?: number; usd?: number };
   reserve?: { tokens?: number; usd?: number };
+  /** A Batch API submission: every due row the budget allows, leased for 26 hours. */
+  batch?: boolean;
+  /** At most this many rows. */
+  maxRows?: number;
 }
 export interface SendRow {
   index: number; sheetRow: number; key: string; signature: string; attempt: number; replaceRow: number | null;

@@ -3,6 +3,7 @@
 //! Every export is one line: decode the argument, call the core, encode the result — through
 //! [`codec::call`], the one shared (de)serializer. Nothing is decided here.
 
+mod batch;
 mod codec;
 mod error;
 mod ledger;

@@ -46,6 +46,8 @@ export interface IngestInput {
   seed: string;
   limiter?: Limiter | null;
   budget?: Budget | null;
+  /** Answers from a provider Batch API: priced at the batch rate. */
+  batch?: boolean;
 }
 export interface Verdict { class: "transient" | "permanent" | "fatal"; code: string; message: string }
 export interface RowResult {
@@ -62,7 +64,11 @@ export interface Ingested {
   counts: { done: number; reask: number; retry: number; failed: number; released: number };
 }
 
-export interface CapacityInput { spec: JobSpec; now: number; limiter?: Limiter | null; budget?: Budget | null; rowBytes?: number }
+export interface CapacityInput {
+  spec: JobSpec; now: number; limiter?: Limiter | null; budget?: Budget | null; rowBytes?: number;
+  /** For a Batch API submission: no rate limits, the reservation at the batch price. */
+  batch?: boolean;
+}
 export interface CapacityReport {
   capacity: { requests: number | null; tokens: number | null; usd: number | null };
   reserve: { tokens: number; usd: number };

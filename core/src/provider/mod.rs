@@ -107,10 +107,15 @@ pub struct Turns {
 
 pub fn build_requests(input: BuildInput) -> Result<Built> {
     let job = Job::compile(&input.spec)?;
-    let positions = validate::require_positions(&job, &input.header)?;
-    let fixed = Fixed { prefix: prompt::prefix(&job), schema: job.output_schema.to_json() };
-    let requests = input.items.iter().map(|item| request(&job, &fixed, &positions, item)).collect();
-    Ok(Built { endpoint: endpoint(&job), requests, prefix: prompt::prefix_report(&job, &fixed.prefix) })
+    build_requests_with(&job, &input)
+}
+
+/// [`build_requests`] for a compiled job (`input.spec` is not read).
+pub fn build_requests_with(job: &Job, input: &BuildInput) -> Result<Built> {
+    let positions = validate::require_positions(job, &input.header)?;
+    let fixed = Fixed { prefix: prompt::prefix(job), schema: job.output_schema.to_json() };
+    let requests = input.items.iter().map(|item| request(job, &fixed, &positions, item)).collect();
+    Ok(Built { endpoint: endpoint(job), requests, prefix: prompt::prefix_report(job, &fixed.prefix) })
 }
 
 /// The parts of every body that are the same for each row, made once per call.

@@ -1,0 +1,145 @@
+// Provider Batch APIs end to end: the Apps Script host (appsscript/src/batch.js) submits the
+// example job to the fake provider's OpenAI and Anthropic batch endpoints, polls on its trigger,
+// ingests the results through the ledger, and re-plans failed and expired lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { simulatedJob } from '../apps-script-runtime/jobs.mjs';
+
+const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs once, with the Node host';
+const ok = (r) => assert.ok(r.ok, JSON.stringify(r.error));
+
+/** Output rows by key: status, note and the answer's fields (not attempt, cost or time). */
+function answers(rt, spec) {
+  const s = rt.workbook.sheet(spec.output.sheet);
+  const header = s.rows[0];
+  const fields = header.map((h, j) => [h, j]).filter(([h]) => !['_key', '_signature', '_spec', '_attempt', '_costUsd', '_answeredAt'].includes(h));
+  const out = new Map();
+  for (const r of s.rows.slice(1)) {
+    if (r[0] === '') continue;
+    assert.ok(!out.has(r[0]), `two output rows for ${r[0]}`);
+    out.set(r[0], Object.fromEntries(fields.map(([h, j]) => [h, r[j]])));
+  }
+  return out;
+}
+
+function asProvider(rt, kind) {
+  const sheet = rt.workbook.sheet('_rowbatch_spec');
+  const spec = JSON.parse(sheet.get(0, 0));
+  if (kind === 'anthropic') {
+    spec.provider = { ...spec.provider, kind: 'anthropic', model: 'claude-haiku-4-5' };
+    rt.properties.script.ANTHROPIC_API_KEY = 'sk-ant-test';
+  }
+  return spec;
+}
+
+function setSpec(rt, spec) {
+  rt.workbook.sheet('_rowbatch_spec').set(0, 0, { value: JSON.stringify(spec) });
+}
+
+async function runBatch(rt) {
+  const submitted = await rt.run('rowbatchSubmitBatch');
+  ok(submitted);
+  const runs = await rt.runTriggers({ maxRuns: 60 });
+  runs.forEach(ok);
+  return { submitted: submitted.value, runs };
+}
+
+for (const kind of ['openai', 'anthropic']) {
+  test(`${kind}: a batch writes what the realtime path writes, at half the price; ingesting twice changes nothing`, { skip }, async () => {
+    const faults = { outOfRange: 0.1 };
+    const realtime = simulatedJob({ rows: 60, limits: { waveSize: 20 }, faults });
+    const rspec = asProvider(realtime.rt, kind);
+    setSpec(realtime.rt, rspec);
+    ok(await realtime.rt.run('rowbatchRun'));
+    (await realtime.rt.runTriggers({ maxRuns: 30 })).forEach(ok);
+
+    const batch = simulatedJob({ rows: 60, limits: { waveSize: 20 }, faults });
+    const spec = asProvider(batch.rt, kind);
+    setSpec(batch.rt, spec);
+    const { submitted, runs } = await runBatch(batch.rt);
+    assert.equal(submitted.submitted, 60);
+    assert.equal(submitted.batches.length, 1);
+    assert.ok(runs.some((r) => r.fn === 'rowbatchPollBatches'));
+    assert.equal(batch.fake.stats.batch.batches, 1);
+    assert.equal(batch.fake.stats.batch.lines, 60);
+
+    const want = answers(realtime.rt, rspec);
+    const got = answers(batch.rt, spec);
+    assert.equal(got.size, 60);
+    assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+    for (const [key, row] of want) assert.deepEqual(got.get(key), row, key);
+
+    // Half the price per row the batch answered; a row re-asked (realtime, in both paths) paid
+    // the full price for the answer it has.
+    const cost = (rt) => new Map(rt.workbook.sheet(spec.output.sheet).rows.slice(1).filter((r) => r[3] === 'done').map((r) => [r[0], r.at(-2)]));
+    const [rc, bc] = [cost(realtime.rt), cost(batch.rt)];
+    const ratios = [...bc.keys()].filter((k) => rc.has(k)).map((k) => bc.get(k) / rc.get(k));
+    assert.ok(ratios.every((x) => Math.abs(x - 0.5) < 0.01 || Math.abs(x - 1) < 0.01), ratios.join(' '));
+    const halved = ratios.filter((x) => x < 0.75).length;
+    assert.ok(halved >= ratios.length * 0.8 && halved < ratios.length, `${halved} of ${ratios.length} at the batch price`);
+
+    // The Batches sheet has the provider batch, ingested; no trigger is left.
+    const rows = batch.rt.workbook.sheet('Batches').rows;
+    const rec = rows.find((r) => String(r[0]).startsWith(kind === 'openai' ? 'batch_' : 'msgbatch_'));
+    assert.equal(rec[3], 'completed');
+    assert.equal(batch.rt.triggers.filter((t) => !t.fired).length, 0);
+
+    // Ingesting the same results again writes nothing twice.
+    const before = JSON.stringify(batch.rt.workbook.sheet(spec.output.sheet).rows);
+    const record = { id: rec[0], holder: 'x', part: '1 of 1', lines: 60, reserveUsd: 0, submittedAt: 0, ingested: 0, costUsd: 0, done: 0, failed: 0, state: 'completed', ended: true };
+    record.results = kind === 'openai'
+      ? [...batch.fake.batches.files.keys()].filter((id) => batch.fake.batches.files.get(id).purpose === 'batch_output')
+      : [`http://fake.local/v1/messages/batches/${rec[0]}/results`];
+    batch.rt.properties.script.ROWBATCH_BATCHES = JSON.stringify([record]);
+    ok(await batch.rt.run('rowbatchPollBatches'));
+    assert.equal(JSON.stringify(batch.rt.workbook.sheet(spec.output.sheet).rows), before);
+  });
+}
+
+test('failed and expired lines are re-planned (realtime, or a new batch) and end done or failed with a reason', { skip }, async () => {
+  for (const retry of ['realtime', 'batch']) {
+    const { rt, spec, fake } = simulatedJob({ rows: 80, limits: { waveSize: 20 }, faults: { batchExpired: 0.2, batchLineErrors: 0.1 } });
+    setSpec(rt, { ...spec, batch: { retry } });
+    const { submitted, runs } = await runBatch(rt);
+    assert.equal(submitted.submitted, 80);
+    const out = answers(rt, spec);
+    assert.equal(out.size, 80, `${retry}: one row per key`);
+    for (const [key, r] of out) {
+      assert.ok(r._status === 'done' || (r._status === 'failed' && r._note), `${retry}: ${key} ${JSON.stringify(r)}`);
+    }
+    if (retry === 'realtime') {
+      assert.ok(runs.some((r) => r.fn === 'rowbatchContinue'), 'leftovers sent realtime');
+      assert.equal(fake.stats.batch.batches, 1);
+    } else {
+      assert.ok(fake.stats.batch.batches >= 2, `leftovers in a new batch: ${fake.stats.batch.batches}`);
+      assert.ok(fake.stats.batch.lines > 80, 'expired and failed lines were sent again');
+    }
+    assert.equal(rt.triggers.filter((t) => !t.fired).length, 0, 'no trigger left');
+  }
+});
+
+test('cancelling a batch releases its rows; the realtime runner then finishes them', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 30, limits: { waveSize: 15 } });
+  ok(await rt.run('rowbatchSubmitBatch'));
+  const cancelled = await rt.run('rowbatchCancelBatches');
+  ok(cancelled);
+  assert.equal(cancelled.value[0].state, 'cancelling');
+  (await rt.runTriggers({ maxRuns: 40 })).forEach(ok);
+  const out = answers(rt, spec);
+  assert.equal(out.size, 30);
+  assert.ok([...out.values()].every((r) => r._status === 'done'));
+  assert.equal(rt.workbook.sheet('Batches').rows.find((r) => String(r[0]).startsWith('batch_'))[3], 'cancelled');
+});
+
+test('the menu asks first, with the batch price next to the realtime one', { skip }, async () => {
+  const { rt } = simulatedJob({ rows: 10 });
+  rt.uiAnswer = 'NO';
+  const no = await rt.run('rowbatchSubmitBatchMenu');
+  ok(no);
+  assert.equal(no.value.submitted, 0);
+  assert.match(rt.ui.alerts[0], /^Submit as batch\n10 rows to send\.\nBatch API: about \$[\d.]+ \(realtime \$[\d.]+\)/);
+  rt.uiAnswer = 'YES';
+  const yes = await rt.run('rowbatchSubmitBatchMenu');
+  ok(yes);
+  assert.equal(yes.value.submitted, 10);
+});
