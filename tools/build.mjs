@@ -101,6 +101,22 @@ function assembleAppsScript() {
   return wasm;
 }
 
+// The web demo's generated parts: the parsers it loads as classic scripts and the example jobs.
+function assembleWebDemo() {
+  const demo = path.join(root, 'web-demo');
+  const vendor = path.join(demo, 'vendor');
+  fs.rmSync(vendor, { recursive: true, force: true });
+  fs.mkdirSync(vendor, { recursive: true });
+  fs.copyFileSync(path.join(root, 'node_modules', 'papaparse', 'papaparse.min.js'), path.join(vendor, 'papaparse.min.js'));
+  fs.copyFileSync(path.join(root, 'node_modules', 'read-excel-file', 'bundle', 'read-excel-file.min.js'), path.join(vendor, 'read-excel-file.min.js'));
+  for (const [name, rows] of [['clinical', 'scenarios.csv'], ['brands', 'brands.csv']]) {
+    const to = path.join(demo, 'examples', name);
+    fs.mkdirSync(to, { recursive: true });
+    fs.copyFileSync(path.join(root, 'examples', name, 'job.json'), path.join(to, 'job.json'));
+    fs.copyFileSync(path.join(root, 'examples', name, rows), path.join(to, 'rows.csv'));
+  }
+}
+
 function main() {
   const started = Date.now();
   // `--host`: only reassemble the Apps Script project and the demo from the last wasm build
@@ -108,6 +124,7 @@ function main() {
   const hostOnly = process.argv.includes('--host') && fs.existsSync(path.join(pkgDir('no-modules'), 'rowbatch_bg.wasm'));
   if (!hostOnly) for (const target of TARGETS) buildTarget(target);
   copyDir(pkgDir('web'), path.join(root, 'web-demo', 'pkg'));
+  assembleWebDemo();
   const wasm = assembleAppsScript();
   const gzip = zlib.gzipSync(wasm, { level: 9 }).length;
   const sizes = { wasmRawBytes: wasm.length, wasmGzipBytes: gzip, budgetBytes: WASM_BUDGET_BYTES };
