@@ -19,6 +19,8 @@ export const LIMITS = {
   propertyStoreBytes: 500 * 1024,
   cacheValueBytes: 100 * 1024,
   urlFetchTimeoutMs: 60_000,
+  /** A time-driven trigger starts this long after it is due (`after(ms)` is only a minimum). */
+  triggerDelayMs: 0,
 };
 
 export class ExecutionError extends Error {}

@@ -217,7 +217,7 @@ export const handlers = {
       if (this.triggers.length >= this.limits.triggers) {
         throw new Error('This script has too many triggers. Triggers must be deleted from the script before more can be added.');
       }
-      const at = spec.at ? new Date(spec.at).getTime() : this.now() + (spec.after ?? spec.every ?? 0);
+      const at = (spec.at ? new Date(spec.at).getTime() : this.now() + (spec.after ?? spec.every ?? 0)) + this.limits.triggerDelayMs;
       const t = { id: String(this.nextTrigger), fn: spec.fn, at, every: spec.every ?? null, fired: false };
       this.nextTrigger += 1;
       this.triggers.push(t);

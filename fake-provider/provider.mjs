@@ -63,7 +63,8 @@ export function createFakeProvider(options = {}) {
   const seen = new Map(); // body hash -> times seen (so a retry is a new draw)
   const prefixes = new Set(); // cached prompt prefixes
   const buckets = new Map(); // key -> { requests, tokens, at }
-  const stats = { requests: 0, answers: 0, faults: 0, byStatus: {}, promptTokens: 0, cachedTokens: 0, outputTokens: 0, keys: new Set() };
+  // chargedTokens: what the token limit counted (prompt plus the whole output allowance).
+  const stats = { requests: 0, answers: 0, faults: 0, byStatus: {}, promptTokens: 0, cachedTokens: 0, outputTokens: 0, chargedTokens: 0, keys: new Set() };
 
   function bucket(key, now) {
     const b = buckets.get(key) ?? { requests: o.rpm, tokens: o.tpm, at: now };
@@ -157,7 +158,7 @@ export function createFakeProvider(options = {}) {
       { ...limitHeaders(), ...headers429(o.style429, anthropic, wait, now) }, 20);
     }
     if (!inBatch) b.requests -= 1;
-    if (!inBatch) b.tokens -= prompt + maxOut;
+    if (!inBatch) { b.tokens -= prompt + maxOut; stats.chargedTokens += prompt + maxOut; }
 
     // The answer.
     const schema = anthropic ? body.output_config?.format?.schema : body.response_format?.json_schema?.schema;

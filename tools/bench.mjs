@@ -8,7 +8,19 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-execFileSync('cargo', ['run', '--quiet', '--profile', 'bench', '-p', 'rowbatch-core', '--example', 'bench'], { cwd: root, stdio: 'inherit' });
+const nativeText = execFileSync('cargo', ['run', '--quiet', '--profile', 'bench', '-p', 'rowbatch-core', '--example', 'bench'], { cwd: root, encoding: 'utf8' });
+process.stdout.write(nativeText);
+/** rows/s by operation, from lines like "native validate  469825 rows/s" or "native plan 31.1 ms for 100000 rows". */
+function rates(text, prefix) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${prefix}\\s+(\\w+)\\s+(?:(\\d+) rows/s|([\\d.]+) ms for (\\d+) rows)`).exec(line.trim());
+    if (m) out[m[1]] = m[2] ? Number(m[2]) : Math.round(Number(m[4]) / Number(m[3]) * 1000);
+  }
+  return out;
+}
+const lines = [];
+const log = (line) => { lines.push(line); console.log(line); };
 
 const rb = createRequire(import.meta.url)(path.join(root, 'wasm', 'pkg', 'nodejs', 'rowbatch.js'));
 const spec = JSON.parse(fs.readFileSync(path.join(root, 'examples', 'clinical', 'job.json'), 'utf8'));
@@ -21,7 +33,7 @@ function time(label, f) {
   const t = performance.now();
   for (let k = 0; k < runs; k += 1) f();
   const ms = (performance.now() - t) / runs;
-  console.log(`wasm   ${label.padEnd(10)} ${Math.round(rows.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per 10,000 rows)`);
+  log(`wasm   ${label.padEnd(10)} ${Math.round(rows.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per 10,000 rows)`);
 }
 time('validate', () => rb.validateRows({ spec, header, rows }));
 time('signature', () => rb.signRows({ header, rows, columns: ['Title', 'Age', 'Presentation'] }));
@@ -45,21 +57,29 @@ const runs = 5;
 let t = performance.now();
 let sent = 0;
 for (let k = 0; k < runs; k += 1) sent = rb.planWave(planInput).send.length;
-console.log(`wasm   plan     ${((performance.now() - t) / runs).toFixed(1).padStart(8)} ms for ${n} rows against ${outputs.length} outputs (${sent} sent)`);
+log(`wasm   plan     ${((performance.now() - t) / runs).toFixed(1).padStart(8)} ms for ${n} rows against ${outputs.length} outputs (${sent} sent)`);
 const bigRows = keys.map((k, i) => [k, `Scenario ${i}`, i % 100, `Presentation number ${i} with words`]);
 t = performance.now();
 const keyed = rb.keyRows({ spec: bigSpec, header, rows: bigRows });
-console.log(`wasm   keyRows  ${(performance.now() - t).toFixed(1).padStart(8)} ms for ${n} rows (${keyed.excluded.length} excluded)`);
+log(`wasm   keyRows  ${(performance.now() - t).toFixed(1).padStart(8)} ms for ${n} rows (${keyed.excluded.length} excluded)`);
 
 // Building a wave's requests and ingesting its responses, 10,000 rows each.
 const items = rows.map((row, i) => ({ key: `K${i}`, signature: `S${i}`, row }));
 t = performance.now();
 const built = rb.buildRequests({ spec, header, items });
 let ms = performance.now() - t;
-console.log(`wasm   build    ${Math.round(items.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per ${items.length} requests)`);
+log(`wasm   build    ${Math.round(items.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per ${items.length} requests)`);
 const ok = JSON.parse(fs.readFileSync(path.join(root, 'tests', 'fixtures', 'responses.json'), 'utf8')).fixtures.openai.success;
 const wave = built.requests.map((r) => ({ key: r.key, signature: r.signature, reserveUsd: r.reserveUsd }));
 t = performance.now();
 const ingested = rb.ingest({ spec, sent: wave, responses: wave.map(() => ok), now: 1e12, seed: "bench" });
 ms = performance.now() - t;
-console.log(`wasm   ingest   ${Math.round(wave.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per ${wave.length} responses, ${ingested.counts.done} answers)`);
+log(`wasm   ingest   ${Math.round(wave.length / ms * 1000).toString().padStart(10)} rows/s (${ms.toFixed(1)} ms per ${wave.length} responses, ${ingested.counts.done} answers)`);
+
+// For out/bench.json: rows/s both ways, and what crossing the boundary costs per row.
+const native = rates(nativeText, 'native');
+const wasm = rates(lines.join('\n'), 'wasm');
+const boundary = Object.fromEntries(Object.keys(wasm).filter((k) => native[k]).map((k) => [k, Math.round((1e6 / wasm[k] - 1e6 / native[k]) * 100) / 100]));
+fs.mkdirSync(path.join(root, 'out'), { recursive: true });
+fs.writeFileSync(path.join(root, 'out', 'bench-core.json'), JSON.stringify({ native_rows_per_s: native, wasm_rows_per_s: wasm, wasm_extra_us_per_row: boundary }, null, 2) + '\n');
+console.log(`wasm costs per row over native (µs): ${JSON.stringify(boundary)}`);

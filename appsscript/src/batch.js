@@ -147,7 +147,7 @@ async function rowbatchPollBatches() {
   var spec = rbSpec_(ss);
   var job = rb.checkSpec({ spec: spec });
   var key = rbKey_(props, spec);
-  var deadline = started + ((spec.limits && spec.limits.timeSliceSeconds) || 270) * 1000;
+  var deadline = started + job.timeSliceMs;
   var pending = JSON.parse(props.getProperty('ROWBATCH_BATCHES') || '[]');
   var ctx = null;
   for (var i = 0; i < pending.length && Date.now() < deadline; i += 1) {

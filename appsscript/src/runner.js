@@ -60,7 +60,7 @@ async function rowbatchContinue() {
   var budget = spec.budget ? { maxUsd: spec.budget.maxUsd, spentUsd: state.spentUsd || 0, reservedUsd: 0 } : null;
   var limiter = state.limiter || null;
   var execution = rb.newSeed().slice(0, 12);
-  var deadline = started + ((spec.limits && spec.limits.timeSliceSeconds) || 270) * 1000;
+  var deadline = started + job.timeSliceMs;
   var key = rbKey_(props, spec);
 
   var input = rbInput_(ss, spec);

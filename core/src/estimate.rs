@@ -46,11 +46,17 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
     let mut limiter = input.limiter.unwrap_or_else(|| Limiter::new(&job, input.now));
     let (requests, tokens) = limiter.capacity(&job, input.now);
     let budget = input.budget.or_else(|| job.spec.budget.as_ref().map(|b| Budget::new(b.max_usd)));
-    let prompt_max = prompt::max_tokens(&prompt::prefix(&job)) + input.row_bytes.unwrap_or(2_000);
+    let prefix = prompt::prefix(&job);
+    let row_bytes = input.row_bytes.unwrap_or(2_000);
     let max_output = u64::from(job.spec.provider.max_output_tokens);
     let factor = if input.batch { crate::price::batch_factor() } else { 1.0 };
+    // Rate limits count what the provider estimates (about four bytes a token, plus the whole
+    // output allowance): a 429 only costs a retry. The budget takes the upper bound (a token per
+    // byte): overspending cannot be undone.
+    let prompt_estimate = prompt::estimate_tokens(&prefix) + row_bytes.div_ceil(4) + 16;
+    let prompt_max = prompt::max_tokens(&prefix) + row_bytes;
     let reserve = Reserve {
-        tokens: prompt_max + max_output,
+        tokens: prompt_estimate + max_output,
         usd: job.price.as_ref().map_or(0.0, |p| p.worst_case(prompt_max, max_output) * factor),
     };
     Ok(CapacityReport {

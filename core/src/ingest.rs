@@ -197,7 +197,7 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
         budget: None,
         counts: IngestCounts::default(),
     };
-    let (mut throttled, mut answered) = (false, false);
+    let (mut throttled, mut answered) = (0usize, false);
     for (sent, response) in input.sent.iter().zip(&input.responses) {
         let headers: BTreeMap<String, String> =
             response.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
@@ -213,7 +213,7 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
             r.code = v.code.clone();
             match v.class {
                 Class::Transient => {
-                    throttled |= response.status == 429;
+                    throttled += usize::from(response.status == 429);
                     let d = retry::delay(sent.attempt, &headers, input.now, &input.seed, &sent.key);
                     r.status = Status::Retry;
                     r.not_before = input.now + d.ms;
@@ -245,7 +245,10 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
         }
         out.results.push(r);
     }
-    if throttled {
+    // A limit reached answers many requests of a wave with 429s; a stray one (the provider's
+    // own hiccup) is retried without halving the whole job's pace. Its headers still correct
+    // the buckets above.
+    if throttled > 0 && throttled * 10 >= input.sent.len() {
         limiter.throttled();
     } else if answered {
         limiter.recovered(input.now);

@@ -151,11 +151,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            wave_size: 20,
+            wave_size: 100,
             concurrency: 10,
             requests_per_minute: 500,
             tokens_per_minute: 200_000,
-            time_slice_seconds: 270,
+            time_slice_seconds: 300,
             attempts_per_row: 3,
             reasks_per_row: 1,
         }

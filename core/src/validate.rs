@@ -34,6 +34,8 @@ pub struct SpecReport {
     pub output_columns: Vec<String>,
     /// The static prompt prefix: its size and whether the provider will cache it.
     pub prompt: crate::prompt::PrefixReport,
+    /// `limits.timeSliceSeconds` with its default applied, in ms: how long an execution works.
+    pub time_slice_ms: f64,
 }
 
 pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
@@ -47,6 +49,7 @@ pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
         output_columns: crate::ingest::output_columns(&job),
         prompt: crate::prompt::prefix_report(&job, &crate::prompt::prefix(&job)),
         version: job.version.clone(),
+        time_slice_ms: f64::from(job.spec.limits.time_slice_seconds) * 1000.0,
     })
 }
 

@@ -35,6 +35,8 @@ export interface SpecReport {
   /** The output sheet's header: _key, _signature, _spec, _status, _note, the answer's fields, _quality, _warnings, _attempt, _costUsd, _answeredAt. */
   outputColumns: string[];
   prompt: PrefixReport;
+  /** limits.timeSliceSeconds with its default (300) applied, in ms. */
+  timeSliceMs: number;
 }
 export interface PrefixReport {
   chars: number; tokens: number; cacheMinTokens: number | null; cacheable: boolean; warning: string | null;

@@ -1,0 +1,62 @@
+//! How a wave's 429s set the job's pace: a limit reached (many 429s) halves it; a stray 429 in a
+//! big wave only delays its own row.
+
+use rowbatch_core::ingest::{IngestInput, Response, Sent, ingest};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+fn spec() -> serde_json::Value {
+    json!({
+        "name": "pace",
+        "input": { "schema": { "type": "object", "properties": { "T": { "type": "string" } } } },
+        "output": { "schema": { "type": "object", "properties": { "a": { "type": "string" } } } },
+        "prompt": { "system": "s", "template": "{{T}}" },
+        "provider": { "kind": "openai", "model": "gpt-4o-mini" }
+    })
+}
+
+fn wave(n: usize, limited: usize) -> f64 {
+    let ok = json!({ "choices": [{ "message": { "content": "{\"a\":\"x\"}" }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 10, "completion_tokens": 2 } });
+    let limit = json!({ "error": { "message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded" } });
+    let sent = (0..n)
+        .map(|i| Sent {
+            key: format!("k{i}"),
+            signature: format!("s{i}"),
+            attempt: 1,
+            reasks: 0,
+            reserve_usd: 0.0,
+        })
+        .collect();
+    let responses = (0..n)
+        .map(|i| {
+            let (status, body) = if i < limited { (429, &limit) } else { (200, &ok) };
+            Response {
+                status,
+                headers: BTreeMap::from([("retry-after".to_owned(), "1".to_owned())]),
+                body: body.to_string(),
+            }
+        })
+        .collect();
+    let out = ingest(IngestInput {
+        spec: spec(),
+        sent,
+        responses,
+        now: 1e12,
+        seed: "s".into(),
+        limiter: None,
+        budget: None,
+        batch: false,
+    })
+    .unwrap();
+    assert_eq!(out.counts.retry, limited);
+    out.limiter.factor
+}
+
+#[test]
+fn a_limit_reached_halves_the_pace_a_stray_429_does_not() {
+    assert_eq!(wave(40, 1), 1.0, "one 429 in 40: the pace stays");
+    assert_eq!(wave(40, 3), 1.0);
+    assert_eq!(wave(40, 4), 0.5, "a tenth of the wave: halved");
+    assert_eq!(wave(5, 1), 0.5, "one in a small wave is a fifth of it");
+    assert_eq!(wave(1, 1), 0.5);
+}

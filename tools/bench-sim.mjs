@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// `npm run bench`, part two: whole jobs on a simulated clock, the real Apps Script project in
+// the local runtime against the fake provider, next to the seed notes' sequential loop and the
+// Batch API path. Writes out/bench.json, out/bench.md and out/bench-throughput.svg.
+//
+// The provider: latency log-normal with median 6 s and 95th percentile 20 s, 500 requests and
+// 200,000 tokens a minute, 2 % 429s, 1 % 500s. Apps Script: 6-minute executions, a time-driven
+// trigger starting 60 s after it is due. `node tools/bench-sim.mjs [--quick]` (quick: no 10,000).
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { simulatedJob } from '../tests/apps-script-runtime/jobs.mjs';
+import { Runtime } from '../apps-script-runtime/runtime.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const rb = createRequire(import.meta.url)(path.join(root, 'wasm', 'pkg', 'nodejs', 'rowbatch.js'));
+const quick = process.argv.includes('--quick');
+const PROVIDER = { latencyMedianMs: 6000, latencyP95Ms: 20_000, rpm: 500, tpm: 200_000, rate429: 0.02, rate500: 0.01 };
+const RUNTIME = { limits: { executionMs: 6 * 60_000, triggerDelayMs: 60_000 } };
+// The mean of that log-normal: median × e^(σ²/2), σ = ln(p95/median)/1.645.
+const MEAN_LATENCY_S = 6 * Math.exp((Math.log(20 / 6) / 1.645) ** 2 / 2);
+const OUT = path.join(root, 'out');
+
+function job(rows, extra = {}) {
+  const j = simulatedJob({ rows, limits: { requestsPerMinute: 500, tokensPerMinute: 200_000 }, faults: { ...PROVIDER, ...extra }, runtime: RUNTIME });
+  const series = [];
+  j.rt.onLog = (line) => {
+    const m = /^(?:rowbatch|baseline) progress (.*)$/.exec(line);
+    if (m) { const p = JSON.parse(m[1]); series.push([(j.rt.now() - j.start) / 1000, p.done + (p.failed ?? 0)]); }
+  };
+  j.start = j.rt.now();
+  j.series = series;
+  return j;
+}
+
+function estimateFor(spec, rows) {
+  const header = ['Case_ID', 'Title', 'Age', 'Presentation'];
+  return rb.estimateJob({ spec, header, rows: rows.map((r) => r.map((c) => c)) });
+}
+
+/** A realtime run to the end, with the figures the issue names. */
+async function realtime(n) {
+  const j = job(n);
+  const { rt, fake, spec } = j;
+  const inputRows = rt.workbook.sheet(spec.input.sheet).rows.slice(1);
+  const estimate = estimateFor(spec, inputRows);
+  const runs = [await rt.run('rowbatchRun'), ...(await rt.runTriggers({ maxRuns: 2000 }))];
+  const bad = runs.find((r) => !r.ok && !r.killed);
+  if (bad) throw new Error(JSON.stringify(bad.error));
+  const wall = (rt.now() - j.start) / 1000;
+  // The token limit counts each request's prompt and its whole output allowance.
+  const tokens = fake.stats.chargedTokens;
+  const waveSize = spec.limits.waveSize ?? 20;
+  const bounds = { requests_s: (n / PROVIDER.rpm) * 60, tokens_s: (tokens / PROVIDER.tpm) * 60, latency_s: (n * MEAN_LATENCY_S) / waveSize };
+  const lower = Math.max(...Object.values(bounds));
+  const cost = JSON.parse(rt.properties.script.ROWBATCH_RUN).costUsd;
+  const out = rt.workbook.sheet(spec.output.sheet).rows.slice(1);
+  return {
+    rows: n,
+    done: out.filter((r) => r[3] === 'done').length,
+    failed: out.filter((r) => r[3] === 'failed').length,
+    wall_s: round(wall, 1),
+    lower_bound_s: round(lower, 1),
+    bounds: Object.fromEntries(Object.entries(bounds).map(([k, v]) => [k, round(v, 1)])),
+    ratio: round(wall / lower, 2),
+    sheets_calls: rt.counters.sheetsReads + rt.counters.sheetsWrites,
+    urlfetch_calls: rt.counters.urlFetchCalls,
+    urlfetch_requests: rt.counters.urlFetchRequests,
+    cached_share: round(fake.stats.cachedTokens / Math.max(1, fake.stats.promptTokens), 3),
+    cost_usd: round(cost, 4),
+    estimate_usd: estimate.cost ? round(estimate.cost.realtimeCached, 4) : null,
+    estimate_error: estimate.cost ? round((estimate.cost.realtimeCached - cost) / cost, 3) : null,
+    executions: runs.length,
+    kills: rt.counters.kills,
+    trigger_runtime_s: round(rt.counters.triggerRuntimeMs / 1000, 0),
+    provider_status: fake.stats.byStatus,
+    wave_size: waveSize,
+    series: j.series,
+  };
+}
+
+/** The seed notes' loop on the same provider and runtime. */
+async function baseline(n) {
+  const j = job(n);
+  const rt = new Runtime({ workbook: j.rt.workbook, simulated: true, start: j.start, buildDir: path.join(root, 'tools', 'baseline'),
+    properties: { script: { OPENAI_API_KEY: 'sk-test' } }, provider: (req) => j.fake.handle(req, rt.now()), ...RUNTIME });
+  const series = [];
+  rt.onLog = (line) => {
+    const m = /^baseline progress (.*)$/.exec(line);
+    if (m) series.push([(rt.now() - j.start) / 1000, JSON.parse(m[1]).done]);
+  };
+  const runs = [await rt.run('baselineRun'), ...(await rt.runTriggers({ maxRuns: 2000 }))];
+  const wall = (rt.now() - j.start) / 1000;
+  const written = rt.workbook.sheet('Baseline').rows;
+  const keys = written.map((r) => r[0]);
+  return {
+    rows: n,
+    wall_s: round(wall, 1),
+    written: written.length,
+    duplicate_rows: keys.length - new Set(keys).size,
+    error_rows: written.filter((r) => r[1] === 'ERROR').length,
+    sheets_calls: rt.counters.sheetsReads + rt.counters.sheetsWrites,
+    urlfetch_calls: rt.counters.urlFetchCalls,
+    executions: runs.length,
+    kills: rt.counters.kills,
+    series,
+  };
+}
+
+/** The same job through the Batch API (lines end 30 simulated minutes after submission). */
+async function batch(n) {
+  const j = job(n, { batchMinutes: 30, batchLineErrors: 0.01 });
+  const { rt, spec } = j;
+  const runs = [await rt.run('rowbatchSubmitBatch'), ...(await rt.runTriggers({ maxRuns: 2000 }))];
+  const bad = runs.find((r) => !r.ok);
+  if (bad) throw new Error(JSON.stringify(bad.error));
+  const state = JSON.parse(rt.properties.script.ROWBATCH_STATE);
+  const leftovers = JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{"costUsd":0}').costUsd;
+  const out = rt.workbook.sheet(spec.output.sheet).rows.slice(1);
+  return {
+    rows: n,
+    done: out.filter((r) => r[3] === 'done').length,
+    failed: out.filter((r) => r[3] === 'failed').length,
+    wall_s: round((rt.now() - j.start) / 1000, 0),
+    cost_usd: round(state.spentUsd + leftovers, 4),
+    realtime_leftovers_usd: round(leftovers, 4),
+    provider_batches: j.fake.stats.batch.batches,
+    polls: j.fake.stats.batch.polls,
+    executions: runs.length,
+  };
+}
+
+async function startup() {
+  const rt = new Runtime();
+  const times = [];
+  for (let i = 0; i < 5; i += 1) times.push((await rt.run('rowbatchSelfTest')).value.startupMs);
+  return times.sort((a, b) => a - b)[2];
+}
+
+function round(v, places) {
+  const f = 10 ** places;
+  return Math.round(v * f) / f;
+}
+
+/** Rows finished over simulated time, one line per run. */
+function svg(lines) {
+  const W = 720;
+  const H = 360;
+  const pad = 48;
+  const maxT = Math.max(...lines.flatMap((l) => l.series.map(([t]) => t)), 1);
+  const maxN = Math.max(...lines.flatMap((l) => l.series.map(([, n]) => n)), 1);
+  const x = (t) => pad + ((W - 2 * pad) * t) / maxT;
+  const y = (n) => H - pad - ((H - 2 * pad) * n) / maxN;
+  const colours = ['#1f6feb', '#d1242f', '#1a7f37', '#8250df'];
+  const parts = lines.map((l, i) => {
+    const pts = [[0, 0], ...l.series].map(([t, n]) => `${x(t).toFixed(1)},${y(n).toFixed(1)}`).join(' ');
+    return `<polyline fill="none" stroke="${colours[i]}" stroke-width="2" points="${pts}"/>` +
+      `<text x="${W - pad - 4}" y="${pad + 16 * i}" text-anchor="end" fill="${colours[i]}" font-size="12">${l.label}</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
+    `<rect width="${W}" height="${H}" fill="white"/>` +
+    `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#333"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#333"/>` +
+    `<text x="${W / 2}" y="${H - 12}" text-anchor="middle" font-size="12">simulated minutes (0–${(maxT / 60).toFixed(0)})</text>` +
+    `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle" font-size="12">rows finished (0–${maxN})</text>` +
+    `${parts.join('')}</svg>\n`;
+}
+
+const sizes = JSON.parse(fs.readFileSync(path.join(OUT, 'build-size.json'), 'utf8'));
+const result = { date: new Date().toISOString().slice(0, 10), provider: PROVIDER, runtime: RUNTIME.limits, mean_latency_s: round(MEAN_LATENCY_S, 2) };
+result.startup_ms = await startup();
+result.wasm_raw_bytes = sizes.wasmRawBytes;
+result.wasm_gzip_bytes = sizes.wasmGzipBytes;
+result.sim_1000 = await realtime(1000);
+result.baseline_1000 = await baseline(1000);
+result.batch_1000 = await batch(1000);
+if (!quick) {
+  result.sim_10000 = await realtime(10_000);
+  result.batch_10000 = await batch(10_000);
+}
+const core = path.join(OUT, 'bench-core.json');
+if (fs.existsSync(core)) result.core = JSON.parse(fs.readFileSync(core, 'utf8'));
+
+const s = result.sim_1000;
+const b = result.baseline_1000;
+const rows = [
+  ['startup_ms', result.startup_ms, '≤ 30'],
+  ['wasm_raw_bytes', result.wasm_raw_bytes, '≤ 300,000'],
+  ['wasm_gzip_bytes', result.wasm_gzip_bytes, ''],
+  ...['sim_1000', 'sim_10000'].filter((k) => result[k]).flatMap((k) => [
+    [`${k}.wall_s`, result[k].wall_s, ''],
+    [`${k}.lower_bound_s`, `${result[k].lower_bound_s} (requests ${result[k].bounds.requests_s}, tokens ${result[k].bounds.tokens_s}, latency ${result[k].bounds.latency_s})`, ''],
+    [`${k}.ratio`, result[k].ratio, '≤ 1.3'],
+    [`${k}.sheets_calls`, result[k].sheets_calls, k === 'sim_1000' ? '≤ 100' : ''],
+    [`${k}.urlfetch_calls`, `${result[k].urlfetch_calls} (${result[k].urlfetch_requests} requests)`, ''],
+    [`${k}.cached_share`, result[k].cached_share, '≥ 0.8 when the prefix is ≥ 1,024 tokens'],
+    [`${k}.cost_usd`, result[k].cost_usd, ''],
+    [`${k}.estimate_error`, result[k].estimate_error, '|x| ≤ 0.10'],
+    [`${k}.executions`, `${result[k].executions} (${result[k].kills} killed)`, ''],
+    [`${k}.trigger_runtime_s`, result[k].trigger_runtime_s, ''],
+  ]),
+  ['baseline_1000.wall_s', `${b.wall_s} (${round(b.wall_s / s.wall_s, 1)}× rowbatch)`, ''],
+  ['baseline_1000.duplicate_rows / error_rows', `${b.duplicate_rows} / ${b.error_rows}`, ''],
+  ['baseline_1000.sheets_calls / urlfetch_calls', `${b.sheets_calls} / ${b.urlfetch_calls}`, ''],
+  ...['batch_1000', 'batch_10000'].filter((k) => result[k]).flatMap((k) => [
+    [`${k}.cost_usd`, `${result[k].cost_usd} (realtime ${result[k === 'batch_1000' ? 'sim_1000' : 'sim_10000'].cost_usd})`, ''],
+    [`${k}.wall_s`, result[k].wall_s, ''],
+  ]),
+];
+const table = ['| figure | value | target |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+fs.mkdirSync(OUT, { recursive: true });
+fs.writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(result, (k, v) => (k === 'series' ? undefined : v), 2) + '\n');
+fs.writeFileSync(path.join(OUT, 'bench-throughput.svg'), svg([
+  { label: 'rowbatch, 1,000 rows', series: s.series },
+  { label: 'seed loop, 1,000 rows', series: b.series },
+  ...(result.sim_10000 ? [{ label: 'rowbatch, 10,000 rows', series: result.sim_10000.series }] : []),
+]));
+fs.writeFileSync(path.join(OUT, 'bench.md'), `# rowbatch bench (${result.date})\n\nProvider: latency median 6 s, p95 20 s (mean ${result.mean_latency_s} s); ` +
+  `500 RPM, 200,000 TPM; 2 % 429s, 1 % 500s. Apps Script: 6-minute executions, triggers 60 s late.\n\n${table}\n\n![throughput](bench-throughput.svg)\n`);
+console.log(table);
+console.log('written: out/bench.json, out/bench.md, out/bench-throughput.svg');
