@@ -50,6 +50,8 @@ export class Runtime {
     this.triggers = [];
     this.logs = [];
     this.onLog = o.onLog ?? null;
+    /** `(execution, service, method) => boolean`: kill the execution before that call (crash tests). */
+    this.crashAt = o.crashAt ?? null;
     this.ui = { toasts: [], sidebars: [], alerts: [], menus: [] };
     this.mail = [];
     this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'sheetsFlushes', 'urlFetchCalls',
@@ -101,6 +103,8 @@ export class Runtime {
       };
       const timer = this.simulated ? null : setTimeout(kill, this.limits.executionMs);
       port1.on('message', async (req) => {
+        // Crash injection (tests): the execution dies before this call reaches the service.
+        if (this.crashAt?.(exec, req.service, req.method)) return kill();
         let reply;
         try {
           const value = await this.handle(exec, req.service, req.method, JSON.parse(req.args));

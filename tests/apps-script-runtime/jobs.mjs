@@ -56,6 +56,7 @@ export function simulatedJob({ rows, limits = {}, faults = {}, runtime = {} }) {
 export function outputs(rt, spec) {
   const s = rt.workbook.sheet(spec.output.sheet);
   const byKey = new Map();
+  if (!s) return byKey; // not made yet
   for (let r = 1; r < s.rows.length; r += 1) {
     const key = s.get(r, 0);
     if (key === '') continue;
