@@ -104,6 +104,9 @@ export async function crashRun(seed) {
     if (rt.triggers.some((t) => !t.fired)) await rt.runTriggers({ maxRuns: 1 });
     else await rt.run('rowbatchResume');
   }
+  // A watchdog set by an execution killed at the end is still due: it runs, finds the job
+  // finished and deletes itself. What is left after that has leaked.
+  await rt.runTriggers({ maxRuns: 20 });
   look();
 
   const out = outputs(rt, spec);
@@ -119,6 +122,7 @@ export async function crashRun(seed) {
     rows_without_terminal_state: status.finished ? 0 : [...keys].filter((k) => !terminal(k)).length || 1,
     overspend_usd: Math.round(overspend * 1e6) / 1e6,
     leaked_triggers: rt.triggers.length,
+    leaked: process.env.CRASH_DEBUG ? rt.triggers : undefined,
     max_calls_per_row: calls.length ? Math.max(...calls) : 0,
     kills: rt.counters.kills,
     executions: rt.counters.executions,

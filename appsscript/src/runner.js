@@ -19,6 +19,12 @@ var RB_LOG_COLUMNS_ = ['Batch_ID', 'Row_Number', 'Case_ID', 'Status', 'Started_A
 var RB_CONTINUE_ = 'rowbatchContinue';
 /** Past the 6-minute limit, so a live slice is never doubled by its own watchdog. */
 var RB_WATCHDOG_MS_ = 7 * 60 * 1000;
+/**
+ * While a run is on, a recurring trigger checks that a slice reported in the last 8 minutes; if
+ * none did (an execution that died before it could set its watchdog), it continues the run.
+ */
+var RB_HEARTBEAT_ = 'rowbatchHeartbeat';
+var RB_STALE_MS_ = 8 * 60 * 1000;
 
 /** Starts a run (menu item, web app, `npm start`): a new batch id, then the first slice. */
 async function rowbatchRun() {
@@ -32,8 +38,20 @@ async function rowbatchRun() {
 /** Asks the run to stop: the running slice stops before its next wave, and no slice follows. */
 function rowbatchStop() {
   PropertiesService.getScriptProperties().setProperty('ROWBATCH_STOP', 'stopped by ' + Session.getActiveUser().getEmail());
-  rbDeleteContinuations_();
+  rbTriggers_(false);
   return 'stopping';
+}
+
+/** The heartbeat: continues a run whose last slice went silent; gone once the run ends. */
+async function rowbatchHeartbeat() {
+  var props = PropertiesService.getScriptProperties();
+  var last = JSON.parse(props.getProperty('ROWBATCH_PROGRESS') || 'null');
+  if (props.getProperty('ROWBATCH_STOP') || (last && last.finished)) {
+    rbTriggers_(false);
+    return { ended: true };
+  }
+  if (last && Date.now() - last.at < RB_STALE_MS_) return { alive: true };
+  return rowbatchContinue();
 }
 
 /** Resumes a stopped or interrupted run where the sheets say it is. */
@@ -47,10 +65,14 @@ async function rowbatchContinue() {
   var rb = await rowbatchAsync_();
   var started = Date.now();
   var props = PropertiesService.getScriptProperties();
-  if (props.getProperty('ROWBATCH_STOP')) return { stopped: props.getProperty('ROWBATCH_STOP') };
+  var stopped = props.getProperty('ROWBATCH_STOP');
+  if (stopped) {
+    rbTriggers_(false); // the trigger that started this one, fired, is still listed
+    return { stopped: stopped };
+  }
   // A watchdog first: if Apps Script kills this execution at 6 minutes, this trigger resumes the
   // run; a slice that ends normally replaces it.
-  rbDeleteContinuations_();
+  rbTriggers_(true);
   ScriptApp.newTrigger(RB_CONTINUE_).timeBased().after(RB_WATCHDOG_MS_).create();
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var spec = rbSpec_(ss);
@@ -435,16 +457,24 @@ function rbRecordBatch_(ss, rb, spec, run, plan, stop) {
   lock.releaseLock();
 }
 
-function rbDeleteContinuations_() {
+/**
+ * Deletes the continuation triggers (fired ones stay listed until deleted); keeps one heartbeat
+ * while the run goes on (`running`), none once it has ended.
+ */
+function rbTriggers_(running) {
+  var beats = 0;
   ScriptApp.getProjectTriggers().forEach(function (t) {
-    if (t.getHandlerFunction() === RB_CONTINUE_) ScriptApp.deleteTrigger(t);
+    var fn = t.getHandlerFunction();
+    if (fn === RB_CONTINUE_ || (fn === RB_HEARTBEAT_ && (!running || beats++ > 0))) ScriptApp.deleteTrigger(t);
   });
+  if (running && beats === 0) ScriptApp.newTrigger(RB_HEARTBEAT_).timeBased().everyMinutes(10).create();
 }
 
 /** One continuation trigger at most; finished ones are deleted so they never pile up. */
 function rbScheduleNext_(plan, stop) {
-  rbDeleteContinuations_();
-  if (!plan || plan.finished || stop) return;
+  var ended = !plan || plan.finished || !!stop;
+  rbTriggers_(!ended);
+  if (ended) return;
   var wait = plan.nextAt ? Math.max(1000, plan.nextAt - Date.now()) : 1000;
   ScriptApp.newTrigger(RB_CONTINUE_).timeBased().after(wait).create();
 }

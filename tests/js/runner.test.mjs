@@ -62,7 +62,7 @@ test('executions killed mid-slice are resumed by their watchdog trigger, without
 test('Stop stops before the next wave and leaves no trigger; Resume finishes the job', { skip }, async () => {
   const { rt, spec } = simulatedJob({ rows: 200, limits: { waveSize: 10, timeSliceSeconds: 90 } });
   ok(await rt.run('rowbatchRun'));
-  assert.equal(rt.triggers.length, 1, 'the first slice ended with a continuation');
+  assert.deepEqual(rt.triggers.map((t) => t.fn).sort(), ['rowbatchContinue', 'rowbatchHeartbeat'], 'the first slice ended with a continuation; the heartbeat watches the run');
   assert.equal(await rt.run('rowbatchStop').then((r) => r.value), 'stopping');
   assert.equal(rt.triggers.length, 0);
   const partial = outputs(rt, spec).size;
@@ -229,4 +229,20 @@ test('the report: written to the Report sheet when the run ends, shown escaped, 
   const lines = body.report.csv.trim().split('\r\n');
   assert.equal(lines.length, 46);
   assert.equal(lines.filter((l) => l.split(',')[2] === 'failed').length, failed);
+});
+
+test('an execution that dies before it can set its watchdog is continued by the heartbeat', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 120, limits: { waveSize: 20, timeSliceSeconds: 90 } });
+  ok(await rt.run('rowbatchRun'));
+  // The continuation fires and dies at its first service call: no watchdog, no continuation.
+  rt.crashAt = () => true;
+  const [died] = await rt.runTriggers({ maxRuns: 1 });
+  assert.equal(died.killed, true);
+  rt.crashAt = null;
+  assert.deepEqual(rt.triggers.filter((t) => !t.fired).map((t) => t.fn), ['rowbatchHeartbeat']);
+  const rest = await rt.runTriggers({ maxRuns: 60 });
+  rest.forEach((r) => assert.ok(r.ok, JSON.stringify(r.error)));
+  assert.ok(rest.some((r) => r.fn === 'rowbatchHeartbeat' && r.value?.summary), 'the heartbeat ran a slice');
+  assertOneRowPerKey(rt, spec, 120);
+  assert.equal(rt.triggers.length, 0, 'heartbeat and continuations gone at the end');
 });
