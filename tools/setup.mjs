@@ -7,6 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** cargo-fuzz runs the fuzz targets (fuzz/); libFuzzer builds on this stable toolchain with
+ * RUSTC_BOOTSTRAP=1 and no sanitizer. */
+const CARGO_FUZZ_VERSION = '0.13.2';
 const WASM_PACK_VERSION = '0.15.1';
 
 function say(msg) {
@@ -42,6 +45,9 @@ function ensureRust() {
   }
   if (!(output('wasm-pack', ['--version']) || '').includes(WASM_PACK_VERSION)) {
     run('cargo', ['install', 'wasm-pack', '--version', WASM_PACK_VERSION, '--force']);
+  }
+  if (!(output('cargo', ['fuzz', '--version']) || '').includes(CARGO_FUZZ_VERSION)) {
+    run('cargo', ['install', 'cargo-fuzz', '--version', CARGO_FUZZ_VERSION, '--force']);
   }
 }
 

@@ -13,6 +13,7 @@ const stages = [
   { name: 'clippy (host)', cmd: 'cargo', args: ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings'] },
   { name: 'clippy (wasm32)', cmd: 'cargo', args: ['clippy', '-p', 'rowbatch-wasm', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings'] },
   { name: 'cargo test', cmd: 'cargo', args: ['test', '--workspace'], counts: 'cargo' },
+  { name: 'fuzz (4 targets, 5 s each)', cmd: 'node', args: ['tools/fuzz.mjs', '--seconds', '5'] },
   { name: 'build', cmd: 'node', args: ['tools/build.mjs'] },
   { name: 'typings', cmd: path.join('node_modules', '.bin', 'tsc'), args: ['-p', 'tests/types/tsconfig.json'] },
   { name: 'request bodies vs the SDK types', cmd: 'node', args: ['tests/types/bodies.mjs'] },
