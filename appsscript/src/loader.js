@@ -17,12 +17,16 @@ function rowbatchBytes_() {
   throw new Error('rowbatch: Utilities.base64Decode is not available to decode the module');
 }
 
+/** Instances made in this execution: 1, plus one for each trap recovered from. */
+var ROWBATCH_INSTANCES_ = 0;
+
 async function rowbatchAsync_() {
   if (ROWBATCH_ === null) {
     const started = Date.now();
-    await wasm_bindgen({ module_or_path: rowbatchBytes_() });
+    const module = await WebAssembly.compile(rowbatchBytes_());
+    await wasm_bindgen({ module_or_path: module });
     ROWBATCH_STARTUP_MS_ = Date.now() - started;
-    ROWBATCH_ = wasm_bindgen;
+    ROWBATCH_ = rowbatchApi_(module);
   }
   return ROWBATCH_;
 }
@@ -30,11 +34,43 @@ async function rowbatchAsync_() {
 function rowbatchSync_() {
   if (ROWBATCH_ === null) {
     const started = Date.now();
-    wasm_bindgen.initSync({ module: rowbatchBytes_() });
+    const module = new WebAssembly.Module(rowbatchBytes_());
+    wasm_bindgen.initSync({ module: module });
     ROWBATCH_STARTUP_MS_ = Date.now() - started;
-    ROWBATCH_ = wasm_bindgen;
+    ROWBATCH_ = rowbatchApi_(module);
   }
   return ROWBATCH_;
+}
+
+/**
+ * The API object: every export, forwarded to the current instance. When a call traps
+ * (WebAssembly.RuntimeError: a panic in the core, which aborts), that call throws and the
+ * instance is replaced by a fresh one from the same compiled module before the next call, so
+ * one bad row cannot poison the rest of the execution.
+ */
+function rowbatchApi_(module) {
+  ROWBATCH_INSTANCES_ = 1;
+  var api = {};
+  Object.keys(wasm_bindgen).forEach(function (name) {
+    if (typeof wasm_bindgen[name] !== 'function' || name === 'initSync') return;
+    api[name] = function () {
+      try {
+        return wasm_bindgen[name].apply(null, arguments);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) {
+          wasm_bindgen = rowbatchGlue_();
+          wasm_bindgen.initSync({ module: module });
+          ROWBATCH_INSTANCES_ += 1;
+          console.log('rowbatch: the module trapped in ' + name + ' (' + e.message + '); a fresh instance replaces it');
+          var err = new Error('rowbatch: ' + name + ' failed inside the module (' + e.message + '); the module was restarted');
+          err.code = 'trapped';
+          throw err;
+        }
+        throw e;
+      }
+    };
+  });
+  return api;
 }
 
 /**
