@@ -111,3 +111,20 @@ test('an empty input sheet (a header only) finishes at once with nothing sent; n
   assert.equal(bad.ok, false);
   assert.match(bad.error.message, /Case_ID/);
 });
+
+test('a workbook at the 10-million-cell limit: the write fails clearly, and after room is made the run finishes with nothing lost', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 20, limits: { waveSize: 20 } });
+  const filler = rt.workbook.insert('Archive');
+  filler.rows = [new Array(10_000_000 - rt.workbook.cellCount() - 50)]; // sparse: no memory, all counted
+  const first = await rt.run('rowbatchRun');
+  assert.equal(first.ok, false);
+  assert.match(first.error.message, /above the limit of 10000000 cells/);
+  assert.deepEqual(outputs(rt, spec).size, 0);
+  // The user makes room; the watchdog set before the failure continues the run.
+  rt.workbook.sheets = rt.workbook.sheets.filter((s) => s.name !== 'Archive');
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  const out = outputs(rt, spec);
+  assert.equal(out.size, 20);
+  for (const [key, rows] of out) assert.equal(rows.length, 1, key);
+  assert.equal(rt.triggers.length, 0);
+});
