@@ -33,12 +33,8 @@ async function rowbatchSubmitBatch() {
   ScriptApp.getProjectTriggers().forEach(function (t) {
     if (t.getHandlerFunction() === 'rowbatchSubmitBatch') ScriptApp.deleteTrigger(t);
   });
-  var rb = await rowbatchAsync_();
-  var ss = SpreadsheetApp.getActiveSpreadsheet();
-  var props = PropertiesService.getScriptProperties();
-  var spec = rbSpec_(ss);
-  var job = rb.checkSpec({ spec: spec });
-  var key = rbKey_(props, spec);
+  var c = await rbBatchContext_();
+  var rb = c.rb, ss = c.ss, props = c.props, spec = c.spec, job = c.job, key = c.key;
   var input = rbInput_(ss, spec);
   var keyed = rb.keyRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow });
   var local = rb.newSeed().slice(0, 10);
@@ -105,6 +101,15 @@ async function rowbatchSubmitBatch() {
   return { submitted: submitted, batches: made.map(function (b) { return { id: b.id, state: b.state, lines: b.lines }; }), note: note };
 }
 
+/** What every batch entry point starts from: the module, the sheets, the spec and the key. */
+async function rbBatchContext_() {
+  var rb = await rowbatchAsync_();
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var props = PropertiesService.getScriptProperties();
+  var spec = rbSpec_(ss);
+  return { rb: rb, ss: ss, props: props, spec: spec, job: rb.checkSpec({ spec: spec }), key: rbKey_(props, spec) };
+}
+
 /** Uploads (OpenAI) and creates one provider batch; returns the provider's batch object text. */
 function rbBatchCreate_(rb, spec, key, part) {
   var file = null;
@@ -140,13 +145,9 @@ function rbBatchFetch_(call, key, fileText) {
 
 /** The poll trigger: one state step for every pending batch, then ingestion of ended ones. */
 async function rowbatchPollBatches() {
-  var rb = await rowbatchAsync_();
   var started = Date.now();
-  var ss = SpreadsheetApp.getActiveSpreadsheet();
-  var props = PropertiesService.getScriptProperties();
-  var spec = rbSpec_(ss);
-  var job = rb.checkSpec({ spec: spec });
-  var key = rbKey_(props, spec);
+  var c = await rbBatchContext_();
+  var rb = c.rb, ss = c.ss, props = c.props, spec = c.spec, job = c.job, key = c.key;
   var deadline = started + job.timeSliceMs;
   var pending = JSON.parse(props.getProperty('ROWBATCH_BATCHES') || '[]');
   var ctx = null;
@@ -186,12 +187,8 @@ function rbAfterBatches_(spec) {
 
 /** Cancels every pending batch; the next poll ingests what they had finished. */
 async function rowbatchCancelBatches() {
-  var rb = await rowbatchAsync_();
-  var ss = SpreadsheetApp.getActiveSpreadsheet();
-  var props = PropertiesService.getScriptProperties();
-  var spec = rbSpec_(ss);
-  var job = rb.checkSpec({ spec: spec });
-  var key = rbKey_(props, spec);
+  var c = await rbBatchContext_();
+  var rb = c.rb, ss = c.ss, props = c.props, spec = c.spec, job = c.job, key = c.key;
   var pending = JSON.parse(props.getProperty('ROWBATCH_BATCHES') || '[]');
   pending.filter(function (b) { return !b.ended; }).forEach(function (b) {
     b.state = rb.batchState({ spec: spec, body: rbBatchFetch_(rb.batchCall({ spec: spec, op: 'cancel', id: b.id }), key) }).state;
