@@ -53,7 +53,11 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
     // Rate limits count what the provider estimates (about four bytes a token, plus the whole
     // output allowance): a 429 only costs a retry. The budget takes the upper bound (a token per
     // byte): overspending cannot be undone.
-    let prompt_estimate = prompt::estimate_tokens(&prefix) + row_bytes.div_ceil(4) + 16;
+    // Once answers have come, the provider's own count of the prompt (with a tenth to spare).
+    let prompt_estimate = limiter.prompt_tokens.map_or_else(
+        || prompt::estimate_tokens(&prefix) + row_bytes.div_ceil(4) + 16,
+        |t| (t * 11.0 / 10.0).ceil() as u64,
+    );
     let prompt_max = prompt::max_tokens(&prefix) + row_bytes;
     let reserve = Reserve {
         tokens: prompt_estimate + max_output,

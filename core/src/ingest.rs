@@ -230,6 +230,9 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
                 }
             }
         }
+        if r.usage.prompt() > 0 {
+            limiter.observe_prompt(r.usage.prompt());
+        }
         out.usage.add(&r.usage);
         out.cost_usd += r.cost_usd;
         if let Some(b) = &mut budget {

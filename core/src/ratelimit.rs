@@ -52,6 +52,10 @@ pub struct Limiter {
     /// The last success (ms): Anthropic's prompt cache only serves requests sent after a first
     /// response has started, so a cold start sends one row alone.
     pub last_success: f64,
+    /// Prompt tokens per answered request as the provider counted them (a moving average), once
+    /// answers have come: the token reservation follows what the rows really take.
+    #[serde(default)]
+    pub prompt_tokens: Option<f64>,
 }
 
 /// Anthropic's cache entries live 5 minutes.
@@ -68,6 +72,7 @@ impl Limiter {
             factor: 1.0,
             at: now,
             last_success: 0.0,
+            prompt_tokens: None,
         }
     }
 
@@ -136,6 +141,12 @@ impl Limiter {
     pub fn throttled(&mut self) {
         self.factor = (self.factor / 2.0).max(MIN_FACTOR);
         self.requests.available = self.requests.available.min(0.0);
+    }
+
+    /// An answer's prompt tokens, into the moving average (a tenth each).
+    pub fn observe_prompt(&mut self, tokens: u64) {
+        let t = tokens as f64;
+        self.prompt_tokens = Some(self.prompt_tokens.map_or(t, |avg| avg * 0.9 + t * 0.1));
     }
 
     /// A wave without a 429 grows the allowance back.

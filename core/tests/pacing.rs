@@ -60,3 +60,42 @@ fn a_limit_reached_halves_the_pace_a_stray_429_does_not() {
     assert_eq!(wave(5, 1), 0.5, "one in a small wave is a fifth of it");
     assert_eq!(wave(1, 1), 0.5);
 }
+
+#[test]
+fn the_token_reservation_follows_the_prompts_the_provider_counted() {
+    use rowbatch_core::estimate::{CapacityInput, capacity};
+    let fresh = capacity(CapacityInput {
+        spec: spec(),
+        now: 1e12,
+        limiter: None,
+        budget: None,
+        row_bytes: None,
+        batch: false,
+    })
+    .unwrap();
+    // Before any answer: the estimate from the prefix and a 2,000-byte row.
+    let prefix = rowbatch_core::validate::check_spec(rowbatch_core::validate::SpecInput { spec: spec() })
+        .unwrap()
+        .prompt
+        .tokens;
+    assert_eq!(fresh.reserve.tokens, prefix + 500 + 16 + 1024);
+    let mut limiter = fresh.limiter.clone();
+    for _ in 0..50 {
+        limiter.observe_prompt(200);
+    }
+    let after = capacity(CapacityInput {
+        spec: spec(),
+        now: 1e12,
+        limiter: Some(limiter),
+        budget: None,
+        row_bytes: None,
+        batch: false,
+    })
+    .unwrap();
+    assert_eq!(
+        after.reserve.tokens,
+        220 + 1024,
+        "the prompts counted, a tenth to spare, and the whole output allowance"
+    );
+    assert_eq!(after.reserve.usd, fresh.reserve.usd, "the budget keeps its upper bound");
+}

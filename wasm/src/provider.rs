@@ -29,6 +29,8 @@ export interface Usage { input: number; cachedInput: number; cacheWrite: number;
 export interface Bucket { limit: number; available: number }
 export interface Limiter {
   requests: Bucket; tokens: Bucket; outputTokens: Bucket | null; factor: number; at: number; lastSuccess: number;
+  /** Prompt tokens per answered request as the provider counted them (moving average). */
+  promptTokens?: number | null;
 }
 export interface Budget { maxUsd: number; spentUsd?: number; reservedUsd?: number }
 export interface ProviderResponse {
