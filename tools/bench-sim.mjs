@@ -36,7 +36,7 @@ function job(rows, extra = {}) {
 
 function estimateFor(spec, rows) {
   const header = ['Case_ID', 'Title', 'Age', 'Presentation'];
-  return rb.estimateJob({ spec, header, rows: rows.map((r) => r.map((c) => c)) });
+  return rb.estimateJob({ spec, header, rows });
 }
 
 /** A realtime run to the end, with the figures the issue names. `longPrefix`: a static prompt

@@ -122,7 +122,6 @@ export async function crashRun(seed) {
     rows_without_terminal_state: status.finished ? 0 : [...keys].filter((k) => !terminal(k)).length || 1,
     overspend_usd: Math.round(overspend * 1e6) / 1e6,
     leaked_triggers: rt.triggers.length,
-    leaked: process.env.CRASH_DEBUG ? rt.triggers : undefined,
     max_calls_per_row: calls.length ? Math.max(...calls) : 0,
     kills: rt.counters.kills,
     executions: rt.counters.executions,

@@ -222,6 +222,8 @@ function rbIngestBatch_(rb, c, b, deadline) {
   var props = PropertiesService.getScriptProperties();
   var state = JSON.parse(props.getProperty('ROWBATCH_STATE') || '{}');
   var lock = LockService.getScriptLock();
+  var rowsByKey = {};
+  c.keyed.keys.forEach(function (k, i) { if (k) rowsByKey[k] = c.input.rows[i]; });
   while (!b.finished && Date.now() < deadline) {
     var slice = lines.slice(b.ingested, b.ingested + RB_INGEST_LINES_);
     var last = b.ingested + slice.length >= lines.length;
@@ -232,8 +234,6 @@ function rbIngestBatch_(rb, c, b, deadline) {
       spec: c.spec, text: slice.join('\n'), inputs: c.keyed, now: Date.now(), seed: rb.newSeed(),
       last: last ? { holder: b.holder, progress: progressBlock, reason: 'the batch ended ' + b.state + ' without an answer for this row' } : null,
     });
-    var rowsByKey = {};
-    c.keyed.keys.forEach(function (k, i) { if (k) rowsByKey[k] = c.input.rows[i]; });
     var outcomes = [];
     var again = [];
     got.results.forEach(function (r, i) {
@@ -284,15 +284,7 @@ function rbBatchRow_(rb, ss, spec, job, b) {
   var cells = [b.id, spec.name, job.version, b.state, new Date(b.submittedAt).toISOString(), b.finished ? new Date().toISOString() : '',
     b.lines, b.done, '', b.failed, '', '', b.finished ? 0 : b.lines - b.done - b.failed, Math.round(b.costUsd * 1e6) / 1e6,
     rbSafe_(spec.provider.kind + ' batch, part ' + b.part + (b.message ? ': ' + b.message : ''))];
-  var lock = LockService.getScriptLock();
-  lock.waitLock(30000);
-  var sheet = rbSheet_(ss, RB_BATCH_SHEET_, rb.ledgerColumns().batches, false);
-  var last = sheet.getLastRow();
-  var ids = last >= 2 ? sheet.getRange(2, 1, last - 1, 1).getValues() : [];
-  var at = ids.findIndex(function (r) { return String(r[0]) === b.id; });
-  sheet.getRange(at >= 0 ? at + 2 : last + 1, 1, 1, cells.length).setValues([cells]);
-  SpreadsheetApp.flush();
-  lock.releaseLock();
+  rbWriteBatchRow_(ss, rb.ledgerColumns().batches, cells);
 }
 
 /** One poll trigger while batches are pending, none otherwise. */

@@ -445,14 +445,18 @@ function rbWriteLog_(ss, log) {
 /** The run's row in the Batches sheet, updated in place. */
 function rbRecordBatch_(ss, rb, spec, run, plan, stop) {
   var rec = rb.batchRecord({ spec: spec, id: run.id, startedAt: run.startedAt, now: Date.now(), costUsd: run.costUsd, counts: plan.counts, finished: plan.finished, stopped: stop });
+  rbWriteBatchRow_(ss, rec.header, rec.cells.map(function (c) { return c === null ? '' : c; }));
+}
+
+/** Writes a row of the Batches sheet in place (found by its id in column A), or appends it. */
+function rbWriteBatchRow_(ss, header, cells) {
   var lock = LockService.getScriptLock();
   lock.waitLock(30000);
-  var sheet = rbSheet_(ss, RB_BATCH_SHEET_, rec.header, false);
+  var sheet = rbSheet_(ss, RB_BATCH_SHEET_, header, false);
   var last = sheet.getLastRow();
   var ids = last >= 2 ? sheet.getRange(2, 1, last - 1, 1).getValues() : [];
-  var at = ids.findIndex(function (r) { return String(r[0]) === run.id; });
-  var row = at >= 0 ? at + 2 : last + 1;
-  sheet.getRange(row, 1, 1, rec.cells.length).setValues([rec.cells.map(function (c) { return c === null ? '' : c; })]);
+  var at = ids.findIndex(function (r) { return String(r[0]) === String(cells[0]); });
+  sheet.getRange(at >= 0 ? at + 2 : last + 1, 1, 1, cells.length).setValues([cells]);
   SpreadsheetApp.flush();
   lock.releaseLock();
 }
