@@ -37,6 +37,10 @@ function ensureRust() {
   if (!(output('rustup', ['target', 'list', '--installed']) || '').split('\n').includes('wasm32-unknown-unknown')) {
     run('rustup', ['target', 'add', 'wasm32-unknown-unknown']);
   }
+  // The module's build recompiles std for size (tools/build.mjs): it needs std's sources.
+  if (!(output('rustup', ['component', 'list', '--installed']) || '').split('\n').some((c) => c.startsWith('rust-src'))) {
+    run('rustup', ['component', 'add', 'rust-src']);
+  }
   // The CLI must be exactly the crate's version. `--locked` fails here: a version pinned in the
   // CLI's own lock file is missing from the registry (PLATFORM.md).
   const want = lockedVersion('wasm-bindgen');
