@@ -23,6 +23,7 @@ pub mod prompt;
 pub mod provider;
 pub mod quality;
 pub mod ratelimit;
+pub mod read;
 pub mod reconcile;
 pub mod report;
 pub mod retry;

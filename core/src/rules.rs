@@ -6,10 +6,11 @@
 //! Null tokens ("N/A") become null first and vocabulary aliases resolve next, so the other rules
 //! see the value a fix would produce: "VF" with HR 90 is an arrest rhythm with the wrong HR.
 
+use crate::error::Problem;
 use crate::finding::{Finding, show};
 use crate::path::{self, Step};
+use crate::read::{self, Fields, Read};
 use crate::schema::json_equal;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// Packs shipped with rowbatch, by name.
@@ -18,21 +19,16 @@ pub const BUILTIN: [(&str, &str); 2] = [
     ("brand-profile", include_str!("../rules/brand-profile.json")),
 ];
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Pack {
     pub name: String,
-    #[serde(default)]
     pub version: u32,
-    #[serde(default)]
     pub description: String,
-    #[serde(default)]
     pub null_tokens: Vec<String>,
     pub rules: Vec<Rule>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub enum Rule {
     Range(RangeRule),
     Pair(PairRule),
@@ -43,8 +39,7 @@ pub enum Rule {
     NonEmpty(NonEmptyRule),
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct RangeRule {
     pub id: Option<String>,
     pub field: String,
@@ -52,62 +47,50 @@ pub struct RangeRule {
     pub max: Option<f64>,
     pub warn_below: Option<f64>,
     pub warn_above: Option<f64>,
-    #[serde(default)]
     pub unit: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Part {
     pub name: String,
     pub min: Option<f64>,
     pub max: Option<f64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct PairRule {
     pub id: Option<String>,
     pub field: String,
     pub separator: String,
     pub first: Part,
     pub second: Part,
-    #[serde(default)]
     pub first_greater: bool,
-    #[serde(default)]
     pub unit: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct VocabularyRule {
     pub id: Option<String>,
     pub field: String,
     pub values: Vec<String>,
-    #[serde(default)]
     pub aliases: Map<String, Value>,
     pub suffix: Option<String>,
-    #[serde(default)]
     pub required: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Condition {
     pub field: String,
-    #[serde(rename = "in")]
     pub one_of: Vec<Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Requirement {
     pub field: String,
     pub equals: Value,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ImpliesRule {
     pub id: Option<String>,
     pub when: Condition,
@@ -115,23 +98,20 @@ pub struct ImpliesRule {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Url,
     Domain,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct FormatRule {
     pub id: Option<String>,
     pub field: String,
     pub format: Format,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct LengthRule {
     pub id: Option<String>,
     pub field: String,
@@ -139,8 +119,7 @@ pub struct LengthRule {
     pub max: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NonEmptyRule {
     pub id: Option<String>,
     pub field: String,
@@ -163,7 +142,132 @@ impl Rule {
 
 pub fn builtin(name: &str) -> Option<Pack> {
     let text = BUILTIN.iter().find(|(n, _)| *n == name)?.1;
-    serde_json::from_str(text).ok()
+    Pack::read(&serde_json::from_str(text).ok()?, "").ok()
+}
+
+/// `kind` of each rule, in the order of [`Rule`]'s variants.
+const KINDS: [&str; 7] = ["range", "pair", "vocabulary", "implies", "format", "length", "nonEmpty"];
+
+impl Pack {
+    /// A pack written as JSON (shipped or inline), with every mistake at its path under `at`.
+    pub fn read(v: &Value, at: &str) -> Read<Pack> {
+        let f = Fields::of(v, at, &["name", "version", "description", "nullTokens", "rules"])?;
+        Ok(Pack {
+            name: f.req("name", read::string)?,
+            version: f.or("version", read::whole32, 0)?,
+            description: f.or("description", read::string, String::new())?,
+            null_tokens: f.or("nullTokens", read::strings, Vec::new())?,
+            rules: f.req("rules", |v, at| read::list(v, at, Rule::read))?,
+        })
+    }
+}
+
+impl Rule {
+    fn read(v: &Value, at: &str) -> Read<Rule> {
+        let kind = match v.get("kind") {
+            Some(k) => read::choice(k, &path::key(at, "kind"), &KINDS)?,
+            None if v.is_object() => {
+                return Err(Problem::new(path::key(at, "kind"), "a value (the field is required)"));
+            }
+            None => return Err(Problem::new(at, "a rule (an object with a kind)").found(show(v))),
+        };
+        let fields = |specific: &[&str]| {
+            let known: Vec<&str> = ["kind", "id"].iter().chain(specific).copied().collect();
+            Fields::of(v, at, &known)
+        };
+        Ok(match kind {
+            0 => {
+                let f = fields(&["field", "min", "max", "warnBelow", "warnAbove", "unit"])?;
+                Rule::Range(RangeRule {
+                    id: f.opt("id", read::string)?,
+                    field: f.req("field", read::string)?,
+                    min: f.opt("min", read::number)?,
+                    max: f.opt("max", read::number)?,
+                    warn_below: f.opt("warnBelow", read::number)?,
+                    warn_above: f.opt("warnAbove", read::number)?,
+                    unit: f.or("unit", read::string, String::new())?,
+                })
+            }
+            1 => {
+                let f = fields(&["field", "separator", "first", "second", "firstGreater", "unit"])?;
+                Rule::Pair(PairRule {
+                    id: f.opt("id", read::string)?,
+                    field: f.req("field", read::string)?,
+                    separator: f.req("separator", read::string)?,
+                    first: f.req("first", Part::read)?,
+                    second: f.req("second", Part::read)?,
+                    first_greater: f.or("firstGreater", read::boolean, false)?,
+                    unit: f.or("unit", read::string, String::new())?,
+                })
+            }
+            2 => {
+                let f = fields(&["field", "values", "aliases", "suffix", "required"])?;
+                Rule::Vocabulary(VocabularyRule {
+                    id: f.opt("id", read::string)?,
+                    field: f.req("field", read::string)?,
+                    values: f.req("values", read::strings)?,
+                    aliases: f.or("aliases", read::object, Map::new())?,
+                    suffix: f.opt("suffix", read::string)?,
+                    required: f.or("required", read::boolean, false)?,
+                })
+            }
+            3 => {
+                let f = fields(&["when", "then", "message"])?;
+                Rule::Implies(ImpliesRule {
+                    id: f.opt("id", read::string)?,
+                    when: f.req("when", |v, at| {
+                        let f = Fields::of(v, at, &["field", "in"])?;
+                        Ok(Condition {
+                            field: f.req("field", read::string)?,
+                            one_of: f.req("in", read::values)?,
+                        })
+                    })?,
+                    then: f.req("then", |v, at| {
+                        let f = Fields::of(v, at, &["field", "equals"])?;
+                        Ok(Requirement { field: f.req("field", read::string)?, equals: f.value("equals")? })
+                    })?,
+                    message: f.opt("message", read::string)?,
+                })
+            }
+            4 => {
+                let f = fields(&["field", "format"])?;
+                Rule::Format(FormatRule {
+                    id: f.opt("id", read::string)?,
+                    field: f.req("field", read::string)?,
+                    format: f.req("format", |v, at| {
+                        Ok([Format::Url, Format::Domain][read::choice(v, at, &["url", "domain"])?])
+                    })?,
+                })
+            }
+            5 => {
+                let f = fields(&["field", "min", "max"])?;
+                Rule::Length(LengthRule {
+                    id: f.opt("id", read::string)?,
+                    field: f.req("field", read::string)?,
+                    min: f.opt("min", read::whole)?,
+                    max: f.opt("max", read::whole)?,
+                })
+            }
+            _ => {
+                let f = fields(&["field"])?;
+                Rule::NonEmpty(NonEmptyRule {
+                    id: f.opt("id", read::string)?,
+                    field: f.req("field", read::string)?,
+                })
+            }
+        })
+    }
+}
+
+impl Part {
+    fn read(v: &Value, at: &str) -> Read<Part> {
+        let f = Fields::of(v, at, &["name", "min", "max"])?;
+        Ok(Part {
+            name: f.req("name", read::string)?,
+            min: f.opt("min", read::number)?,
+            max: f.opt("max", read::number)?,
+        })
+    }
 }
 
 impl Pack {

@@ -170,23 +170,56 @@ fn brand_pack_checks_addresses_vocabulary_and_list_sizes() {
 }
 
 #[test]
-fn packs_are_data_with_unknown_fields_refused() {
+fn packs_are_data_with_mistakes_located() {
     for (name, text) in rules::BUILTIN {
-        let pack: Pack = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let pack =
+            Pack::read(&serde_json::from_str(text).unwrap(), "").unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(pack.name, name);
         assert!(!pack.rules.is_empty());
     }
-    let bad = r#"{"name":"x","rules":[{"kind":"range","field":"HR","mni":0}]}"#;
-    assert!(serde_json::from_str::<Pack>(bad).unwrap_err().to_string().contains("mni"));
-    let bad_kind = r#"{"name":"x","rules":[{"kind":"between","field":"HR"}]}"#;
-    assert!(serde_json::from_str::<Pack>(bad_kind).is_err());
+    let err = |pack: Value| Pack::read(&pack, "output.rules[0].pack").unwrap_err().to_string();
+    assert_eq!(
+        err(json!({"name": "x", "rules": [{"kind": "range", "field": "HR", "mni": 0}]})),
+        "output.rules[0].pack.rules[0].mni: expected one of the fields kind, id, field, min, max, warnBelow, \
+         warnAbove, unit, found unknown field `mni`"
+    );
+    assert_eq!(
+        err(json!({"name": "x", "rules": [{"field": "HR"}, {"kind": "between"}]})),
+        "output.rules[0].pack.rules[0].kind: expected a value (the field is required)"
+    );
+    assert!(
+        err(json!({"name": "x", "rules": [{"kind": "between", "field": "HR"}]}))
+            .starts_with("output.rules[0].pack.rules[0].kind: expected one of \"range\", \"pair\"")
+    );
+    assert_eq!(
+        err(
+            json!({"name": "x", "rules": [{"kind": "pair", "field": "BP", "separator": "/", "first": {"name": "s"}, "second": {"min": 1}}]})
+        ),
+        "output.rules[0].pack.rules[0].second.name: expected a value (the field is required)"
+    );
+    assert_eq!(
+        err(
+            json!({"name": "x", "rules": [{"kind": "implies", "when": {"field": "a", "in": [1]}, "then": {"field": "b"}}]})
+        ),
+        "output.rules[0].pack.rules[0].then.equals: expected a value (the field is required)"
+    );
+    assert_eq!(
+        err(json!({"name": "x", "rules": [7]})),
+        "output.rules[0].pack.rules[0]: expected a rule (an object with a kind), found 7"
+    );
+    assert_eq!(
+        err(json!({"rules": []})),
+        "output.rules[0].pack.name: expected a value (the field is required)"
+    );
+    // `equals: null` is a requirement (the field must be empty), not a missing one.
+    let p = Pack::read(&json!({"name": "x", "rules": [{"kind": "implies", "when": {"field": "a", "in": [1]}, "then": {"field": "b", "equals": null}}]}), "").unwrap();
+    assert!(matches!(&p.rules[0], rules::Rule::Implies(r) if r.then.equals.is_null()));
 }
 
 #[test]
 fn non_empty_rules_refuse_blank_text_and_empty_lists() {
-    let pack: Pack =
-        serde_json::from_value(json!({"name": "t", "rules": [{"kind": "nonEmpty", "field": "summary"}]}))
-            .unwrap();
+    let pack =
+        Pack::read(&json!({"name": "t", "rules": [{"kind": "nonEmpty", "field": "summary"}]}), "").unwrap();
     let at = vec![parse_pattern("").unwrap()];
     for empty in [json!({}), json!({"summary": "  "}), json!({"summary": []}), json!({"summary": null})] {
         let f = pack.apply(&empty, &at);
