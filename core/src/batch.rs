@@ -3,8 +3,9 @@
 use crate::cell::Cell;
 use crate::error::Result;
 use crate::plan::Counts;
+use crate::read::FromJson;
 use crate::spec::Job;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 pub const BATCH_COLUMNS: [&str; 15] = [
@@ -25,7 +26,7 @@ pub const BATCH_COLUMNS: [&str; 15] = [
     "note",
 ];
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchInput {
     pub spec: Value,

@@ -11,9 +11,10 @@ use crate::ingest::{self, IngestInput, RowResult, Sent, Status};
 use crate::keys::KeyedRows;
 use crate::ledger::{Block, Ledger};
 use crate::provider::{self, BuildInput, Item, anthropic, openai};
+use crate::read::FromJson;
 use crate::signature;
 use crate::spec::{Job, ProviderKind};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -27,7 +28,7 @@ const ANTHROPIC_BYTES: u64 = 256_000_000;
 const RESULT_OVERHEAD: u64 = 2_000;
 
 /// A batch's state in one vocabulary for both providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Made here, not yet acknowledged by the provider.
@@ -79,7 +80,7 @@ fn parse_custom_id(id: &str) -> Option<(&str, &str, u32)> {
     Some((key, sig, attempt))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilesInput {
     pub spec: Value,
@@ -92,7 +93,7 @@ pub struct FilesInput {
     pub max_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileItem {
     pub key: String,
@@ -221,7 +222,7 @@ pub struct Call {
     pub file_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CallInput {
     pub spec: Value,
@@ -339,7 +340,7 @@ pub fn call(input: CallInput) -> Result<Call> {
     Ok(c)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StateInput {
     pub spec: Value,
@@ -449,7 +450,7 @@ pub fn state(input: StateInput) -> Result<BatchState> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultsInput {
     pub spec: Value,
@@ -468,7 +469,7 @@ pub struct ResultsInput {
     pub budget: Option<crate::budget::Budget>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Last {
     /// The lease holder (`batch:<id>`) written when the batch was submitted.

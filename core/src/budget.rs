@@ -2,9 +2,10 @@
 //! in, each reservation is released and the real cost is spent. A wave whose worst case does not
 //! fit is not sent, so parallel work can never overrun the budget.
 
-use serde::{Deserialize, Serialize};
+use crate::read::FromJson;
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Budget {
     pub max_usd: f64,

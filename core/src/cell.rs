@@ -1,8 +1,11 @@
 //! A spreadsheet cell as hosts hand it over: what `Range.getValues()` yields once dates have been
 //! turned into ISO text by the host.
 
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use crate::error::Problem;
+use crate::finding::show;
+use crate::read::{FromJson, Read};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -23,45 +26,19 @@ impl Serialize for Cell {
     }
 }
 
-// Hand-written rather than `#[serde(untagged)]`: the untagged error ("did not match any variant")
-// would not tell the user what a cell may hold.
-impl<'de> Deserialize<'de> for Cell {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(CellVisitor)
-    }
-}
-
-struct CellVisitor;
-
-impl Visitor<'_> for CellVisitor {
-    type Value = Cell;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a cell value: text, a number, true/false or empty")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Cell, E> {
-        Ok(Cell::Empty)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Cell, E> {
-        Ok(Cell::Empty)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Cell, E> {
-        Ok(Cell::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Cell, E> {
-        Ok(Cell::Number(v as f64))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cell, E> {
-        Ok(Cell::Number(v as f64))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cell, E> {
-        Ok(Cell::Number(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cell, E> {
-        Ok(Cell::Text(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Cell, E> {
-        Ok(Cell::Text(v))
+impl FromJson for Cell {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        Ok(match v {
+            Value::Null => Cell::Empty,
+            Value::Bool(b) => Cell::Bool(*b),
+            Value::Number(n) => Cell::Number(n.as_f64().unwrap_or_default()),
+            Value::String(s) => Cell::Text(s.clone()),
+            other => {
+                return Err(
+                    Problem::new(at, "a cell value: text, a number, true/false or empty").found(show(other))
+                );
+            }
+        })
     }
 }
 
@@ -71,7 +48,7 @@ mod tests {
 
     #[test]
     fn json_values_map_to_cells() {
-        let cells: Vec<Cell> = serde_json::from_str(r#"["a", 1.5, 2, true, null]"#).unwrap();
+        let cells = Vec::<Cell>::read(&serde_json::json!(["a", 1.5, 2, true, null]), "").unwrap();
         assert_eq!(
             cells,
             vec![Cell::Text("a".into()), Cell::Number(1.5), Cell::Number(2.0), Cell::Bool(true), Cell::Empty]
@@ -80,7 +57,10 @@ mod tests {
 
     #[test]
     fn objects_are_rejected_with_what_a_cell_may_hold() {
-        let err = serde_json::from_str::<Cell>(r#"{"a":1}"#).unwrap_err().to_string();
-        assert!(err.contains("text, a number, true/false or empty"), "{err}");
+        let err = Vec::<Cell>::read(&serde_json::json!(["a", {"a": 1}]), "rows").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "rows[1]: expected a cell value: text, a number, true/false or empty, found an object"
+        );
     }
 }

@@ -25,38 +25,6 @@ impl Problem {
 }
 
 impl Problem {
-    /// Turns a serde error at `path` (`a.b[0].c`, `.` for the root) into a
-    /// problem that says what was expected and what was found, in the words users read.
-    pub fn from_serde(path: &str, message: &str) -> Self {
-        let base = if path == "." { "" } else { path };
-        let join = |field: &str| if base.is_empty() { field.to_owned() } else { format!("{base}.{field}") };
-        let ticked = |s: &str| s.split('`').nth(1).unwrap_or_default().to_owned();
-        if let Some(rest) = message.strip_prefix("missing field ") {
-            return Problem::new(join(&ticked(rest)), "a value (the field is required)");
-        }
-        if let Some(rest) = message.strip_prefix("unknown field ") {
-            // The path already ends with the unknown key.
-            let expected = match rest.split_once(", expected ") {
-                Some((_, known)) => known.to_owned(),
-                None => "no fields here".to_owned(),
-            };
-            return Problem::new(display_path(base), expected)
-                .found(format!("unknown field `{}`", ticked(rest)));
-        }
-        for prefix in ["invalid type: ", "invalid value: ", "unknown variant ", "invalid length "] {
-            if let Some((found, expected)) =
-                message.strip_prefix(prefix).and_then(|rest| rest.rsplit_once(", expected "))
-            {
-                let found =
-                    if prefix == "invalid length " { format!("length {found}") } else { found.to_owned() };
-                return Problem::new(display_path(base), expected).found(found);
-            }
-        }
-        Problem::new(display_path(base), message)
-    }
-}
-
-impl Problem {
     /// A validation finding as a problem: `expected X, found Y` messages split back into parts.
     pub fn from_finding(f: &crate::finding::Finding) -> Self {
         let at = display_path(&f.path);
@@ -76,7 +44,8 @@ impl Problem {
     }
 }
 
-fn display_path(path: &str) -> String {
+/// `(input)` for the root, whose path is empty.
+pub(crate) fn display_path(path: &str) -> String {
     if path.is_empty() { "(input)".to_owned() } else { path.to_owned() }
 }
 
@@ -138,20 +107,6 @@ mod tests {
         let e = Error::invalid(Problem::new("rows[2][1]", "a finite number").found("NaN"));
         assert_eq!(e.to_string(), "rows[2][1]: expected a finite number, found NaN");
         assert_eq!(e.code(), "invalid_input");
-    }
-
-    #[test]
-    fn serde_messages_become_located_problems() {
-        let p = Problem::from_serde(".", "missing field `rows`");
-        assert_eq!(p.to_string(), "rows: expected a value (the field is required)");
-        let p = Problem::from_serde("spec.colums", "unknown field `colums`, expected `columns` or `rows`");
-        assert_eq!(p.to_string(), "spec.colums: expected `columns` or `rows`, found unknown field `colums`");
-        let p = Problem::from_serde("rows[3]", "invalid type: string \"x\", expected a sequence");
-        assert_eq!(p.to_string(), "rows[3]: expected a sequence, found string \"x\"");
-        let p = Problem::from_serde(".", "invalid type: null, expected struct X");
-        assert_eq!(p.path, "(input)");
-        let p = Problem::from_serde("a", "something else");
-        assert_eq!(p.to_string(), "a: expected something else");
     }
 
     #[test]

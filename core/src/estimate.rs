@@ -8,12 +8,13 @@ use crate::keys;
 use crate::plan::{Capacity, Reserve};
 use crate::prompt::{self, PrefixReport};
 use crate::ratelimit::Limiter;
+use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
 use crate::validate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CapacityInput {
     pub spec: Value,
@@ -74,7 +75,7 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
     })
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EstimateInput {
     pub spec: Value,
@@ -89,7 +90,7 @@ pub struct EstimateInput {
     pub parallel: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Observed {
     pub rows: u64,

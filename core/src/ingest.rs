@@ -12,17 +12,18 @@ use crate::provider::classify::{Class, Verdict, classify};
 use crate::provider::{self, Finish, Reask};
 use crate::quality::Quality;
 use crate::ratelimit::Limiter;
+use crate::read::FromJson;
 use crate::retry;
 use crate::spec::Job;
 use crate::validate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Sheets holds at most 50,000 characters in a cell.
 pub const CELL_LIMIT: usize = 50_000;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngestInput {
     pub spec: Value,
@@ -41,7 +42,7 @@ pub struct IngestInput {
     pub batch: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Sent {
     pub key: String,
@@ -61,7 +62,7 @@ fn one() -> u32 {
 }
 
 /// One HTTP exchange as the host saw it. `status` 0: no response (network failure, timeout).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Response {
     #[serde(default)]

@@ -9,8 +9,9 @@
 
 use crate::cell::Cell;
 use crate::keys::key_of_cell;
+use crate::read::FromJson;
 use rustc_hash::FxHashMap as HashMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::borrow::Cow;
 
 /// The columns every output row starts with; the answer's columns follow.
@@ -33,7 +34,7 @@ pub fn columns() -> Columns {
 }
 
 /// A block of sheet rows as `getValues()` returns it, and the sheet row of its first row.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Block {
     #[serde(default = "two")]

@@ -8,12 +8,13 @@
 use crate::error::Result;
 use crate::keys::KeyedRows;
 use crate::ledger::{Block, Ledger, PROGRESS_COLUMNS, Progress, RowWrite, Status};
+use crate::read::FromJson;
 use crate::spec::{Job, OnEdit};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanInput {
     pub spec: Value,
@@ -47,7 +48,7 @@ pub struct PlanInput {
 /// A batch lease outlives the providers' 24-hour completion window, with room to ingest.
 pub const BATCH_LEASE_MS: f64 = 26.0 * 3_600_000.0;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Timing {
     /// The slowest request a wave should expect. UrlFetch gives up after about 60 s.
@@ -67,7 +68,7 @@ impl Default for Timing {
 }
 
 /// What may still be spent in this wave; absent means no limit.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Capacity {
     pub requests: Option<u64>,
@@ -77,7 +78,7 @@ pub struct Capacity {
 }
 
 /// The worst case of one row: prompt tokens plus the maximum output, and its price.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reserve {
     pub tokens: u64,
@@ -176,7 +177,7 @@ pub struct Failed {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Counts {
     pub rows: usize,

@@ -1,10 +1,11 @@
 //! Prices as data (`core/prices/prices.json`, each with its date) and usage → dollars.
 
-use serde::{Deserialize, Serialize};
+use crate::read::FromJson;
+use serde::Serialize;
 use std::sync::OnceLock;
 
 /// USD per million tokens for one model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Price {
     /// The model id this price is for (a prefix: `gpt-4o-mini` covers its dated snapshots).
@@ -23,7 +24,7 @@ pub struct Price {
     pub date: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, FromJson)]
 #[serde(rename_all = "camelCase")]
 struct Table {
     batch_discount: f64,
@@ -33,7 +34,8 @@ struct Table {
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        serde_json::from_str(include_str!("../prices/prices.json")).expect("prices.json is a price table")
+        let json = serde_json::from_str(include_str!("../prices/prices.json")).expect("prices.json is JSON");
+        Table::read(&json, "").expect("prices.json is a price table")
     })
 }
 
@@ -53,7 +55,7 @@ pub fn batch_factor() -> f64 {
 }
 
 /// Tokens of one response, split the way they are priced.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Usage {
     /// Prompt tokens read at the full price.

@@ -6,14 +6,15 @@
 //! A complete row with no findings scores 100; one error costs a quarter of the score.
 
 use crate::finding::{Finding, Severity};
+use crate::read::FromJson;
 use crate::schema::{Id, Schema};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 pub const ERROR_PENALTY: u32 = 25;
 pub const WARNING_PENALTY: u32 = 5;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tally {
     pub expected: u32,

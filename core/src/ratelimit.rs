@@ -2,11 +2,12 @@
 //! spec, corrected by the providers' headers, halved by a 429 and grown back by successes. The
 //! wave size follows from what they hold.
 
+use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Bucket {
     /// Per minute, as the provider or the spec states it.
@@ -37,7 +38,7 @@ impl Bucket {
 }
 
 /// The limiter's state: small, kept by the host between executions (in Properties).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limiter {
     pub requests: Bucket,

@@ -1,14 +1,18 @@
-//! Reading parsed JSON into core types by hand, with the JSON path of every mistake.
+//! Reading parsed JSON into core types, with the JSON path of every mistake.
 //!
-//! serde's derived deserializers are generated per type *and* per deserializer they meet: the
-//! rule packs alone (a tagged enum, read from shipped text and from inline JSON) cost the module
-//! about 65 KB of generated code. Types read from a `Value` that was already parsed go through
-//! these plain functions instead: one copy of each, shared by every type.
+//! serde's derived deserializers are generated per type *and* per deserializer they meet (the
+//! parser over text, `Value`, the buffered content of a tagged enum): ~1–4 KB of module for each.
+//! Core types read their JSON from a `Value` parsed once, through [`FromJson`] (derived by
+//! `rowbatch-derive` from the same `#[serde(...)]` attributes that shape their output) or through
+//! the reader functions below. Either way each reader exists once, and an error names its path.
 
-use crate::error::Problem;
+use crate::error::{Error, Problem, Result, display_path};
 use crate::finding::show;
 use crate::path;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub use rowbatch_derive::FromJson;
 
 pub type Read<T> = Result<T, Problem>;
 
@@ -20,14 +24,31 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn of(v: &'a Value, at: &str, known: &[&str]) -> Read<Self> {
+        Self::new(v, at, Some(known))
+    }
+
+    /// `known: None` lets fields the type does not know pass.
+    pub fn new(v: &'a Value, at: &str, known: Option<&[&str]>) -> Read<Self> {
         let Value::Object(map) = v else {
-            return Err(Problem::new(display(at), "an object").found(show(v)));
+            return Err(Problem::new(display_path(at), "an object").found(show(v)));
         };
-        if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
+        if let Some(known) = known
+            && let Some(k) = map.keys().find(|k| !known.contains(&k.as_str()))
+        {
             return Err(Problem::new(path::key(at, k), format!("one of the fields {}", known.join(", ")))
                 .found(format!("unknown field `{k}`")));
         }
         Ok(Self { map, at: at.to_owned() })
+    }
+
+    /// Field `key` as a `T`; absent, it is `default`, else what `T` makes of absence (`None`
+    /// for an option, an error for anything else).
+    pub fn field<T: FromJson>(&self, key: &str, default: Option<T>) -> Read<T> {
+        match (self.map.get(key), default) {
+            (Some(v), _) => T::read(v, &self.at(key)),
+            (None, Some(d)) => Ok(d),
+            (None, None) => T::absent(&self.at(key)),
+        }
     }
 
     /// The path of field `key`.
@@ -65,12 +86,8 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn display(at: &str) -> &str {
-    if at.is_empty() { "(input)" } else { at }
-}
-
 fn wrong(v: &Value, at: &str, expected: &str) -> Problem {
-    Problem::new(display(at), expected).found(show(v))
+    Problem::new(display_path(at), expected).found(show(v))
 }
 
 pub fn string(v: &Value, at: &str) -> Read<String> {
@@ -120,6 +137,97 @@ pub fn choice(v: &Value, at: &str, names: &[&str]) -> Read<usize> {
         let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         wrong(v, at, &format!("one of {}", quoted.join(", ")))
     })
+}
+
+fn required(at: &str) -> Problem {
+    Problem::new(at, "a value (the field is required)")
+}
+
+/// A type read from JSON.
+pub trait FromJson: Sized {
+    fn read(v: &Value, at: &str) -> Read<Self>;
+
+    /// The value of a field that is absent: an error, but for options.
+    fn absent(at: &str) -> Read<Self> {
+        Err(required(at))
+    }
+}
+
+/// Reads a host's whole input, as every exported function takes it.
+pub fn from_value<T: FromJson>(v: &Value) -> Result<T> {
+    T::read(v, "").map_err(Error::invalid)
+}
+
+impl FromJson for String {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        string(v, at)
+    }
+}
+
+impl FromJson for bool {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        boolean(v, at)
+    }
+}
+
+impl FromJson for f64 {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        number(v, at)
+    }
+}
+
+impl FromJson for u64 {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        whole(v, at)
+    }
+}
+
+/// Narrower whole numbers, each checked against its range.
+macro_rules! narrow {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn read(v: &Value, at: &str) -> Read<Self> {
+                let n = whole(v, at)?;
+                <$t>::try_from(n).map_err(|_| wrong(v, at, &format!("a whole number from 0 to {}", <$t>::MAX)))
+            }
+        }
+    )*};
+}
+narrow!(u16, u32, usize);
+
+impl FromJson for Value {
+    fn read(v: &Value, _: &str) -> Read<Self> {
+        Ok(v.clone())
+    }
+}
+
+impl FromJson for Map<String, Value> {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        object(v, at)
+    }
+}
+
+impl<T: FromJson> FromJson for Option<T> {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        if v.is_null() { Ok(None) } else { T::read(v, at).map(Some) }
+    }
+
+    fn absent(_: &str) -> Read<Self> {
+        Ok(None)
+    }
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        list(v, at, T::read)
+    }
+}
+
+impl<T: FromJson> FromJson for BTreeMap<String, T> {
+    fn read(v: &Value, at: &str) -> Read<Self> {
+        let Value::Object(m) = v else { return Err(wrong(v, at, "an object")) };
+        m.iter().map(|(k, x)| Ok((k.clone(), T::read(x, &path::key(at, k))?))).collect()
+    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,13 @@
 
 use crate::error::Result;
 use crate::ledger::{Block, Ledger, OUTPUT_COLUMNS, Output, Progress, RowWrite, Status};
+use crate::read::FromJson;
 use crate::spec::Job;
 use rustc_hash::FxHashMap as HashMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileInput {
     pub spec: Value,
@@ -27,7 +28,7 @@ pub struct ReconcileInput {
 }
 
 /// What became of one sent row.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Outcome {
     pub key: String,
@@ -42,7 +43,7 @@ pub struct Outcome {
     pub not_before: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OutcomeStatus {
     Done,

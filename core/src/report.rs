@@ -11,15 +11,16 @@ use crate::ingest::{output_columns, text_cell};
 use crate::keys::KeyedRows;
 use crate::ledger::{Block, Ledger, number_of, text_of};
 use crate::plan::{Counts, PlanInput, plan};
+use crate::read::FromJson;
 use crate::spec::Job;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write;
 
 /// Rows listed per failure or exclusion reason; the CSV has them all.
 const EXAMPLES: usize = 10;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportInput {
     pub spec: Value,
@@ -36,7 +37,7 @@ pub struct ReportInput {
 }
 
 /// What the sheets cannot tell: the run the host is in.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Run {
     pub id: String,

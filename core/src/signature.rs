@@ -8,7 +8,8 @@ use crate::canonical::{self, NullTokens, Value};
 use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
 use crate::finding::quote;
-use serde::{Deserialize, Serialize};
+use crate::read::FromJson;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -17,7 +18,7 @@ pub use crate::canonical::VERSION;
 const PREFIX: &str = "SIG_v1_";
 
 /// One row's values, already in spec order.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignRowInput {
     pub values: Vec<Cell>,
@@ -51,7 +52,7 @@ pub fn sign_row(input: SignRowInput) -> Result<SignedRow> {
 }
 
 /// A block of sheet rows under a header, as `getValues()` returns it (header row excluded).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignRowsInput {
     pub header: Vec<String>,

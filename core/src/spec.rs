@@ -9,7 +9,7 @@ use crate::error::{Error, Problem, Result};
 use crate::finding::Finding;
 use crate::finding::quote;
 use crate::path::{self, Step};
-use crate::read::{self, Fields, Read};
+use crate::read::{self, Fields, FromJson, Read};
 use crate::rules::{self, Pack};
 use crate::schema::{Id, Schema};
 use serde_json::{Map, Value};
@@ -405,9 +405,9 @@ impl Job {
 fn resolve_price(spec: &Spec, problems: &mut Vec<Problem>) -> Option<crate::price::Price> {
     use crate::price;
     let found = match &spec.prices {
-        Some(Value::Object(_)) => serde_json::from_value(spec.prices.clone().unwrap_or_default())
-            .map_err(|e| problems.push(Problem::from_serde("prices", &e.to_string())))
-            .ok(),
+        Some(inline @ Value::Object(_)) => {
+            crate::price::Price::read(inline, "prices").map_err(|p| problems.push(p)).ok()
+        }
         _ => price::builtin(&spec.provider.model),
     };
     if found.is_none() && spec.budget.is_some() {

@@ -7,12 +7,13 @@ use crate::error::Result;
 use crate::finding::{Finding, Fix, quote, show};
 use crate::path;
 use crate::quality::{self, Quality};
+use crate::read::FromJson;
 use crate::schema::{Type, json_equal};
 use crate::spec::Job;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpecInput {
     pub spec: Value,
@@ -53,7 +54,7 @@ pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
     })
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RowsInput {
     pub spec: Value,
@@ -284,7 +285,7 @@ pub fn a1(col: usize, row: u64) -> String {
     format!("{}{row}", String::from_utf8_lossy(&letters))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnswerInput {
     pub spec: Value,

@@ -7,9 +7,9 @@
 //! wasm ~25 % faster than with serde-wasm-bindgen, validation the same within noise.
 
 use crate::error::ApiError;
+use rowbatch_core::read::FromJson;
 use rowbatch_core::{Error, Problem};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
 /// Decode `input`, run `f`, encode its answer; any failure becomes a thrown `RowbatchError`.
@@ -18,7 +18,7 @@ pub fn call<I, O>(
     f: impl FnOnce(I) -> rowbatch_core::error::Result<O>,
 ) -> Result<JsValue, JsValue>
 where
-    I: DeserializeOwned,
+    I: FromJson,
     O: Serialize,
 {
     let input = decode(input)?;
@@ -28,7 +28,7 @@ where
 
 /// Decodes a JS value, naming the JSON path of anything wrong in it. As in `JSON.stringify`,
 /// NaN and ±Infinity arrive as null and `undefined` fields are absent.
-pub fn decode<T: DeserializeOwned>(js: JsValue) -> Result<T, ApiError> {
+pub fn decode<T: FromJson>(js: JsValue) -> Result<T, ApiError> {
     let text =
         js_sys::JSON::stringify(&js).map_err(|_| invalid("a value JSON can hold (no cycles, no BigInt)"))?;
     let bytes = UTF8

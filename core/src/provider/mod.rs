@@ -9,9 +9,10 @@ use crate::cell::Cell;
 use crate::error::Result;
 use crate::price::Usage;
 use crate::prompt::{self, PrefixReport};
+use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
 use crate::validate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Where requests go and how the host authenticates them. The API key never enters the core:
@@ -45,7 +46,7 @@ pub fn endpoint(job: &Job) -> Endpoint {
 }
 
 /// One row to ask about, with its cells as the input block holds them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Item {
     pub key: String,
@@ -57,7 +58,7 @@ pub struct Item {
 }
 
 /// A previous answer and what was wrong with it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reask {
     pub answer: String,
@@ -66,7 +67,7 @@ pub struct Reask {
     pub count: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuildInput {
     pub spec: Value,

@@ -1,0 +1,162 @@
+//! `#[derive(FromJson)]`: reads a type from an already parsed `serde_json::Value` through
+//! `rowbatch_core::read`, honouring the `#[serde(...)]` attributes the type already carries
+//! (`rename_all`, `rename`, `default`, `default = "fn"`, `deny_unknown_fields`), so the JSON a
+//! type accepts is spelled in one place for reading and writing.
+//!
+//! Why not serde's `Deserialize`: its generated code is generic over the deserializer and is
+//! instantiated with serde_json's parser for every type, ~1–4 KB of module each. The code made
+//! here is plain calls into shared, non-generic readers, and every error carries its JSON path.
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as Tokens;
+use quote::quote;
+use syn::{Data, DeriveInput, Fields, LitStr, parse_macro_input};
+
+#[proc_macro_derive(FromJson, attributes(serde))]
+pub fn derive_from_json(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand(&input) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+#[derive(Default)]
+struct Attrs {
+    rename_all: Option<String>,
+    rename: Option<String>,
+    /// `Some(None)` for `default`, `Some(Some(path))` for `default = "path"`.
+    default: Option<Option<syn::ExprPath>>,
+    deny_unknown_fields: bool,
+}
+
+fn attrs(list: &[syn::Attribute]) -> syn::Result<Attrs> {
+    let mut out = Attrs::default();
+    for attr in list.iter().filter(|a| a.path().is_ident("serde")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename_all") {
+                out.rename_all = Some(meta.value()?.parse::<LitStr>()?.value());
+            } else if meta.path.is_ident("rename") {
+                out.rename = Some(meta.value()?.parse::<LitStr>()?.value());
+            } else if meta.path.is_ident("default") {
+                out.default = Some(match meta.value() {
+                    Ok(v) => Some(v.parse::<LitStr>()?.parse()?),
+                    Err(_) => None,
+                });
+            } else if meta.path.is_ident("deny_unknown_fields") {
+                out.deny_unknown_fields = true;
+            } else if meta.path.is_ident("skip_serializing_if") {
+                meta.value()?.parse::<LitStr>()?;
+            } else {
+                return Err(meta.error("FromJson does not support this serde attribute"));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// A Rust identifier in the JSON spelling `rename_all` asks for.
+fn renamed(ident: &str, rule: Option<&str>) -> syn::Result<String> {
+    let words: Vec<String> = ident.split('_').filter(|w| !w.is_empty()).map(str::to_owned).collect();
+    let words = if words.len() == 1 && ident.chars().next().is_some_and(char::is_uppercase) {
+        // A variant name (PascalCase): split before each capital.
+        let mut ws: Vec<String> = Vec::new();
+        for c in ident.chars() {
+            if c.is_uppercase() || ws.is_empty() {
+                ws.push(String::new());
+            }
+            ws.last_mut().unwrap().push(c);
+        }
+        ws.into_iter().map(|w| w.to_lowercase()).collect()
+    } else {
+        words
+    };
+    Ok(match rule {
+        None => ident.to_owned(),
+        Some("camelCase") => words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| if i == 0 { w.clone() } else { w[..1].to_uppercase() + &w[1..] })
+            .collect(),
+        Some("snake_case") => words.join("_"),
+        Some("lowercase") => words.concat(),
+        Some(other) => {
+            return Err(syn::Error::new(
+                proc_macro2::Span::call_site(),
+                format!("unsupported rename_all {other}"),
+            ));
+        }
+    })
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
+    let name = &input.ident;
+    let outer = attrs(&input.attrs)?;
+    let body = match &input.data {
+        Data::Struct(s) => {
+            let Fields::Named(fields) = &s.fields else {
+                return Err(syn::Error::new_spanned(name, "FromJson: structs with named fields only"));
+            };
+            let mut keys = Vec::new();
+            let mut inits = Vec::new();
+            for f in &fields.named {
+                let ident = f.ident.as_ref().unwrap();
+                let a = attrs(&f.attrs)?;
+                let key = match a.rename {
+                    Some(k) => k,
+                    None => renamed(&ident.to_string(), outer.rename_all.as_deref())?,
+                };
+                let default = match (&a.default, &outer.default) {
+                    (Some(Some(path)), _) => quote!(Some(#path())),
+                    (Some(None), _) => quote!(Some(::core::default::Default::default())),
+                    (None, Some(_)) => quote!(Some(container.#ident)),
+                    (None, None) => quote!(None),
+                };
+                inits.push(quote!(#ident: fields.field(#key, #default)?));
+                keys.push(key);
+            }
+            let container = outer
+                .default
+                .is_some()
+                .then(|| quote!(let container = <#name as ::core::default::Default>::default();));
+            let known = if outer.deny_unknown_fields { quote!(Some(&[#(#keys),*])) } else { quote!(None) };
+            quote! {
+                #container
+                let fields = crate::read::Fields::new(v, at, #known)?;
+                Ok(#name { #(#inits),* })
+            }
+        }
+        Data::Enum(e) => {
+            let mut names = Vec::new();
+            let mut arms = Vec::new();
+            for (i, var) in e.variants.iter().enumerate() {
+                if !matches!(var.fields, Fields::Unit) {
+                    return Err(syn::Error::new_spanned(var, "FromJson: enums of unit variants only"));
+                }
+                let a = attrs(&var.attrs)?;
+                names.push(match a.rename {
+                    Some(k) => k,
+                    None => renamed(&var.ident.to_string(), outer.rename_all.as_deref())?,
+                });
+                let ident = &var.ident;
+                // The last arm takes every other index: `choice` returns only valid ones.
+                arms.push(if i + 1 == e.variants.len() {
+                    quote!(_ => #name::#ident)
+                } else {
+                    quote!(#i => #name::#ident)
+                });
+            }
+            quote!(Ok(match crate::read::choice(v, at, &[#(#names),*])? { #(#arms),* }))
+        }
+        Data::Union(_) => return Err(syn::Error::new_spanned(name, "FromJson: no unions")),
+    };
+    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_g crate::read::FromJson for #name #ty_g #where_g {
+            fn read(v: &::serde_json::Value, at: &str) -> crate::read::Read<Self> {
+                #body
+            }
+        }
+    })
+}
