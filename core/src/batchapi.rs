@@ -367,7 +367,7 @@ pub struct BatchState {
 
 pub fn state(input: StateInput) -> Result<BatchState> {
     let job = Job::compile(&input.spec)?;
-    let v: Value = serde_json::from_str(&input.body).map_err(|e| {
+    let v: Value = crate::decode::value(input.body.as_bytes()).map_err(|e| {
         Error::invalid(
             Problem::new("body", "the provider's batch object (JSON)")
                 .found(format!("{e}: {}", clip(&input.body, 200))),
@@ -540,7 +540,7 @@ pub fn results(input: ResultsInput) -> Result<Results> {
             custom_id: clip(id, 80),
             reason: reason.to_owned(),
         };
-        let Ok(v) = serde_json::from_str::<Value>(text) else {
+        let Ok(v) = crate::decode::value(text.as_bytes()) else {
             out.unmatched.push(unmatched("", "not JSON"));
             continue;
         };

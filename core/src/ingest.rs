@@ -263,7 +263,7 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
 }
 
 fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, batch: bool, r: &mut RowResult) {
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let parsed: Option<Value> = crate::decode::value(body.as_bytes()).ok();
     let Some(reply) = parsed.as_ref().and_then(|b| provider::read_reply(job, b)) else {
         r.code = "unreadable".into();
         r.note = "the provider's response is not a chat completion (check provider.kind and baseUrl)".into();

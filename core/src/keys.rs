@@ -100,11 +100,12 @@ pub fn key_block(job: &Job, header: &[String], rows: &[Vec<Cell>], first: u64) -
             match canonical::value(cell(c), &nulls) {
                 Ok(v) => values.push(v),
                 Err(_) => {
-                    problems.push(Problem::new(format!("rows[{r}][{c}]"), "a finite number").found(format!(
-                        "{:?} in {}",
-                        cell(c),
-                        a1(c, sheet_row)
-                    )))
+                    // Only a number can be other than finite (NaN, ±inf).
+                    let n = if let Cell::Number(n) = cell(c) { *n } else { f64::NAN };
+                    problems.push(
+                        Problem::new(format!("rows[{r}][{c}]"), "a finite number")
+                            .found(format!("{n} in {}", a1(c, sheet_row))),
+                    )
                 }
             }
         }

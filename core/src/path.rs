@@ -122,7 +122,7 @@ fn parse_concrete(path: &str) -> Option<Vec<Step>> {
         match b[i] {
             b'.' => i += 1,
             b'[' if b.get(i + 1) == Some(&b'"') => {
-                let mut de = serde_json::Deserializer::from_str(&path[i + 1..]).into_iter::<String>();
+                let mut de = serde_json::Deserializer::from_slice(&b[i + 1..]).into_iter::<String>();
                 let k = de.next()?.ok()?;
                 i += 1 + de.byte_offset() + 1;
                 steps.push(Step::Key(k));

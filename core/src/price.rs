@@ -34,7 +34,8 @@ struct Table {
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let json = serde_json::from_str(include_str!("../prices/prices.json")).expect("prices.json is JSON");
+        let json =
+            crate::decode::value(include_bytes!("../prices/prices.json")).expect("prices.json is JSON");
         Table::read(&json, "").expect("prices.json is a price table")
     })
 }

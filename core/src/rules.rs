@@ -142,7 +142,7 @@ impl Rule {
 
 pub fn builtin(name: &str) -> Option<Pack> {
     let text = BUILTIN.iter().find(|(n, _)| *n == name)?.1;
-    Pack::read(&serde_json::from_str(text).ok()?, "").ok()
+    Pack::read(&crate::decode::value(text.as_bytes()).ok()?, "").ok()
 }
 
 /// `kind` of each rule, in the order of [`Rule`]'s variants.

@@ -458,7 +458,7 @@ fn sorted(v: &Value) -> Value {
 fn spec_shape() -> &'static Schema {
     static SHAPE: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
     SHAPE.get_or_init(|| {
-        let json = serde_json::from_str(SPEC_SCHEMA).expect("spec.schema.json is JSON");
+        let json = crate::decode::value(SPEC_SCHEMA.as_bytes()).expect("spec.schema.json is JSON");
         Schema::parse(&json, "").expect("spec.schema.json is a valid schema")
     })
 }

@@ -256,7 +256,7 @@ fn typed(col: &str, cell: &Cell, types: Option<&[Type]>, nulls: &NullTokens) -> 
                     (Value::Null, Some(f))
                 }
                 Ok(canonical::Value::Number(n)) if !allows(Type::String) && allows(Type::Number) => {
-                    let v: Value = serde_json::from_str(&n).unwrap_or(Value::Null);
+                    let v: Value = crate::decode::value(n.as_bytes()).unwrap_or(Value::Null);
                     let f =
                         Finding::warning(col, "typed_as_text", format!("the number {n} is stored as text"))
                             .with_fix(original, v.clone(), "store the number as a number");
@@ -308,7 +308,7 @@ pub fn validate_answer(input: AnswerInput) -> Result<AnswerReport> {
 
 fn check_answer(job: &Job, answer: &Value) -> (Value, AnswerReport) {
     let doc = match answer {
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
+        Value::String(text) => match crate::decode::value(text.as_bytes()) {
             Ok(v) => v,
             Err(e) => {
                 let f = Finding::error("", "not_json", format!("the answer is not JSON ({e})"));

@@ -33,7 +33,7 @@ fn verdict(class: Class, code: &str, message: String) -> Verdict {
 
 /// The provider's own error type, code and message, from either provider's error body.
 fn error_fields(body: &str) -> (String, String, String) {
-    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let v: Value = crate::decode::value(body.as_bytes()).unwrap_or(Value::Null);
     let e = v.get("error").unwrap_or(&Value::Null);
     let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     (s("type"), s("code"), s("message"))

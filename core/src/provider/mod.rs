@@ -198,7 +198,7 @@ pub fn read_reply(job: &Job, body: &Value) -> Option<Reply> {
 /// `{…}` in surrounding prose.
 pub fn extract_json(text: &str) -> Option<Value> {
     let t = text.trim();
-    if let Ok(v) = serde_json::from_str(t) {
+    if let Ok(v) = crate::decode::value(t.as_bytes()) {
         return Some(v);
     }
     if let Some(start) = t.find("```") {
@@ -207,11 +207,11 @@ pub fn extract_json(text: &str) -> Option<Value> {
             .split_once('\n')
             .map_or(after, |(lang, rest)| if lang.trim().len() < 12 { rest } else { after });
         if let Some(end) = body.find("```")
-            && let Ok(v) = serde_json::from_str(body[..end].trim())
+            && let Ok(v) = crate::decode::value(body[..end].trim().as_bytes())
         {
             return Some(v);
         }
     }
     let (open, close) = (t.find('{')?, t.rfind('}')?);
-    serde_json::from_str(t.get(open..=close)?).ok()
+    crate::decode::value(t.get(open..=close)?.as_bytes()).ok()
 }
