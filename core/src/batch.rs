@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::plan::Counts;
 use crate::read::FromJson;
 use crate::spec::Job;
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::Value;
 
 pub const BATCH_COLUMNS: [&str; 15] = [
@@ -43,7 +43,7 @@ pub struct BatchInput {
     pub stopped: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchRecord {
     pub header: Vec<&'static str>,

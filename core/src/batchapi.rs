@@ -14,7 +14,7 @@ use crate::provider::{self, BuildInput, Item, anthropic, openai};
 use crate::read::FromJson;
 use crate::signature;
 use crate::spec::{Job, ProviderKind};
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -28,7 +28,7 @@ const ANTHROPIC_BYTES: u64 = 256_000_000;
 const RESULT_OVERHEAD: u64 = 2_000;
 
 /// A batch's state in one vocabulary for both providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Made here, not yet acknowledged by the provider.
@@ -107,7 +107,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Files {
     pub parts: Vec<Part>,
@@ -118,7 +118,7 @@ pub struct Files {
     pub max_result_line_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Part {
     /// OpenAI: the JSONL file to upload. Anthropic: the JSON body of the batch request.
@@ -207,7 +207,7 @@ fn close(kind: ProviderKind, mut part: Part) -> Part {
 }
 
 /// One HTTP call of the batch protocol; the host adds the API key as `auth` says.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Call {
     pub method: &'static str,
@@ -348,7 +348,7 @@ pub struct StateInput {
     pub body: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchState {
     pub id: String,
@@ -481,7 +481,7 @@ pub struct Last {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Results {
     /// As `ingest` makes them: answers to write, re-asks (for the realtime path), retries,
@@ -496,7 +496,7 @@ pub struct Results {
     pub budget: Option<crate::budget::Budget>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Unmatched {
     pub line: usize,

@@ -3,9 +3,9 @@
 //! fit is not sent, so parallel work can never overrun the budget.
 
 use crate::read::FromJson;
-use serde::Serialize;
+use crate::write::ToJson;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Budget {
     pub max_usd: f64,

@@ -183,8 +183,9 @@ pub fn row(values: &[Value]) -> String {
 }
 
 fn push_json_str(out: &mut String, s: &str) {
-    // serde_json's string escaping is the JSON standard's; writing into a String cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    // serde_json's escaping, byte for byte (core::write's tests compare the two): signatures
+    // made before and after must match.
+    crate::write::string(out, s);
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use crate::error::Problem;
 use crate::finding::show;
 use crate::read::{FromJson, Read};
-use serde::{Serialize, Serializer};
+use crate::write::ToJson;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,13 +15,13 @@ pub enum Cell {
     Text(String),
 }
 
-impl Serialize for Cell {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl ToJson for Cell {
+    fn write(&self, out: &mut String) {
         match self {
-            Cell::Empty => s.serialize_none(),
-            Cell::Bool(b) => s.serialize_bool(*b),
-            Cell::Number(n) => s.serialize_f64(*n),
-            Cell::Text(t) => s.serialize_str(t),
+            Cell::Empty => out.push_str("null"),
+            Cell::Bool(b) => b.write(out),
+            Cell::Number(n) => n.write(out),
+            Cell::Text(t) => t.write(out),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::ratelimit::Limiter;
 use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
 use crate::validate;
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::Value;
 
 #[derive(Debug, Clone, FromJson)]
@@ -32,7 +32,7 @@ pub struct CapacityInput {
     pub batch: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityReport {
     /// For `planWave`.
@@ -97,7 +97,7 @@ pub struct Observed {
     pub ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Estimate {
     /// Rows that will be sent: not blank, not invalid, not duplicates.
@@ -112,7 +112,7 @@ pub struct Estimate {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Costs {
     pub realtime: f64,
@@ -124,7 +124,7 @@ pub struct Costs {
     pub price_date: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Eta {
     pub rows_per_minute: f64,

@@ -16,7 +16,7 @@ use crate::read::FromJson;
 use crate::retry;
 use crate::spec::Job;
 use crate::validate;
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -73,7 +73,7 @@ pub struct Response {
     pub body: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// Write `cells` after the ledger columns.
@@ -88,7 +88,7 @@ pub enum Status {
     Released,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct RowResult {
     pub key: String,
@@ -111,7 +111,7 @@ pub struct RowResult {
     pub cost_usd: f64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestCounts {
     pub done: usize,
@@ -121,7 +121,7 @@ pub struct IngestCounts {
     pub released: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Ingested {
     pub results: Vec<RowResult>,

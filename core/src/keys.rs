@@ -12,8 +12,8 @@ use crate::read::FromJson;
 use crate::signature;
 use crate::spec::Job;
 use crate::validate::{self, a1};
+use crate::write::ToJson;
 use rustc_hash::FxHashMap as HashMap;
-use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -30,7 +30,7 @@ pub struct KeyRowsInput {
 /// The keyed input block, in sheet order. Rows that are not to be processed are listed in
 /// `excluded` with the reason; those that stand for no key (blank, no key, a repeated key) have
 /// the key `""`.
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyedRows {
     pub first_row: u64,
@@ -44,7 +44,7 @@ pub struct KeyedRows {
     pub duplicate_groups: Vec<Group>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Exclusion {
     pub sheet_row: u64,
@@ -56,7 +56,7 @@ pub struct Exclusion {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Group {
     pub signature: String,

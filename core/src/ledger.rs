@@ -10,8 +10,8 @@
 use crate::cell::Cell;
 use crate::keys::key_of_cell;
 use crate::read::FromJson;
+use crate::write::ToJson;
 use rustc_hash::FxHashMap as HashMap;
-use serde::Serialize;
 use std::borrow::Cow;
 
 /// The columns every output row starts with; the answer's columns follow.
@@ -21,7 +21,7 @@ pub const PROGRESS_COLUMNS: [&str; 6] =
     ["key", "attempts", "notBefore", "leasedBy", "leaseUntil", "lastError"];
 
 /// The header rows hosts write: output ledger columns, progress sheet, Batches sheet.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Columns {
     pub output: [&'static str; 5],
@@ -47,7 +47,7 @@ fn two() -> u64 {
     2
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     Done,
@@ -114,7 +114,7 @@ fn text(s: &str) -> Cell {
 }
 
 /// A write of one progress row; all cells empty clears it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct RowWrite {
     pub row: u64,

@@ -32,12 +32,13 @@ pub mod schema;
 pub mod signature;
 pub mod spec;
 pub mod validate;
+pub mod write;
 
 pub use cell::Cell;
 pub use error::{Error, Problem};
 
 /// What made a result: reported by hosts in run reports.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, write::ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Versions {
     pub core: &'static str,

@@ -10,8 +10,8 @@ use crate::keys::KeyedRows;
 use crate::ledger::{Block, Ledger, PROGRESS_COLUMNS, Progress, RowWrite, Status};
 use crate::read::FromJson;
 use crate::spec::{Job, OnEdit};
+use crate::write::ToJson;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use serde::Serialize;
 use serde_json::Value;
 
 #[derive(Debug, Clone, FromJson)]
@@ -68,7 +68,7 @@ impl Default for Timing {
 }
 
 /// What may still be spent in this wave; absent means no limit.
-#[derive(Debug, Clone, Default, Serialize, FromJson)]
+#[derive(Debug, Clone, Default, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Capacity {
     pub requests: Option<u64>,
@@ -78,14 +78,14 @@ pub struct Capacity {
 }
 
 /// The worst case of one row: prompt tokens plus the maximum output, and its price.
-#[derive(Debug, Clone, Default, Serialize, FromJson)]
+#[derive(Debug, Clone, Default, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reserve {
     pub tokens: u64,
     pub usd: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// Due retries first (earliest first), then new rows in sheet order.
@@ -114,7 +114,7 @@ pub struct Plan {
     pub next_at: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Send {
     pub index: usize,
@@ -127,14 +127,14 @@ pub struct Send {
     pub replace_row: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Mark {
     pub row: u64,
     pub status: Status,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Stale {
     pub sheet_row: u64,
@@ -142,7 +142,7 @@ pub struct Stale {
     pub output_row: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Duplicate {
     pub sheet_row: u64,
@@ -151,7 +151,7 @@ pub struct Duplicate {
     pub of: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Waiting {
     pub sheet_row: u64,
@@ -160,7 +160,7 @@ pub struct Waiting {
     pub attempts: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct InFlight {
     pub sheet_row: u64,
@@ -169,7 +169,7 @@ pub struct InFlight {
     pub until: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Failed {
     pub sheet_row: u64,
@@ -177,7 +177,7 @@ pub struct Failed {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, Default, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Counts {
     pub rows: usize,
@@ -199,7 +199,7 @@ pub struct Counts {
     pub unreadable_outputs: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Reserved {
     pub requests: u64,
@@ -207,7 +207,7 @@ pub struct Reserved {
     pub usd: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub enum Stop {
     /// Every due row is in the wave (or none is due).

@@ -1,11 +1,11 @@
 //! Prices as data (`core/prices/prices.json`, each with its date) and usage → dollars.
 
 use crate::read::FromJson;
-use serde::Serialize;
+use crate::write::ToJson;
 use std::sync::OnceLock;
 
 /// USD per million tokens for one model.
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Price {
     /// The model id this price is for (a prefix: `gpt-4o-mini` covers its dated snapshots).
@@ -56,7 +56,7 @@ pub fn batch_factor() -> f64 {
 }
 
 /// Tokens of one response, split the way they are priced.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Usage {
     /// Prompt tokens read at the full price.

@@ -4,11 +4,11 @@
 use crate::canonical;
 use crate::cell::Cell;
 use crate::spec::Job;
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::{Map, Value};
 
 /// What the prefix costs and whether the provider will cache it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct PrefixReport {
     pub chars: usize,

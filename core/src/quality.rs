@@ -8,13 +8,13 @@
 use crate::finding::{Finding, Severity};
 use crate::read::FromJson;
 use crate::schema::{Id, Schema};
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::Value;
 
 pub const ERROR_PENALTY: u32 = 25;
 pub const WARNING_PENALTY: u32 = 5;
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tally {
     pub expected: u32,
@@ -23,7 +23,7 @@ pub struct Tally {
     pub warnings: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Quality {
     pub score: u32,

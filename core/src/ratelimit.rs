@@ -4,10 +4,10 @@
 
 use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
-use serde::Serialize;
+use crate::write::ToJson;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Bucket {
     /// Per minute, as the provider or the spec states it.
@@ -38,7 +38,7 @@ impl Bucket {
 }
 
 /// The limiter's state: small, kept by the host between executions (in Properties).
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limiter {
     pub requests: Bucket,

@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::ledger::{Block, Ledger, OUTPUT_COLUMNS, Output, Progress, RowWrite, Status};
 use crate::read::FromJson;
 use crate::spec::Job;
+use crate::write::ToJson;
 use rustc_hash::FxHashMap as HashMap;
-use serde::Serialize;
 use serde_json::Value;
 
 #[derive(Debug, Clone, FromJson)]
@@ -43,7 +43,7 @@ pub struct Outcome {
     pub not_before: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub enum OutcomeStatus {
     Done,
@@ -56,7 +56,7 @@ pub enum OutcomeStatus {
     Released,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Reconciled {
     /// Output rows to write: the ledger cells; for answers, the answer's columns follow them.
@@ -67,7 +67,7 @@ pub struct Reconciled {
     pub counts: ReconcileCounts,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputWrite {
     /// Index into `results`.
@@ -79,7 +79,7 @@ pub struct OutputWrite {
     pub ledger: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Dropped {
     pub result: usize,
@@ -87,7 +87,7 @@ pub struct Dropped {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileCounts {
     pub written: usize,

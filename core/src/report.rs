@@ -13,7 +13,7 @@ use crate::ledger::{Block, Ledger, number_of, text_of};
 use crate::plan::{Counts, PlanInput, plan};
 use crate::read::FromJson;
 use crate::spec::Job;
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -48,7 +48,7 @@ pub struct Run {
     pub stopped: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub summary: Summary,
@@ -58,7 +58,7 @@ pub struct Report {
     pub table: Vec<[Cell; 3]>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub job: String,
@@ -88,7 +88,7 @@ pub struct Summary {
     pub duplicate_groups: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Quality {
     /// Answered rows that carry a score.
@@ -100,14 +100,14 @@ pub struct Quality {
     pub with_warnings: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
     pub attempt: u32,
     pub rows: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
     pub reason: String,

@@ -9,7 +9,7 @@ use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
 use crate::finding::quote;
 use crate::read::FromJson;
-use serde::Serialize;
+use crate::write::ToJson;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -26,7 +26,7 @@ pub struct SignRowInput {
     pub null_tokens: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedRow {
     pub canonical: String,
@@ -64,7 +64,7 @@ pub struct SignRowsInput {
     pub first_row: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct SignRowsReport {
     /// One per input row, in input order.
@@ -75,7 +75,7 @@ pub struct SignRowsReport {
     pub duplicate_groups: Vec<DuplicateGroup>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct DuplicateGroup {
     pub signature: String,
@@ -195,7 +195,7 @@ fn column_positions(header: &[String], columns: Option<&[String]>) -> Result<Vec
 fn not_finite(path: String, cell: &Cell) -> Problem {
     let found = match cell {
         Cell::Number(n) => n.to_string(),
-        other => crate::finding::show(&serde_json::to_value(other).unwrap_or_default()),
+        other => crate::finding::show(&crate::write::to_value(other)),
     };
     Problem::new(path, "a finite number").found(found)
 }

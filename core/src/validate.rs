@@ -10,7 +10,7 @@ use crate::quality::{self, Quality};
 use crate::read::FromJson;
 use crate::schema::{Type, json_equal};
 use crate::spec::Job;
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, FromJson)]
@@ -19,7 +19,7 @@ pub struct SpecInput {
     pub spec: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct SpecReport {
     pub name: String,
@@ -64,7 +64,7 @@ pub struct RowsInput {
     pub first_row: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct RowReport {
     pub index: usize,
@@ -73,7 +73,7 @@ pub struct RowReport {
     pub quality: Quality,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub rows: usize,
@@ -85,7 +85,7 @@ pub struct Summary {
     pub fixable: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct RowsReport {
     /// Problems with the header itself (a missing or doubled column); rows are not checked then.
@@ -293,7 +293,7 @@ pub struct AnswerInput {
     pub answer: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct AnswerReport {
     pub valid: bool,
@@ -327,7 +327,7 @@ fn check_answer(job: &Job, answer: &Value) -> (Value, AnswerReport) {
     (doc, AnswerReport { valid, findings, quality })
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedFix {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -340,7 +340,7 @@ pub struct AppliedFix {
     pub fix: Fix,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct FixedRows {
     /// The rows with every proposed fix applied; cells without a fix are unchanged.
@@ -397,7 +397,7 @@ fn to_cell(v: &Value) -> Cell {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct FixedAnswer {
     pub answer: Value,

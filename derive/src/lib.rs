@@ -1,11 +1,12 @@
-//! `#[derive(FromJson)]`: reads a type from an already parsed `serde_json::Value` through
-//! `rowbatch_core::read`, honouring the `#[serde(...)]` attributes the type already carries
-//! (`rename_all`, `rename`, `default`, `default = "fn"`, `deny_unknown_fields`), so the JSON a
-//! type accepts is spelled in one place for reading and writing.
+//! `#[derive(FromJson)]` and `#[derive(ToJson)]` for rowbatch-core's boundary types: read from an
+//! already parsed `serde_json::Value` through `rowbatch_core::read`, written as JSON text through
+//! `rowbatch_core::write`. Both honour the `#[serde(...)]` attributes serde users know
+//! (`rename_all`, `rename`, `default`, `default = "fn"`, `deny_unknown_fields`,
+//! `skip_serializing_if`, `flatten`), so a type's JSON is spelled once for both directions.
 //!
-//! Why not serde's `Deserialize`: its generated code is generic over the deserializer and is
-//! instantiated with serde_json's parser for every type, ~1–4 KB of module each. The code made
-//! here is plain calls into shared, non-generic readers, and every error carries its JSON path.
+//! Why not serde's derives: their code is generic over the (de)serializer and is instantiated with
+//! serde_json's for every type, ~1–4 KB of module each. The code made here is plain calls into
+//! shared readers and writers, and every read error carries its JSON path.
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
@@ -21,6 +22,15 @@ pub fn derive_from_json(input: TokenStream) -> TokenStream {
     }
 }
 
+#[proc_macro_derive(ToJson, attributes(serde))]
+pub fn derive_to_json(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_to_json(&input) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
 #[derive(Default)]
 struct Attrs {
     rename_all: Option<String>,
@@ -28,6 +38,8 @@ struct Attrs {
     /// `Some(None)` for `default`, `Some(Some(path))` for `default = "path"`.
     default: Option<Option<syn::ExprPath>>,
     deny_unknown_fields: bool,
+    skip_serializing_if: Option<syn::ExprPath>,
+    flatten: bool,
 }
 
 fn attrs(list: &[syn::Attribute]) -> syn::Result<Attrs> {
@@ -46,7 +58,9 @@ fn attrs(list: &[syn::Attribute]) -> syn::Result<Attrs> {
             } else if meta.path.is_ident("deny_unknown_fields") {
                 out.deny_unknown_fields = true;
             } else if meta.path.is_ident("skip_serializing_if") {
-                meta.value()?.parse::<LitStr>()?;
+                out.skip_serializing_if = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+            } else if meta.path.is_ident("flatten") {
+                out.flatten = true;
             } else {
                 return Err(meta.error("FromJson does not support this serde attribute"));
             }
@@ -157,6 +171,77 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
             fn read(v: &::serde_json::Value, at: &str) -> crate::read::Read<Self> {
                 #body
             }
+        }
+    })
+}
+
+fn expand_to_json(input: &DeriveInput) -> syn::Result<Tokens> {
+    let name = &input.ident;
+    let outer = attrs(&input.attrs)?;
+    let methods = match &input.data {
+        Data::Struct(s) => {
+            let Fields::Named(fields) = &s.fields else {
+                return Err(syn::Error::new_spanned(name, "ToJson: structs with named fields only"));
+            };
+            let mut writes = Vec::new();
+            for f in &fields.named {
+                let ident = f.ident.as_ref().unwrap();
+                let a = attrs(&f.attrs)?;
+                if a.flatten {
+                    writes.push(quote!(crate::write::ToJson::write_fields(&self.#ident, out, first);));
+                    continue;
+                }
+                let key = match a.rename {
+                    Some(k) => k,
+                    None => renamed(&ident.to_string(), outer.rename_all.as_deref())?,
+                };
+                // Keys are written as they are: field names need no escaping.
+                let key = format!("\"{key}\":");
+                let write = quote!(crate::write::field(out, first, #key, &self.#ident););
+                writes.push(match a.skip_serializing_if {
+                    Some(skip) => quote!(if !#skip(&self.#ident) { #write }),
+                    None => write,
+                });
+            }
+            quote! {
+                fn write(&self, out: &mut String) {
+                    out.push('{');
+                    self.write_fields(out, &mut true);
+                    out.push('}');
+                }
+
+                fn write_fields(&self, out: &mut String, first: &mut bool) {
+                    #(#writes)*
+                }
+            }
+        }
+        Data::Enum(e) => {
+            let mut arms = Vec::new();
+            for var in &e.variants {
+                if !matches!(var.fields, Fields::Unit) {
+                    return Err(syn::Error::new_spanned(var, "ToJson: enums of unit variants only"));
+                }
+                let a = attrs(&var.attrs)?;
+                let text = match a.rename {
+                    Some(k) => k,
+                    None => renamed(&var.ident.to_string(), outer.rename_all.as_deref())?,
+                };
+                let text = format!("\"{text}\"");
+                let ident = &var.ident;
+                arms.push(quote!(#name::#ident => #text));
+            }
+            quote! {
+                fn write(&self, out: &mut String) {
+                    out.push_str(match self { #(#arms),* });
+                }
+            }
+        }
+        Data::Union(_) => return Err(syn::Error::new_spanned(name, "ToJson: no unions")),
+    };
+    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_g crate::write::ToJson for #name #ty_g #where_g {
+            #methods
         }
     })
 }

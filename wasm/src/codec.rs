@@ -8,8 +8,8 @@
 
 use crate::error::ApiError;
 use rowbatch_core::read::FromJson;
+use rowbatch_core::write::{self, ToJson};
 use rowbatch_core::{Error, Problem};
-use serde::Serialize;
 use wasm_bindgen::JsValue;
 
 /// Decode `input`, run `f`, encode its answer; any failure becomes a thrown `RowbatchError`.
@@ -19,7 +19,7 @@ pub fn call<I, O>(
 ) -> Result<JsValue, JsValue>
 where
     I: FromJson,
-    O: Serialize,
+    O: ToJson,
 {
     let input = decode(input)?;
     let output = f(input).map_err(ApiError::from)?;
@@ -73,9 +73,9 @@ thread_local! {
     })();
 }
 
-pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, ApiError> {
-    let text = serde_json::to_string(value).map_err(|e| ApiError::Encode(e.to_string()))?;
-    js_sys::JSON::parse(&text).map_err(|_| ApiError::Encode("JSON.parse refused the result".into()))
+pub fn encode<T: ToJson + ?Sized>(value: &T) -> Result<JsValue, ApiError> {
+    js_sys::JSON::parse(&write::to_string(value))
+        .map_err(|_| ApiError::Encode("JSON.parse refused the result".into()))
 }
 
 fn invalid(expected: &str) -> ApiError {

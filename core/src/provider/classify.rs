@@ -1,11 +1,11 @@
 //! Error classes from status, body and headers: retry the row, give up on the row, or stop the
 //! whole job before another cent is spent.
 
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub enum Class {
     /// Try again later: 408, 409, 429 rate limits, 5xx, 529, network failures, timeouts.
@@ -16,7 +16,7 @@ pub enum Class {
     Fatal,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     pub class: Class,

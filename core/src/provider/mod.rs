@@ -12,12 +12,12 @@ use crate::prompt::{self, PrefixReport};
 use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
 use crate::validate;
-use serde::Serialize;
+use crate::write::ToJson;
 use serde_json::{Value, json};
 
 /// Where requests go and how the host authenticates them. The API key never enters the core:
 /// the host adds it from Properties as `auth` says.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     pub url: String,
@@ -58,7 +58,7 @@ pub struct Item {
 }
 
 /// A previous answer and what was wrong with it.
-#[derive(Debug, Clone, PartialEq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reask {
     pub answer: String,
@@ -75,7 +75,7 @@ pub struct BuildInput {
     pub items: Vec<Item>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Built {
     pub endpoint: Endpoint,
@@ -83,7 +83,7 @@ pub struct Built {
     pub prefix: PrefixReport,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub key: String,
@@ -167,7 +167,7 @@ pub fn messages(turns: &Turns) -> Vec<Value> {
 }
 
 /// Why a response ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub enum Finish {
     Complete,
