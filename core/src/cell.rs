@@ -1,9 +1,7 @@
 //! A spreadsheet cell as hosts hand it over: what `Range.getValues()` yields once dates have been
 //! turned into ISO text by the host.
 
-use crate::error::Problem;
-use crate::finding::show;
-use crate::read::{FromJson, Read};
+use crate::read::{At, FromJson, Read};
 use crate::write::ToJson;
 use serde_json::Value;
 
@@ -27,17 +25,13 @@ impl ToJson for Cell {
 }
 
 impl FromJson for Cell {
-    fn read(v: &Value, at: &str) -> Read<Self> {
+    fn read(v: Value, at: &At) -> Read<Self> {
         Ok(match v {
             Value::Null => Cell::Empty,
-            Value::Bool(b) => Cell::Bool(*b),
+            Value::Bool(b) => Cell::Bool(b),
             Value::Number(n) => Cell::Number(n.as_f64().unwrap_or_default()),
-            Value::String(s) => Cell::Text(s.clone()),
-            other => {
-                return Err(
-                    Problem::new(at, "a cell value: text, a number, true/false or empty").found(show(other))
-                );
-            }
+            Value::String(s) => Cell::Text(s),
+            other => return Err(at.wrong(&other, "a cell value: text, a number, true/false or empty")),
         })
     }
 }
@@ -48,7 +42,7 @@ mod tests {
 
     #[test]
     fn json_values_map_to_cells() {
-        let cells = Vec::<Cell>::read(&serde_json::json!(["a", 1.5, 2, true, null]), "").unwrap();
+        let cells = Vec::<Cell>::read(serde_json::json!(["a", 1.5, 2, true, null]), &At::Root("")).unwrap();
         assert_eq!(
             cells,
             vec![Cell::Text("a".into()), Cell::Number(1.5), Cell::Number(2.0), Cell::Bool(true), Cell::Empty]
@@ -57,7 +51,8 @@ mod tests {
 
     #[test]
     fn objects_are_rejected_with_what_a_cell_may_hold() {
-        let err = Vec::<Cell>::read(&serde_json::json!(["a", {"a": 1}]), "rows").unwrap_err().to_string();
+        let err =
+            Vec::<Cell>::read(serde_json::json!(["a", {"a": 1}]), &At::Root("rows")).unwrap_err().to_string();
         assert_eq!(
             err,
             "rows[1]: expected a cell value: text, a number, true/false or empty, found an object"

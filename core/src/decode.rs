@@ -17,8 +17,7 @@ pub fn from_str<T: FromJson>(text: &str) -> Result<T> {
 /// [`from_str`] for UTF-8 bytes, as the wasm layer receives them.
 pub fn from_slice<T: FromJson>(text: &[u8]) -> Result<T> {
     from_value(
-        &value(text)
-            .map_err(|e| Error::invalid(Problem::new("(input)", "JSON text").found(e.to_string())))?,
+        value(text).map_err(|e| Error::invalid(Problem::new("(input)", "JSON text").found(e.to_string())))?,
     )
 }
 

@@ -36,7 +36,7 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| {
         let json =
             crate::decode::value(include_bytes!("../prices/prices.json")).expect("prices.json is JSON");
-        Table::read(&json, "").expect("prices.json is a price table")
+        Table::read(json, &crate::read::At::Root("")).expect("prices.json is a price table")
     })
 }
 

@@ -2,9 +2,10 @@
 //!
 //! serde's derived deserializers are generated per type *and* per deserializer they meet (the
 //! parser over text, `Value`, the buffered content of a tagged enum): ~1–4 KB of module for each.
-//! Core types read their JSON from a `Value` parsed once, through [`FromJson`] (derived by
-//! `rowbatch-derive` from the same `#[serde(...)]` attributes that shape their output) or through
-//! the reader functions below. Either way each reader exists once, and an error names its path.
+//! Core types are read from a `Value` parsed once, through [`FromJson`] (derived by
+//! `rowbatch-derive` from the same `#[serde(...)]` attributes that shape their output), so each
+//! reader exists once. Values are taken, not copied: a 100,000-row plan holds 650,000 strings,
+//! each moved out of the parsed tree into the typed one. Paths are only spelled out for an error.
 
 use crate::error::{Error, Problem, Result, display_path};
 use crate::finding::show;
@@ -16,169 +17,105 @@ pub use rowbatch_derive::FromJson;
 
 pub type Read<T> = Result<T, Problem>;
 
-/// An object's fields at `at`, with every key checked against the ones the type knows.
-pub struct Fields<'a> {
-    map: &'a Map<String, Value>,
-    at: String,
+/// Where a reader is, as a chain of steps from the root: built on the stack as readers descend,
+/// turned into text (`rows[3][1]`, `limits.waveSize`) only when something is wrong there.
+#[derive(Clone, Copy)]
+pub enum At<'a> {
+    /// The root, or a place named in full (`output.rules[0].pack`).
+    Root(&'a str),
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
 }
 
-impl<'a> Fields<'a> {
-    pub fn of(v: &'a Value, at: &str, known: &[&str]) -> Read<Self> {
-        Self::new(v, at, Some(known))
-    }
-
-    /// `known: None` lets fields the type does not know pass.
-    pub fn new(v: &'a Value, at: &str, known: Option<&[&str]>) -> Read<Self> {
-        let Value::Object(map) = v else {
-            return Err(Problem::new(display_path(at), "an object").found(show(v)));
-        };
-        if let Some(known) = known
-            && let Some(k) = map.keys().find(|k| !known.contains(&k.as_str()))
-        {
-            return Err(Problem::new(path::key(at, k), format!("one of the fields {}", known.join(", ")))
-                .found(format!("unknown field `{k}`")));
-        }
-        Ok(Self { map, at: at.to_owned() })
-    }
-
-    /// Field `key` as a `T`; absent, it is `default`, else what `T` makes of absence (`None`
-    /// for an option, an error for anything else).
-    pub fn field<T: FromJson>(&self, key: &str, default: Option<T>) -> Read<T> {
-        match (self.map.get(key), default) {
-            (Some(v), _) => T::read(v, &self.at(key)),
-            (None, Some(d)) => Ok(d),
-            (None, None) => T::absent(&self.at(key)),
+impl At<'_> {
+    pub fn path(&self) -> String {
+        match self {
+            At::Root(p) => (*p).to_owned(),
+            At::Key(parent, k) => path::key(&parent.path(), k),
+            At::Index(parent, i) => path::index(&parent.path(), *i),
         }
     }
 
-    /// The path of field `key`.
-    pub fn at(&self, key: &str) -> String {
-        path::key(&self.at, key)
+    /// A problem here: the path as users read it (`(input)` for the root).
+    pub fn problem(&self, expected: &str) -> Problem {
+        Problem::new(display_path(&self.path()), expected)
     }
 
-    /// A field that is present and not null.
-    pub fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key).filter(|v| !v.is_null())
+    pub fn wrong(&self, v: &Value, expected: &str) -> Problem {
+        self.problem(expected).found(show(v))
     }
-
-    pub fn req<T>(&self, key: &str, read: fn(&Value, &str) -> Read<T>) -> Read<T> {
-        match self.get(key) {
-            Some(v) => read(v, &self.at(key)),
-            None => Err(Problem::new(self.at(key), "a value (the field is required)")),
-        }
-    }
-
-    /// Absent and null are both `None`, as for serde's `Option`.
-    pub fn opt<T>(&self, key: &str, read: fn(&Value, &str) -> Read<T>) -> Read<Option<T>> {
-        self.get(key).map(|v| read(v, &self.at(key))).transpose()
-    }
-
-    pub fn or<T>(&self, key: &str, read: fn(&Value, &str) -> Read<T>, default: T) -> Read<T> {
-        Ok(self.opt(key, read)?.unwrap_or(default))
-    }
-
-    /// Any JSON value, null included, that must be present.
-    pub fn value(&self, key: &str) -> Read<Value> {
-        self.map
-            .get(key)
-            .cloned()
-            .ok_or_else(|| Problem::new(self.at(key), "a value (the field is required)"))
-    }
-}
-
-fn wrong(v: &Value, at: &str, expected: &str) -> Problem {
-    Problem::new(display_path(at), expected).found(show(v))
-}
-
-pub fn string(v: &Value, at: &str) -> Read<String> {
-    v.as_str().map(str::to_owned).ok_or_else(|| wrong(v, at, "a string"))
-}
-
-pub fn number(v: &Value, at: &str) -> Read<f64> {
-    v.as_f64().ok_or_else(|| wrong(v, at, "a number"))
-}
-
-pub fn whole(v: &Value, at: &str) -> Read<u64> {
-    v.as_u64().ok_or_else(|| wrong(v, at, "a whole number, 0 or more"))
-}
-
-pub fn whole32(v: &Value, at: &str) -> Read<u32> {
-    v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| wrong(v, at, "a whole number, 0 or more"))
-}
-
-pub fn boolean(v: &Value, at: &str) -> Read<bool> {
-    v.as_bool().ok_or_else(|| wrong(v, at, "true or false"))
-}
-
-pub fn object(v: &Value, at: &str) -> Read<Map<String, Value>> {
-    v.as_object().cloned().ok_or_else(|| wrong(v, at, "an object"))
-}
-
-pub fn any(v: &Value, _: &str) -> Read<Value> {
-    Ok(v.clone())
-}
-
-pub fn list<T>(v: &Value, at: &str, read: fn(&Value, &str) -> Read<T>) -> Read<Vec<T>> {
-    let Value::Array(items) = v else { return Err(wrong(v, at, "a list")) };
-    items.iter().enumerate().map(|(i, item)| read(item, &path::index(at, i))).collect()
-}
-
-pub fn strings(v: &Value, at: &str) -> Read<Vec<String>> {
-    list(v, at, string)
-}
-
-pub fn values(v: &Value, at: &str) -> Read<Vec<Value>> {
-    list(v, at, any)
-}
-
-/// One of `names` (an enum's variants, as written in JSON); the index of the one found.
-pub fn choice(v: &Value, at: &str, names: &[&str]) -> Read<usize> {
-    v.as_str().and_then(|s| names.iter().position(|n| *n == s)).ok_or_else(|| {
-        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-        wrong(v, at, &format!("one of {}", quoted.join(", ")))
-    })
-}
-
-fn required(at: &str) -> Problem {
-    Problem::new(at, "a value (the field is required)")
 }
 
 /// A type read from JSON.
 pub trait FromJson: Sized {
-    fn read(v: &Value, at: &str) -> Read<Self>;
+    fn read(v: Value, at: &At) -> Read<Self>;
 
     /// The value of a field that is absent: an error, but for options.
-    fn absent(at: &str) -> Read<Self> {
-        Err(required(at))
+    fn absent(at: &At) -> Read<Self> {
+        Err(at.problem("a value (the field is required)"))
     }
 }
 
 /// Reads a host's whole input, as every exported function takes it.
-pub fn from_value<T: FromJson>(v: &Value) -> Result<T> {
-    T::read(v, "").map_err(Error::invalid)
+pub fn from_value<T: FromJson>(v: Value) -> Result<T> {
+    T::read(v, &At::Root("")).map_err(Error::invalid)
+}
+
+/// An object's fields, taken one by one by the derived readers.
+pub struct Fields<'a> {
+    map: Map<String, Value>,
+    at: At<'a>,
+}
+
+impl<'a> Fields<'a> {
+    /// `known: None` lets fields the type does not know pass.
+    pub fn new(v: Value, at: &At<'a>, known: Option<&[&str]>) -> Read<Self> {
+        let Value::Object(map) = v else { return Err(at.wrong(&v, "an object")) };
+        if let Some(known) = known
+            && let Some(k) = map.keys().find(|k| !known.contains(&k.as_str()))
+        {
+            return Err(At::Key(at, k)
+                .problem(&format!("one of the fields {}", known.join(", ")))
+                .found(format!("unknown field `{k}`")));
+        }
+        Ok(Self { map, at: *at })
+    }
+
+    /// Field `key` as a `T`; absent, it is `default`, else what `T` makes of absence (`None`
+    /// for an option, an error for anything else).
+    pub fn field<T: FromJson>(&mut self, key: &str, default: Option<T>) -> Read<T> {
+        match (self.map.remove(key), default) {
+            (Some(v), _) => T::read(v, &At::Key(&self.at, key)),
+            (None, Some(d)) => Ok(d),
+            (None, None) => T::absent(&At::Key(&self.at, key)),
+        }
+    }
 }
 
 impl FromJson for String {
-    fn read(v: &Value, at: &str) -> Read<Self> {
-        string(v, at)
+    fn read(v: Value, at: &At) -> Read<Self> {
+        match v {
+            Value::String(s) => Ok(s),
+            other => Err(at.wrong(&other, "a string")),
+        }
     }
 }
 
 impl FromJson for bool {
-    fn read(v: &Value, at: &str) -> Read<Self> {
-        boolean(v, at)
+    fn read(v: Value, at: &At) -> Read<Self> {
+        v.as_bool().ok_or_else(|| at.wrong(&v, "true or false"))
     }
 }
 
 impl FromJson for f64 {
-    fn read(v: &Value, at: &str) -> Read<Self> {
-        number(v, at)
+    fn read(v: Value, at: &At) -> Read<Self> {
+        v.as_f64().ok_or_else(|| at.wrong(&v, "a number"))
     }
 }
 
 impl FromJson for u64 {
-    fn read(v: &Value, at: &str) -> Read<Self> {
-        whole(v, at)
+    fn read(v: Value, at: &At) -> Read<Self> {
+        v.as_u64().ok_or_else(|| at.wrong(&v, "a whole number, 0 or more"))
     }
 }
 
@@ -186,9 +123,9 @@ impl FromJson for u64 {
 macro_rules! narrow {
     ($($t:ty),*) => {$(
         impl FromJson for $t {
-            fn read(v: &Value, at: &str) -> Read<Self> {
-                let n = whole(v, at)?;
-                <$t>::try_from(n).map_err(|_| wrong(v, at, &format!("a whole number from 0 to {}", <$t>::MAX)))
+            fn read(v: Value, at: &At) -> Read<Self> {
+                let n = v.as_u64().ok_or_else(|| at.wrong(&v, "a whole number, 0 or more"))?;
+                <$t>::try_from(n).map_err(|_| at.wrong(&v, &format!("a whole number from 0 to {}", <$t>::MAX)))
             }
         }
     )*};
@@ -196,38 +133,55 @@ macro_rules! narrow {
 narrow!(u16, u32, usize);
 
 impl FromJson for Value {
-    fn read(v: &Value, _: &str) -> Read<Self> {
-        Ok(v.clone())
+    fn read(v: Value, _: &At) -> Read<Self> {
+        Ok(v)
     }
 }
 
 impl FromJson for Map<String, Value> {
-    fn read(v: &Value, at: &str) -> Read<Self> {
-        object(v, at)
+    fn read(v: Value, at: &At) -> Read<Self> {
+        match v {
+            Value::Object(m) => Ok(m),
+            other => Err(at.wrong(&other, "an object")),
+        }
     }
 }
 
 impl<T: FromJson> FromJson for Option<T> {
-    fn read(v: &Value, at: &str) -> Read<Self> {
+    fn read(v: Value, at: &At) -> Read<Self> {
         if v.is_null() { Ok(None) } else { T::read(v, at).map(Some) }
     }
 
-    fn absent(_: &str) -> Read<Self> {
+    fn absent(_: &At) -> Read<Self> {
         Ok(None)
     }
 }
 
 impl<T: FromJson> FromJson for Vec<T> {
-    fn read(v: &Value, at: &str) -> Read<Self> {
-        list(v, at, T::read)
+    fn read(v: Value, at: &At) -> Read<Self> {
+        let Value::Array(items) = v else { return Err(at.wrong(&v, "a list")) };
+        items.into_iter().enumerate().map(|(i, item)| T::read(item, &At::Index(at, i))).collect()
     }
 }
 
 impl<T: FromJson> FromJson for BTreeMap<String, T> {
-    fn read(v: &Value, at: &str) -> Read<Self> {
-        let Value::Object(m) = v else { return Err(wrong(v, at, "an object")) };
-        m.iter().map(|(k, x)| Ok((k.clone(), T::read(x, &path::key(at, k))?))).collect()
+    fn read(v: Value, at: &At) -> Read<Self> {
+        let Value::Object(m) = v else { return Err(at.wrong(&v, "an object")) };
+        m.into_iter()
+            .map(|(k, x)| {
+                let x = T::read(x, &At::Key(at, &k))?;
+                Ok((k, x))
+            })
+            .collect()
     }
+}
+
+/// One of `names` (an enum's variants, as written in JSON); the index of the one found.
+pub fn choice(v: &Value, at: &At, names: &[&str]) -> Read<usize> {
+    v.as_str().and_then(|s| names.iter().position(|n| *n == s)).ok_or_else(|| {
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        at.wrong(v, &format!("one of {}", quoted.join(", ")))
+    })
 }
 
 #[cfg(test)]
@@ -235,39 +189,69 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[derive(Debug, PartialEq, FromJson)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Limits {
+        wave_size: u32,
+        #[serde(default)]
+        other: Option<String>,
+        #[serde(default = "seven")]
+        tries: u16,
+        mode: Mode,
+    }
+
+    fn seven() -> u16 {
+        7
+    }
+
+    #[derive(Debug, PartialEq, FromJson)]
+    #[serde(rename_all = "camelCase")]
+    enum Mode {
+        Keep,
+        ReProcess,
+    }
+
+    fn err<T: FromJson + std::fmt::Debug>(v: Value) -> String {
+        T::read(v, &At::Root("limits")).unwrap_err().to_string()
+    }
+
     #[test]
-    fn fields_name_the_unknown_key_and_what_is_known() {
-        let v = json!({"a": 1, "colour": 2});
-        let err = Fields::of(&v, "limits", &["a", "b"]).err().unwrap();
+    fn fields_are_read_renamed_defaulted_and_checked() {
+        let l =
+            Limits::read(json!({"waveSize": 3, "other": null, "mode": "reProcess"}), &At::Root("")).unwrap();
+        assert_eq!(l, Limits { wave_size: 3, other: None, tries: 7, mode: Mode::ReProcess });
         assert_eq!(
-            err.to_string(),
-            "limits.colour: expected one of the fields a, b, found unknown field `colour`"
+            err::<Limits>(json!({"waveSize": 1, "mode": "keep", "colour": 2})),
+            "limits.colour: expected one of the fields waveSize, other, tries, mode, found unknown field `colour`"
+        );
+        assert_eq!(
+            err::<Limits>(json!({"mode": "keep"})),
+            "limits.waveSize: expected a value (the field is required)"
+        );
+        assert_eq!(
+            err::<Limits>(json!({"waveSize": 1, "mode": "drop"})),
+            "limits.mode: expected one of \"keep\", \"reProcess\", found \"drop\""
+        );
+        assert_eq!(
+            err::<Limits>(json!({"waveSize": 1, "tries": 70000, "mode": "keep"})),
+            "limits.tries: expected a whole number from 0 to 65535, found 70000"
         );
     }
 
     #[test]
-    fn required_optional_and_defaulted_fields() {
-        let v = json!({"n": 3, "s": null});
-        let f = Fields::of(&v, "", &["n", "s", "t"]).unwrap();
-        assert_eq!(f.req("n", whole32).unwrap(), 3);
-        assert_eq!(f.opt("s", string).unwrap(), None);
-        assert_eq!(f.or("t", whole32, 7).unwrap(), 7);
+    fn wrong_types_are_located_inside_lists_and_maps() {
         assert_eq!(
-            f.req("t", string).unwrap_err().to_string(),
-            "t: expected a value (the field is required)"
+            err::<Vec<Vec<u64>>>(json!([[1], [2, "x"]])),
+            "limits[1][1]: expected a whole number, 0 or more, found \"x\""
         );
-    }
-
-    #[test]
-    fn wrong_types_are_located_inside_lists() {
-        let v = json!({"xs": ["a", 2]});
-        let f = Fields::of(&v, "pack", &["xs"]).unwrap();
-        let err = f.req("xs", strings).unwrap_err();
-        assert_eq!(err.to_string(), "pack.xs[1]: expected a string, found 2");
-        let err = whole32(&json!(-1), "n").unwrap_err();
-        assert_eq!(err.to_string(), "n: expected a whole number, 0 or more, found -1");
-        let err = choice(&json!("x"), "kind", &["url", "domain"]).unwrap_err();
-        assert_eq!(err.to_string(), "kind: expected one of \"url\", \"domain\", found \"x\"");
-        assert!(Fields::of(&json!([1]), "", &[]).is_err());
+        assert_eq!(err::<Vec<String>>(json!({"a": 1})), "limits: expected a list, found an object");
+        assert_eq!(
+            err::<BTreeMap<String, String>>(json!({"Blood Pressure": 1})),
+            "limits[\"Blood Pressure\"]: expected a string, found 1"
+        );
+        assert_eq!(
+            u64::read(json!(-1), &At::Root("")).unwrap_err().to_string(),
+            "(input): expected a whole number, 0 or more, found -1"
+        );
     }
 }

@@ -6,10 +6,9 @@
 //! Null tokens ("N/A") become null first and vocabulary aliases resolve next, so the other rules
 //! see the value a fix would produce: "VF" with HR 90 is an arrest rhythm with the wrong HR.
 
-use crate::error::Problem;
 use crate::finding::{Finding, show};
 use crate::path::{self, Step};
-use crate::read::{self, Fields, Read};
+use crate::read::{self, At, FromJson, Read};
 use crate::schema::json_equal;
 use serde_json::{Map, Value, json};
 
@@ -19,15 +18,20 @@ pub const BUILTIN: [(&str, &str); 2] = [
     ("brand-profile", include_str!("../rules/brand-profile.json")),
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pack {
     pub name: String,
+    #[serde(default)]
     pub version: u32,
+    #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub null_tokens: Vec<String>,
     pub rules: Vec<Rule>,
 }
 
+/// One rule; `kind` in its JSON says which (see [`Rule::read`]).
 #[derive(Debug, Clone)]
 pub enum Rule {
     Range(RangeRule),
@@ -39,7 +43,8 @@ pub enum Rule {
     NonEmpty(NonEmptyRule),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RangeRule {
     pub id: Option<String>,
     pub field: String,
@@ -47,50 +52,62 @@ pub struct RangeRule {
     pub max: Option<f64>,
     pub warn_below: Option<f64>,
     pub warn_above: Option<f64>,
+    #[serde(default)]
     pub unit: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Part {
     pub name: String,
     pub min: Option<f64>,
     pub max: Option<f64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PairRule {
     pub id: Option<String>,
     pub field: String,
     pub separator: String,
     pub first: Part,
     pub second: Part,
+    #[serde(default)]
     pub first_greater: bool,
+    #[serde(default)]
     pub unit: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VocabularyRule {
     pub id: Option<String>,
     pub field: String,
     pub values: Vec<String>,
+    #[serde(default)]
     pub aliases: Map<String, Value>,
     pub suffix: Option<String>,
+    #[serde(default)]
     pub required: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Condition {
     pub field: String,
+    #[serde(rename = "in")]
     pub one_of: Vec<Value>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Requirement {
     pub field: String,
     pub equals: Value,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImpliesRule {
     pub id: Option<String>,
     pub when: Condition,
@@ -98,20 +115,23 @@ pub struct ImpliesRule {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson)]
+#[serde(rename_all = "camelCase")]
 pub enum Format {
     Url,
     Domain,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FormatRule {
     pub id: Option<String>,
     pub field: String,
     pub format: Format,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LengthRule {
     pub id: Option<String>,
     pub field: String,
@@ -119,7 +139,8 @@ pub struct LengthRule {
     pub max: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NonEmptyRule {
     pub id: Option<String>,
     pub field: String,
@@ -142,7 +163,7 @@ impl Rule {
 
 pub fn builtin(name: &str) -> Option<Pack> {
     let text = BUILTIN.iter().find(|(n, _)| *n == name)?.1;
-    Pack::read(&crate::decode::value(text.as_bytes()).ok()?, "").ok()
+    Pack::read(crate::decode::value(text.as_bytes()).ok()?, &At::Root("")).ok()
 }
 
 /// `kind` of each rule, in the order of [`Rule`]'s variants.
@@ -150,122 +171,28 @@ const KINDS: [&str; 7] = ["range", "pair", "vocabulary", "implies", "format", "l
 
 impl Pack {
     /// A pack written as JSON (shipped or inline), with every mistake at its path under `at`.
-    pub fn read(v: &Value, at: &str) -> Read<Pack> {
-        let f = Fields::of(v, at, &["name", "version", "description", "nullTokens", "rules"])?;
-        Ok(Pack {
-            name: f.req("name", read::string)?,
-            version: f.or("version", read::whole32, 0)?,
-            description: f.or("description", read::string, String::new())?,
-            null_tokens: f.or("nullTokens", read::strings, Vec::new())?,
-            rules: f.req("rules", |v, at| read::list(v, at, Rule::read))?,
-        })
+    pub fn read(v: Value, at: &At) -> Read<Pack> {
+        <Pack as FromJson>::read(v, at)
     }
 }
 
-impl Rule {
-    fn read(v: &Value, at: &str) -> Read<Rule> {
-        let kind = match v.get("kind") {
-            Some(k) => read::choice(k, &path::key(at, "kind"), &KINDS)?,
-            None if v.is_object() => {
-                return Err(Problem::new(path::key(at, "kind"), "a value (the field is required)"));
-            }
-            None => return Err(Problem::new(at, "a rule (an object with a kind)").found(show(v))),
+impl FromJson for Rule {
+    /// `kind` picks the variant; the rest of the object is that variant's rule.
+    fn read(v: Value, at: &At) -> Read<Rule> {
+        let Value::Object(mut map) = v else { return Err(at.wrong(&v, "a rule (an object with a kind)")) };
+        let Some(kind) = map.remove("kind") else {
+            return Err(At::Key(at, "kind").problem("a value (the field is required)"));
         };
-        let fields = |specific: &[&str]| {
-            let known: Vec<&str> = ["kind", "id"].iter().chain(specific).copied().collect();
-            Fields::of(v, at, &known)
-        };
+        let kind = read::choice(&kind, &At::Key(at, "kind"), &KINDS)?;
+        let v = Value::Object(map);
         Ok(match kind {
-            0 => {
-                let f = fields(&["field", "min", "max", "warnBelow", "warnAbove", "unit"])?;
-                Rule::Range(RangeRule {
-                    id: f.opt("id", read::string)?,
-                    field: f.req("field", read::string)?,
-                    min: f.opt("min", read::number)?,
-                    max: f.opt("max", read::number)?,
-                    warn_below: f.opt("warnBelow", read::number)?,
-                    warn_above: f.opt("warnAbove", read::number)?,
-                    unit: f.or("unit", read::string, String::new())?,
-                })
-            }
-            1 => {
-                let f = fields(&["field", "separator", "first", "second", "firstGreater", "unit"])?;
-                Rule::Pair(PairRule {
-                    id: f.opt("id", read::string)?,
-                    field: f.req("field", read::string)?,
-                    separator: f.req("separator", read::string)?,
-                    first: f.req("first", Part::read)?,
-                    second: f.req("second", Part::read)?,
-                    first_greater: f.or("firstGreater", read::boolean, false)?,
-                    unit: f.or("unit", read::string, String::new())?,
-                })
-            }
-            2 => {
-                let f = fields(&["field", "values", "aliases", "suffix", "required"])?;
-                Rule::Vocabulary(VocabularyRule {
-                    id: f.opt("id", read::string)?,
-                    field: f.req("field", read::string)?,
-                    values: f.req("values", read::strings)?,
-                    aliases: f.or("aliases", read::object, Map::new())?,
-                    suffix: f.opt("suffix", read::string)?,
-                    required: f.or("required", read::boolean, false)?,
-                })
-            }
-            3 => {
-                let f = fields(&["when", "then", "message"])?;
-                Rule::Implies(ImpliesRule {
-                    id: f.opt("id", read::string)?,
-                    when: f.req("when", |v, at| {
-                        let f = Fields::of(v, at, &["field", "in"])?;
-                        Ok(Condition {
-                            field: f.req("field", read::string)?,
-                            one_of: f.req("in", read::values)?,
-                        })
-                    })?,
-                    then: f.req("then", |v, at| {
-                        let f = Fields::of(v, at, &["field", "equals"])?;
-                        Ok(Requirement { field: f.req("field", read::string)?, equals: f.value("equals")? })
-                    })?,
-                    message: f.opt("message", read::string)?,
-                })
-            }
-            4 => {
-                let f = fields(&["field", "format"])?;
-                Rule::Format(FormatRule {
-                    id: f.opt("id", read::string)?,
-                    field: f.req("field", read::string)?,
-                    format: f.req("format", |v, at| {
-                        Ok([Format::Url, Format::Domain][read::choice(v, at, &["url", "domain"])?])
-                    })?,
-                })
-            }
-            5 => {
-                let f = fields(&["field", "min", "max"])?;
-                Rule::Length(LengthRule {
-                    id: f.opt("id", read::string)?,
-                    field: f.req("field", read::string)?,
-                    min: f.opt("min", read::whole)?,
-                    max: f.opt("max", read::whole)?,
-                })
-            }
-            _ => {
-                let f = fields(&["field"])?;
-                Rule::NonEmpty(NonEmptyRule {
-                    id: f.opt("id", read::string)?,
-                    field: f.req("field", read::string)?,
-                })
-            }
-        })
-    }
-}
-
-impl Part {
-    fn read(v: &Value, at: &str) -> Read<Part> {
-        let f = Fields::of(v, at, &["name", "min", "max"])?;
-        Ok(Part {
-            name: f.req("name", read::string)?,
-            min: f.opt("min", read::number)?,
-            max: f.opt("max", read::number)?,
+            0 => Rule::Range(FromJson::read(v, at)?),
+            1 => Rule::Pair(FromJson::read(v, at)?),
+            2 => Rule::Vocabulary(FromJson::read(v, at)?),
+            3 => Rule::Implies(FromJson::read(v, at)?),
+            4 => Rule::Format(FromJson::read(v, at)?),
+            5 => Rule::Length(FromJson::read(v, at)?),
+            _ => Rule::NonEmpty(FromJson::read(v, at)?),
         })
     }
 }

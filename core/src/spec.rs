@@ -9,41 +9,49 @@ use crate::error::{Error, Problem, Result};
 use crate::finding::Finding;
 use crate::finding::quote;
 use crate::path::{self, Step};
-use crate::read::{self, Fields, FromJson, Read};
+use crate::read::{At, FromJson};
 use crate::rules::{self, Pack};
 use crate::schema::{Id, Schema};
 use serde_json::{Map, Value};
 
 const SPEC_SCHEMA: &str = include_str!("spec.schema.json");
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Spec {
     pub name: String,
     pub input: Input,
     pub output: Output,
     pub prompt: Prompt,
     pub provider: Provider,
+    #[serde(default)]
     pub limits: Limits,
     pub budget: Option<Budget>,
+    #[serde(default)]
     pub batch: BatchOptions,
     /// `"builtin"` (the table in core/prices) or a price written inline.
     pub prices: Option<Value>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
     pub sheet: Option<String>,
+    #[serde(default = "one")]
     pub header_row: u32,
     pub key: Option<String>,
     pub identity: Option<Vec<String>>,
     pub null_tokens: Option<Vec<String>>,
     /// What to do with a row whose content changed after its output was written.
+    #[serde(default)]
     pub on_edit: OnEdit,
     pub schema: Value,
+    #[serde(default)]
     pub rules: Vec<RuleUse>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromJson)]
+#[serde(rename_all = "camelCase")]
 pub enum OnEdit {
     /// Keep the output, marked stale: what was paid for is not thrown away silently.
     #[default]
@@ -52,35 +60,51 @@ pub enum OnEdit {
     Reprocess,
 }
 
-#[derive(Debug, Clone)]
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Output {
     pub sheet: Option<String>,
     pub schema: Value,
+    #[serde(default)]
     pub rules: Vec<RuleUse>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleUse {
     /// A built-in pack's name, or a pack written inline.
     pub pack: Value,
     /// Where the pack applies: `""` is the row or answer itself, `states[*].vitals` each vitals.
+    #[serde(default = "root_only")]
     pub at: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+fn root_only() -> Vec<String> {
+    vec![String::new()]
+}
+
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Prompt {
     pub system: String,
     pub template: String,
+    #[serde(default)]
     pub examples: Vec<Example>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Example {
     pub input: Map<String, Value>,
     pub output: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson)]
+#[serde(rename_all = "camelCase")]
 pub enum ProviderKind {
     Openai,
     Anthropic,
@@ -95,16 +119,23 @@ impl ProviderKind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Provider {
     pub kind: ProviderKind,
     pub model: String,
     pub base_url: Option<String>,
+    #[serde(default = "default_max_output")]
     pub max_output_tokens: u32,
     pub temperature: Option<f64>,
 }
 
-#[derive(Debug, Clone)]
+fn default_max_output() -> u32 {
+    1024
+}
+
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Limits {
     pub wave_size: u32,
     pub concurrency: u32,
@@ -131,13 +162,15 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Budget {
     pub max_usd: f64,
 }
 
 /// Provider Batch API submissions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct BatchOptions {
     /// Where a batch's failed and expired lines go next: `realtime` (the runner sends them) or
     /// `batch` (a new batch).
@@ -152,159 +185,11 @@ impl Default for BatchOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson)]
+#[serde(rename_all = "camelCase")]
 pub enum BatchRetry {
     Realtime,
     Batch,
-}
-
-// Readers for the spec's parts. `spec.schema.json` has checked the shape already (every problem
-// at once, at its path); these take the values out and say where anything still doesn't fit.
-impl Spec {
-    fn read(v: &Value) -> Read<Spec> {
-        let f = Fields::of(
-            v,
-            "",
-            &["name", "input", "output", "prompt", "provider", "limits", "budget", "batch", "prices"],
-        )?;
-        Ok(Spec {
-            name: f.req("name", read::string)?,
-            input: f.req("input", Input::read)?,
-            output: f.req("output", Output::read)?,
-            prompt: f.req("prompt", Prompt::read)?,
-            provider: f.req("provider", Provider::read)?,
-            limits: f.or("limits", Limits::read, Limits::default())?,
-            budget: f.opt("budget", |v, at| {
-                Ok(Budget { max_usd: Fields::of(v, at, &["maxUsd"])?.req("maxUsd", read::number)? })
-            })?,
-            batch: f.or("batch", BatchOptions::read, BatchOptions::default())?,
-            prices: f.opt("prices", read::any)?,
-        })
-    }
-}
-
-impl Input {
-    fn read(v: &Value, at: &str) -> Read<Input> {
-        let f = Fields::of(
-            v,
-            at,
-            &["sheet", "headerRow", "key", "identity", "nullTokens", "onEdit", "schema", "rules"],
-        )?;
-        Ok(Input {
-            sheet: f.opt("sheet", read::string)?,
-            header_row: f.or("headerRow", read::whole32, 1)?,
-            key: f.opt("key", read::string)?,
-            identity: f.opt("identity", read::strings)?,
-            null_tokens: f.opt("nullTokens", read::strings)?,
-            on_edit: f.or(
-                "onEdit",
-                |v, at| Ok([OnEdit::Keep, OnEdit::Reprocess][read::choice(v, at, &["keep", "reprocess"])?]),
-                OnEdit::Keep,
-            )?,
-            schema: f.value("schema")?,
-            rules: f.or("rules", RuleUse::read_all, Vec::new())?,
-        })
-    }
-}
-
-impl Output {
-    fn read(v: &Value, at: &str) -> Read<Output> {
-        let f = Fields::of(v, at, &["sheet", "schema", "rules"])?;
-        Ok(Output {
-            sheet: f.opt("sheet", read::string)?,
-            schema: f.value("schema")?,
-            rules: f.or("rules", RuleUse::read_all, Vec::new())?,
-        })
-    }
-}
-
-impl RuleUse {
-    fn read_all(v: &Value, at: &str) -> Read<Vec<RuleUse>> {
-        read::list(v, at, |v, at| {
-            let f = Fields::of(v, at, &["pack", "at"])?;
-            Ok(RuleUse { pack: f.value("pack")?, at: f.or("at", read::strings, vec![String::new()])? })
-        })
-    }
-}
-
-impl Prompt {
-    fn read(v: &Value, at: &str) -> Read<Prompt> {
-        let f = Fields::of(v, at, &["system", "template", "examples"])?;
-        Ok(Prompt {
-            system: f.req("system", read::string)?,
-            template: f.req("template", read::string)?,
-            examples: f.or("examples", |v, at| read::list(v, at, Example::read), Vec::new())?,
-        })
-    }
-}
-
-impl Example {
-    fn read(v: &Value, at: &str) -> Read<Example> {
-        let f = Fields::of(v, at, &["input", "output"])?;
-        Ok(Example { input: f.req("input", read::object)?, output: f.value("output")? })
-    }
-}
-
-impl Provider {
-    fn read(v: &Value, at: &str) -> Read<Provider> {
-        let f = Fields::of(v, at, &["kind", "model", "baseUrl", "maxOutputTokens", "temperature"])?;
-        Ok(Provider {
-            kind: f.req("kind", |v, at| {
-                Ok([ProviderKind::Openai, ProviderKind::Anthropic]
-                    [read::choice(v, at, &["openai", "anthropic"])?])
-            })?,
-            model: f.req("model", read::string)?,
-            base_url: f.opt("baseUrl", read::string)?,
-            max_output_tokens: f.or("maxOutputTokens", read::whole32, 1024)?,
-            temperature: f.opt("temperature", read::number)?,
-        })
-    }
-}
-
-impl Limits {
-    fn read(v: &Value, at: &str) -> Read<Limits> {
-        let f = Fields::of(
-            v,
-            at,
-            &[
-                "waveSize",
-                "concurrency",
-                "requestsPerMinute",
-                "tokensPerMinute",
-                "timeSliceSeconds",
-                "attemptsPerRow",
-                "reasksPerRow",
-            ],
-        )?;
-        let d = Limits::default();
-        Ok(Limits {
-            wave_size: f.or("waveSize", read::whole32, d.wave_size)?,
-            concurrency: f.or("concurrency", read::whole32, d.concurrency)?,
-            requests_per_minute: f.or("requestsPerMinute", read::whole32, d.requests_per_minute)?,
-            tokens_per_minute: f.or("tokensPerMinute", read::whole32, d.tokens_per_minute)?,
-            time_slice_seconds: f.or("timeSliceSeconds", read::whole32, d.time_slice_seconds)?,
-            attempts_per_row: f.or("attemptsPerRow", read::whole32, d.attempts_per_row)?,
-            reasks_per_row: f.or("reasksPerRow", read::whole32, d.reasks_per_row)?,
-        })
-    }
-}
-
-impl BatchOptions {
-    fn read(v: &Value, at: &str) -> Read<BatchOptions> {
-        let f = Fields::of(v, at, &["retry", "pollMinutes"])?;
-        let d = BatchOptions::default();
-        Ok(BatchOptions {
-            retry: f.or(
-                "retry",
-                |v, at| {
-                    Ok([BatchRetry::Realtime, BatchRetry::Batch]
-                        [read::choice(v, at, &["realtime", "batch"])?])
-                },
-                d.retry,
-            )?,
-            poll_minutes: f.or("pollMinutes", read::whole32, d.poll_minutes)?,
-        })
-    }
 }
 
 /// A rule pack ready to apply, with its places parsed.
@@ -346,7 +231,7 @@ impl Job {
         if !findings.is_empty() {
             return Err(Error::InvalidInput(findings.iter().map(Problem::from_finding).collect()));
         }
-        let spec = Spec::read(value).map_err(Error::invalid)?;
+        let spec = Spec::read(value.clone(), &At::Root("")).map_err(Error::invalid)?;
         let mut problems = Vec::new();
         let input = parse_schema(&spec.input.schema, "input.schema", &mut problems);
         let output = parse_schema(&spec.output.schema, "output.schema", &mut problems);
@@ -406,7 +291,7 @@ fn resolve_price(spec: &Spec, problems: &mut Vec<Problem>) -> Option<crate::pric
     use crate::price;
     let found = match &spec.prices {
         Some(inline @ Value::Object(_)) => {
-            crate::price::Price::read(inline, "prices").map_err(|p| problems.push(p)).ok()
+            crate::price::Price::read(inline.clone(), &At::Root("prices")).map_err(|p| problems.push(p)).ok()
         }
         _ => price::builtin(&spec.provider.model),
     };
@@ -527,7 +412,7 @@ fn rule_uses(uses: &[RuleUse], at: &str, schema: &Schema, problems: &mut Vec<Pro
                 Problem::new(format!("{here}.pack"), format!("a built-in pack ({})", known.join(", ")))
                     .found(quote(name))
             }),
-            inline => Pack::read(inline, &format!("{here}.pack")),
+            inline => Pack::read(inline.clone(), &At::Root(&format!("{here}.pack"))),
         };
         let pack = match pack {
             Ok(p) => p,

@@ -137,7 +137,7 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
             let known = if outer.deny_unknown_fields { quote!(Some(&[#(#keys),*])) } else { quote!(None) };
             quote! {
                 #container
-                let fields = crate::read::Fields::new(v, at, #known)?;
+                let mut fields = crate::read::Fields::new(v, at, #known)?;
                 Ok(#name { #(#inits),* })
             }
         }
@@ -161,14 +161,14 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                     quote!(#i => #name::#ident)
                 });
             }
-            quote!(Ok(match crate::read::choice(v, at, &[#(#names),*])? { #(#arms),* }))
+            quote!(Ok(match crate::read::choice(&v, at, &[#(#names),*])? { #(#arms),* }))
         }
         Data::Union(_) => return Err(syn::Error::new_spanned(name, "FromJson: no unions")),
     };
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
     Ok(quote! {
         impl #impl_g crate::read::FromJson for #name #ty_g #where_g {
-            fn read(v: &::serde_json::Value, at: &str) -> crate::read::Read<Self> {
+            fn read(v: ::serde_json::Value, at: &crate::read::At) -> crate::read::Read<Self> {
                 #body
             }
         }
