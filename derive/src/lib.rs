@@ -15,18 +15,18 @@ use syn::{Data, DeriveInput, Fields, LitStr, parse_macro_input};
 
 #[proc_macro_derive(FromJson, attributes(serde))]
 pub fn derive_from_json(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    match expand(&input) {
-        Ok(t) => t.into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    expand(input, from_json)
 }
 
 #[proc_macro_derive(ToJson, attributes(serde))]
 pub fn derive_to_json(input: TokenStream) -> TokenStream {
+    expand(input, to_json)
+}
+
+fn expand(input: TokenStream, make: fn(&DeriveInput, Shape) -> Tokens) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    match expand_to_json(&input) {
-        Ok(t) => t.into(),
+    match shape(&input) {
+        Ok(shape) => make(&input, shape).into(),
         Err(e) => e.to_compile_error().into(),
     }
 }
@@ -62,7 +62,7 @@ fn attrs(list: &[syn::Attribute]) -> syn::Result<Attrs> {
             } else if meta.path.is_ident("flatten") {
                 out.flatten = true;
             } else {
-                return Err(meta.error("FromJson does not support this serde attribute"));
+                return Err(meta.error("rowbatch-derive does not support this serde attribute"));
             }
             Ok(())
         })?;
@@ -104,32 +104,68 @@ fn renamed(ident: &str, rule: Option<&str>) -> syn::Result<String> {
     })
 }
 
-fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
-    let name = &input.ident;
+/// What both derives need of a type: its fields or unit variants, with their JSON names.
+enum Shape<'a> {
+    Struct { members: Vec<Member<'a>>, outer: Box<Attrs> },
+    Enum(Vec<(&'a syn::Ident, String)>),
+}
+
+struct Member<'a> {
+    ident: &'a syn::Ident,
+    key: String,
+    attrs: Attrs,
+}
+
+fn shape(input: &DeriveInput) -> syn::Result<Shape<'_>> {
     let outer = attrs(&input.attrs)?;
-    let body = match &input.data {
+    let name = |ident: &syn::Ident, a: &Attrs| match &a.rename {
+        Some(k) => Ok(k.clone()),
+        None => renamed(&ident.to_string(), outer.rename_all.as_deref()),
+    };
+    match &input.data {
         Data::Struct(s) => {
             let Fields::Named(fields) = &s.fields else {
-                return Err(syn::Error::new_spanned(name, "FromJson: structs with named fields only"));
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "rowbatch-derive: structs with named fields only",
+                ));
             };
-            let mut keys = Vec::new();
-            let mut inits = Vec::new();
+            let mut members = Vec::new();
             for f in &fields.named {
                 let ident = f.ident.as_ref().unwrap();
-                let a = attrs(&f.attrs)?;
-                let key = match a.rename {
-                    Some(k) => k,
-                    None => renamed(&ident.to_string(), outer.rename_all.as_deref())?,
-                };
-                let default = match (&a.default, &outer.default) {
+                let attrs = attrs(&f.attrs)?;
+                members.push(Member { ident, key: name(ident, &attrs)?, attrs });
+            }
+            Ok(Shape::Struct { members, outer: Box::new(outer) })
+        }
+        Data::Enum(e) => e
+            .variants
+            .iter()
+            .map(|v| match v.fields {
+                Fields::Unit => Ok((&v.ident, name(&v.ident, &attrs(&v.attrs)?)?)),
+                _ => Err(syn::Error::new_spanned(v, "rowbatch-derive: enums of unit variants only")),
+            })
+            .collect::<syn::Result<_>>()
+            .map(Shape::Enum),
+        Data::Union(_) => Err(syn::Error::new_spanned(&input.ident, "rowbatch-derive: no unions")),
+    }
+}
+
+fn from_json(input: &DeriveInput, shape: Shape) -> Tokens {
+    let name = &input.ident;
+    let body = match shape {
+        Shape::Struct { members, outer } => {
+            let inits = members.iter().map(|m| {
+                let (ident, key) = (m.ident, &m.key);
+                let default = match (&m.attrs.default, &outer.default) {
                     (Some(Some(path)), _) => quote!(Some(#path())),
                     (Some(None), _) => quote!(Some(::core::default::Default::default())),
                     (None, Some(_)) => quote!(Some(container.#ident)),
                     (None, None) => quote!(None),
                 };
-                inits.push(quote!(#ident: fields.field(#key, #default)?));
-                keys.push(key);
-            }
+                quote!(#ident: fields.field(#key, #default)?)
+            });
+            let keys = members.iter().map(|m| &m.key);
             let container = outer
                 .default
                 .is_some()
@@ -141,68 +177,43 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                 Ok(#name { #(#inits),* })
             }
         }
-        Data::Enum(e) => {
-            let mut names = Vec::new();
-            let mut arms = Vec::new();
-            for (i, var) in e.variants.iter().enumerate() {
-                if !matches!(var.fields, Fields::Unit) {
-                    return Err(syn::Error::new_spanned(var, "FromJson: enums of unit variants only"));
-                }
-                let a = attrs(&var.attrs)?;
-                names.push(match a.rename {
-                    Some(k) => k,
-                    None => renamed(&var.ident.to_string(), outer.rename_all.as_deref())?,
-                });
-                let ident = &var.ident;
-                // The last arm takes every other index: `choice` returns only valid ones.
-                arms.push(if i + 1 == e.variants.len() {
-                    quote!(_ => #name::#ident)
-                } else {
-                    quote!(#i => #name::#ident)
-                });
-            }
+        Shape::Enum(variants) => {
+            let names = variants.iter().map(|(_, n)| n);
+            let last = variants.len() - 1;
+            // The last arm takes every other index: `choice` returns only valid ones.
+            let arms = variants.iter().enumerate().map(|(i, (ident, _))| {
+                if i == last { quote!(_ => #name::#ident) } else { quote!(#i => #name::#ident) }
+            });
             quote!(Ok(match crate::read::choice(&v, at, &[#(#names),*])? { #(#arms),* }))
         }
-        Data::Union(_) => return Err(syn::Error::new_spanned(name, "FromJson: no unions")),
     };
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
-    Ok(quote! {
+    quote! {
         impl #impl_g crate::read::FromJson for #name #ty_g #where_g {
             fn read(v: ::serde_json::Value, at: &crate::read::At) -> crate::read::Read<Self> {
                 #body
             }
         }
-    })
+    }
 }
 
-fn expand_to_json(input: &DeriveInput) -> syn::Result<Tokens> {
+fn to_json(input: &DeriveInput, shape: Shape) -> Tokens {
     let name = &input.ident;
-    let outer = attrs(&input.attrs)?;
-    let methods = match &input.data {
-        Data::Struct(s) => {
-            let Fields::Named(fields) = &s.fields else {
-                return Err(syn::Error::new_spanned(name, "ToJson: structs with named fields only"));
-            };
-            let mut writes = Vec::new();
-            for f in &fields.named {
-                let ident = f.ident.as_ref().unwrap();
-                let a = attrs(&f.attrs)?;
-                if a.flatten {
-                    writes.push(quote!(crate::write::ToJson::write_fields(&self.#ident, out, first);));
-                    continue;
+    let methods = match shape {
+        Shape::Struct { members, .. } => {
+            let writes = members.iter().map(|m| {
+                let ident = m.ident;
+                if m.attrs.flatten {
+                    return quote!(crate::write::ToJson::write_fields(&self.#ident, out, first););
                 }
-                let key = match a.rename {
-                    Some(k) => k,
-                    None => renamed(&ident.to_string(), outer.rename_all.as_deref())?,
-                };
                 // Keys are written as they are: field names need no escaping.
-                let key = format!("\"{key}\":");
+                let key = format!("\"{}\":", m.key);
                 let write = quote!(crate::write::field(out, first, #key, &self.#ident););
-                writes.push(match a.skip_serializing_if {
+                match &m.attrs.skip_serializing_if {
                     Some(skip) => quote!(if !#skip(&self.#ident) { #write }),
                     None => write,
-                });
-            }
+                }
+            });
             quote! {
                 fn write(&self, out: &mut String) {
                     out.push('{');
@@ -215,33 +226,22 @@ fn expand_to_json(input: &DeriveInput) -> syn::Result<Tokens> {
                 }
             }
         }
-        Data::Enum(e) => {
-            let mut arms = Vec::new();
-            for var in &e.variants {
-                if !matches!(var.fields, Fields::Unit) {
-                    return Err(syn::Error::new_spanned(var, "ToJson: enums of unit variants only"));
-                }
-                let a = attrs(&var.attrs)?;
-                let text = match a.rename {
-                    Some(k) => k,
-                    None => renamed(&var.ident.to_string(), outer.rename_all.as_deref())?,
-                };
-                let text = format!("\"{text}\"");
-                let ident = &var.ident;
-                arms.push(quote!(#name::#ident => #text));
-            }
+        Shape::Enum(variants) => {
+            let arms = variants.iter().map(|(ident, n)| {
+                let text = format!("\"{n}\"");
+                quote!(#name::#ident => #text)
+            });
             quote! {
                 fn write(&self, out: &mut String) {
                     out.push_str(match self { #(#arms),* });
                 }
             }
         }
-        Data::Union(_) => return Err(syn::Error::new_spanned(name, "ToJson: no unions")),
     };
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
-    Ok(quote! {
+    quote! {
         impl #impl_g crate::write::ToJson for #name #ty_g #where_g {
             #methods
         }
-    })
+    }
 }
