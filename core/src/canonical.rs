@@ -161,7 +161,7 @@ fn json_number(t: &str) -> Option<String> {
     if i != b.len() {
         return None;
     }
-    number(t.parse().ok()?)
+    number(crate::decode::number(t)?)
 }
 
 /// The row's canonical bytes: `["rowbatch.sig.v1", v1, v2, …]` with the values in spec order.

@@ -274,7 +274,7 @@ pub(crate) fn text_of(cell: Option<&Cell>) -> String {
 pub(crate) fn number_of(cell: Option<&Cell>) -> f64 {
     match cell {
         Some(Cell::Number(n)) if n.is_finite() => *n,
-        Some(Cell::Text(t)) => t.trim().parse().ok().filter(|n: &f64| n.is_finite()).unwrap_or(0.0),
+        Some(Cell::Text(t)) => crate::decode::number(t).unwrap_or(0.0),
         _ => 0.0,
     }
 }

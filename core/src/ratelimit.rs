@@ -114,7 +114,7 @@ impl Limiter {
 
     /// Reads the provider's rate-limit headers from a response.
     pub fn observe(&mut self, h: &BTreeMap<String, String>) {
-        let n = |k: &str| h.get(k).and_then(|v| v.trim().parse::<f64>().ok()).filter(|v| v.is_finite());
+        let n = |k: &str| h.get(k).and_then(|v| crate::decode::number(v));
         let pair = |prefix: &str, kind: &str| {
             (n(&format!("{prefix}-limit-{kind}")), n(&format!("{prefix}-remaining-{kind}")))
         };

@@ -32,10 +32,10 @@ pub fn delay(attempt: u32, headers: &BTreeMap<String, String>, now: f64, seed: &
 /// The server's requested wait in ms, and the header it came from.
 pub fn hint(h: &BTreeMap<String, String>, now: f64) -> Option<(f64, String)> {
     let get = |k: &str| h.get(k).map(|v| v.trim());
-    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite()) {
+    if let Some(ms) = get("retry-after-ms").and_then(crate::decode::number) {
         return Some((ms, "retry-after-ms".to_owned()));
     }
-    if let Some(s) = get("retry-after").and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite()) {
+    if let Some(s) = get("retry-after").and_then(crate::decode::number) {
         return Some((s * 1000.0, "retry-after".to_owned()));
     }
     // The limits that are exhausted (remaining 0, or not reported) decide; the latest reset wins.
@@ -71,7 +71,7 @@ pub fn duration_ms(s: &str) -> Option<f64> {
     }
     while !rest.is_empty() {
         let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let value: f64 = rest[..n].parse().ok()?;
+        let value = crate::decode::number(&rest[..n])?;
         rest = &rest[n..];
         let unit = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         total += value
@@ -102,7 +102,7 @@ pub fn rfc3339_ms(s: &str) -> Option<f64> {
     let mut frac: f64 = 0.0;
     if b.get(i) == Some(&b'.') {
         let end = s[i + 1..].find(|c: char| !c.is_ascii_digit()).map_or(s.len(), |e| e + i + 1);
-        frac = format!("0{}", &s[i..end]).parse().ok()?;
+        frac = crate::decode::number(&format!("0{}", &s[i..end]))?;
         i = end;
     }
     let offset_min = match s.get(i..)? {

@@ -263,7 +263,7 @@ fn is_empty(v: Option<&Value>) -> bool {
 fn number(v: Option<&Value>) -> Option<f64> {
     match v? {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
+        Value::String(s) => crate::decode::number(s),
         _ => None,
     }
 }
@@ -308,7 +308,7 @@ fn pair(r: &PairRule, view: &Map<String, Value>, base: &str, out: &mut Vec<Findi
     let at = path::key(base, &r.field);
     let parts: Option<(f64, f64)> = value.as_str().and_then(|s| {
         let (a, b) = s.split_once(r.separator.as_str())?;
-        Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+        Some((crate::decode::number(a)?, crate::decode::number(b)?))
     });
     let Some((a, b)) = parts else {
         let msg = format!(
