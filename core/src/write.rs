@@ -88,7 +88,7 @@ macro_rules! integers {
     ($($t:ty),*) => {$(
         impl ToJson for $t {
             fn write(&self, out: &mut String) {
-                let _ = write!(out, "{self}");
+                out.push_str(itoa::Buffer::new().format(*self));
             }
         }
     )*};
@@ -98,11 +98,10 @@ integers!(u16, u32, u64, usize);
 impl ToJson for f64 {
     /// The shortest text that reads back as the same number (serde_json's); null when not finite.
     fn write(&self, out: &mut String) {
-        match serde_json::Number::from_f64(*self) {
-            Some(n) => {
-                let _ = write!(out, "{n}");
-            }
-            None => out.push_str("null"),
+        if self.is_finite() {
+            out.push_str(zmij::Buffer::new().format_finite(*self));
+        } else {
+            out.push_str("null");
         }
     }
 }
