@@ -169,13 +169,6 @@ pub fn builtin(name: &str) -> Option<Pack> {
 /// `kind` of each rule, in the order of [`Rule`]'s variants.
 const KINDS: [&str; 7] = ["range", "pair", "vocabulary", "implies", "format", "length", "nonEmpty"];
 
-impl Pack {
-    /// A pack written as JSON (shipped or inline), with every mistake at its path under `at`.
-    pub fn read(v: Value, at: &At) -> Read<Pack> {
-        <Pack as FromJson>::read(v, at)
-    }
-}
-
 impl FromJson for Rule {
     /// `kind` picks the variant; the rest of the object is that variant's rule.
     fn read(v: Value, at: &At) -> Read<Rule> {

@@ -2,7 +2,7 @@
 
 use rowbatch_core::finding::{Finding, Severity};
 use rowbatch_core::path::parse_pattern;
-use rowbatch_core::read::At;
+use rowbatch_core::read::{At, FromJson};
 use rowbatch_core::rules::{self, Pack};
 use serde_json::{Value, json};
 
