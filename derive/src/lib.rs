@@ -94,7 +94,6 @@ fn renamed(ident: &str, rule: Option<&str>) -> syn::Result<String> {
             .map(|(i, w)| if i == 0 { w.clone() } else { w[..1].to_uppercase() + &w[1..] })
             .collect(),
         Some("snake_case") => words.join("_"),
-        Some("lowercase") => words.concat(),
         Some(other) => {
             return Err(syn::Error::new(
                 proc_macro2::Span::call_site(),
