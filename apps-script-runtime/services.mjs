@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { enter } from './workbook.mjs';
+import { enter, MAX_CELLS, TOO_MANY_CELLS } from './workbook.mjs';
 
 
 function sheetHandle(s) {
@@ -25,6 +25,7 @@ function a1Col(c) {
 
 /** A1 notation; `A2:E` runs to the sheet's last row (`maxRows`), as in Sheets. */
 function parseA1(a1, maxRows = 1000) {
+
   const m = /^\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d*))?$/i.exec(a1.trim());
   if (!m) throw new Error(`Range not found: ${a1}`);
   const col = (s) => [...s.toUpperCase()].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0);
@@ -36,9 +37,14 @@ function parseA1(a1, maxRows = 1000) {
   return { row: Math.min(r1, r2), col: Math.min(c1, c2), rows: Math.abs(r2 - r1) + 1, cols: Math.abs(c2 - c1) + 1 };
 }
 
-/** A new sheet has 1,000 rows; writing below them adds rows. */
-function maxRows(sheet) {
-  return Math.max(1000, sheet.rows.length);
+/** Growing a sheet by `cells` must keep the spreadsheet within 10 million cells. */
+function grow(rt, cells) {
+  if (rt.workbook.cellCount() + cells > MAX_CELLS) throw new Error(TOO_MANY_CELLS);
+}
+
+/** The 1-based position arguments of insertRows…/deleteRows: whole numbers inside the grid. */
+function position(n, max, what) {
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`Those ${what} are out of bounds.`);
 }
 
 function checkShape(h, values) {
@@ -84,28 +90,73 @@ export const handlers = {
     byId(_e, id) { return sheetHandle(sheetById(this, id)); },
     getLastRow(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastRow; },
     getLastColumn(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastColumn; },
-    getMaxRows(_e, id) { this.counters.sheetsReads += 1; return maxRows(sheetById(this, id)); },
+    getMaxRows(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).maxRows; },
+    getMaxColumns(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).maxColumns; },
     getRange(_e, id, a, b, c, d) {
       const s = sheetById(this, id);
-      const h = typeof a === 'string' ? parseA1(a, maxRows(s)) : { row: a, col: b, rows: c ?? 1, cols: d ?? 1 };
+      const h = typeof a === 'string' ? parseA1(a, s.maxRows) : { row: a, col: b, rows: c ?? 1, cols: d ?? 1 };
       for (const [k, v] of Object.entries(h)) {
         if (!Number.isInteger(v) || v < 1) {
-          throw new Error(k === 'rows' || k === 'cols'
-            ? 'The number of rows in the range must be at least 1.' : `Those rows are out of bounds.`);
+          throw new Error(k === 'rows' ? 'The number of rows in the range must be at least 1.'
+            : k === 'cols' ? 'The number of columns in the range must be at least 1.' : 'Those rows are out of bounds.');
         }
       }
+      s.within(h.row, h.col, h.rows, h.cols);
       return { sheet: s.id, ...h };
+    },
+    // The grid grows only here (and by appendRow), one call for any number of rows.
+    insertRowsAfter(_e, id, after, n) {
+      this.counters.sheetsWrites += 1;
+      const s = sheetById(this, id);
+      position(after, s.maxRows, 'rows');
+      grow(this, n * s.maxColumns);
+      s.insertRows(after, n);
+    },
+    insertRowsBefore(_e, id, before, n) {
+      this.counters.sheetsWrites += 1;
+      const s = sheetById(this, id);
+      position(before, s.maxRows, 'rows');
+      grow(this, n * s.maxColumns);
+      s.insertRows(before - 1, n);
+    },
+    insertColumnsAfter(_e, id, after, n) {
+      this.counters.sheetsWrites += 1;
+      const s = sheetById(this, id);
+      position(after, s.maxColumns, 'columns');
+      grow(this, n * s.maxRows);
+      s.insertColumns(after, n);
+    },
+    insertColumnsBefore(_e, id, before, n) {
+      this.counters.sheetsWrites += 1;
+      const s = sheetById(this, id);
+      position(before, s.maxColumns, 'columns');
+      grow(this, n * s.maxRows);
+      s.insertColumns(before - 1, n);
+    },
+    deleteRows(_e, id, at, n) {
+      this.counters.sheetsWrites += 1;
+      const s = sheetById(this, id);
+      position(at, s.maxRows, 'rows');
+      position(at + n - 1, s.maxRows, 'rows');
+      s.deleteRows(at - 1, n);
     },
     getDataRange(_e, id) {
       this.counters.sheetsReads += 1; // it has to learn the data's extent
       const s = sheetById(this, id);
       return { sheet: s.id, row: 1, col: 1, rows: Math.max(1, s.lastRow), cols: Math.max(1, s.lastColumn) };
     },
+    // Appends after the last row with content, adding a row (and columns) when the grid is full.
     appendRow(_e, id, values) {
       this.counters.sheetsWrites += 1;
       const s = sheetById(this, id);
       const r = s.lastRow;
-      values.forEach((v, c) => s.set(r, c, enter(v)));
+      const entered = values.map(enter);
+      const rows = r + 1 > s.maxRows ? 1 : 0;
+      const cols = Math.max(0, values.length - s.maxColumns);
+      grow(this, rows * s.maxColumns + cols * (s.maxRows + rows));
+      if (rows) s.gridRows = s.maxRows + 1;
+      if (cols) s.gridColumns = values.length;
+      entered.forEach((v, c) => s.set(r, c, v));
     },
     clear(_e, id) { this.counters.sheetsWrites += 1; const s = sheetById(this, id); s.rows = []; s.formulas.clear(); },
     setHidden(_e, id, hidden) { this.counters.sheetsWrites += 1; sheetById(this, id).hidden = hidden; },
@@ -129,15 +180,15 @@ export const handlers = {
       this.counters.sheetsWrites += 1;
       checkShape(h, values);
       const s = sheetById(this, h.sheet);
+      s.within(h.row, h.col, h.rows, h.cols); // rows may have been deleted since getRange
       const entered = values.map((r) => r.map(enter)); // all or nothing
-      if (this.workbook.cellCount() + h.rows * h.cols > 10_000_000) {
-        throw new Error('This action would increase the number of cells in the workbook above the limit of 10000000 cells.');
-      }
       entered.forEach((r, i) => r.forEach((v, j) => s.set(h.row - 1 + i, h.col - 1 + j, v)));
     },
     setValue(_e, h, value) {
       this.counters.sheetsWrites += 1;
-      sheetById(this, h.sheet).set(h.row - 1, h.col - 1, enter(value));
+      const s = sheetById(this, h.sheet);
+      s.within(h.row, h.col, 1, 1);
+      s.set(h.row - 1, h.col - 1, enter(value));
     },
     clearContent(_e, h) {
       this.counters.sheetsWrites += 1;

@@ -6,9 +6,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 
-/** Sheets' limits. */
+/**
+ * Sheets' limits: 10 million cells per spreadsheet, counted over every sheet's grid (empty
+ * cells too: deleting unused rows frees room), and 50,000 characters per cell (Google's
+ * "Files you can store in Google Drive" page). `insertSheet()` makes a grid of 1,000 rows by
+ * 26 columns; nothing grows it but insertRows…/insertColumns… and appendRow.
+ */
 export const MAX_CELLS = 10_000_000;
 export const MAX_CELL_CHARS = 50_000;
+export const NEW_SHEET_ROWS = 1000;
+export const NEW_SHEET_COLUMNS = 26;
+export const OUTSIDE = 'The coordinates of the range are outside the dimensions of the sheet.';
+export const TOO_MANY_CELLS = `This action would increase the number of cells in the workbook above the limit of ${MAX_CELLS} cells.`;
 
 /** A date cell crosses into the script as {$date: ms} and becomes a Date there. */
 const isDate = (v) => v !== null && typeof v === 'object' && typeof v.$date === 'number';
@@ -52,6 +61,62 @@ export class Sheet {
     this.hidden = false;
     this.rows = []; // arrays of values ('' for empty)
     this.formulas = new Map(); // "r,c" (0-based) -> formula text
+    this.gridRows = NEW_SHEET_ROWS;
+    this.gridColumns = NEW_SHEET_COLUMNS;
+  }
+
+  /**
+   * The grid. A script can only change it through the services, which check bounds first;
+   * a test that edits `rows` directly acts as a person typing past the edge (Sheets adds
+   * rows for a paste), so the grid always covers the data.
+   */
+  get maxRows() {
+    return Math.max(this.gridRows, this.rows.length);
+  }
+
+  get maxColumns() {
+    let wide = this.gridColumns;
+    for (const row of this.rows) if (row.length > wide) wide = row.length;
+    return wide;
+  }
+
+  /** Throws Sheets' message unless rows r..r+n-1 and columns c..c+m-1 (1-based) are in the grid. */
+  within(r, c, n, m) {
+    if (r + n - 1 > this.maxRows || c + m - 1 > this.maxColumns) throw new Error(OUTSIDE);
+  }
+
+  /** insertRowsAfter/insertRowsBefore: `n` empty rows before 0-based row `at`. */
+  insertRows(at, n) {
+    const grid = this.maxRows;
+    if (at < this.rows.length) {
+      this.rows.splice(at, 0, ...Array.from({ length: n }, () => []));
+      this.shiftFormulas((r, c) => (r >= at ? [r + n, c] : [r, c]));
+    }
+    this.gridRows = grid + n;
+  }
+
+  insertColumns(at, n) {
+    const grid = this.maxColumns;
+    for (const row of this.rows) if (at < row.length) row.splice(at, 0, ...new Array(n).fill(''));
+    this.shiftFormulas((r, c) => (c >= at ? [r, c + n] : [r, c]));
+    this.gridColumns = grid + n;
+  }
+
+  deleteRows(at, n) {
+    const grid = this.maxRows;
+    if (n >= grid) throw new Error('Sorry, it is not possible to delete all non-frozen rows.');
+    this.rows.splice(at, n);
+    this.shiftFormulas((r, c) => (r >= at + n ? [r - n, c] : r >= at ? null : [r, c]));
+    this.gridRows = grid - n;
+  }
+
+  shiftFormulas(move) {
+    const next = new Map();
+    for (const [k, f] of this.formulas) {
+      const to = move(...k.split(',').map(Number));
+      if (to) next.set(to.join(','), f);
+    }
+    this.formulas = next;
   }
 
   get lastRow() {
@@ -86,8 +151,9 @@ export class Sheet {
     return this.formulas.get(`${r},${c}`) ?? '';
   }
 
+  /** The grid's cells, empty or not: what the 10-million-cell limit counts. */
   cellCount() {
-    return this.rows.reduce((n, row) => n + row.length, 0);
+    return this.maxRows * this.maxColumns;
   }
 }
 
@@ -106,6 +172,7 @@ export class Workbook {
     if (this.sheet(name)) {
       throw new Error(`A sheet with the name "${name}" already exists. Please enter another name.`);
     }
+    if (this.cellCount() + NEW_SHEET_ROWS * NEW_SHEET_COLUMNS > MAX_CELLS) throw new Error(TOO_MANY_CELLS);
     const s = new Sheet(name, this.nextId);
     this.nextId += 1;
     this.sheets.splice(Math.min(index, this.sheets.length), 0, s);
@@ -125,6 +192,8 @@ export class Workbook {
     for (const m of meta.sheets) {
       const s = wb.insert(m.name);
       s.hidden = Boolean(m.hidden);
+      if (m.maxRows) s.gridRows = m.maxRows;
+      if (m.maxColumns) s.gridColumns = m.maxColumns;
       const file = path.join(dir, `${m.file ?? m.name}.csv`);
       const rows = fs.existsSync(file) ? parse(fs.readFileSync(file, 'utf8'), { relax_column_count: true }) : [];
       const dates = new Set(m.dates ?? []);
@@ -155,7 +224,7 @@ export class Workbook {
         return csvField(typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v));
       }).join(','));
       fs.writeFileSync(path.join(dir, `${file}.csv`), lines.join('\n') + (lines.length ? '\n' : ''));
-      meta.sheets.push({ name: s.name, file, hidden: s.hidden, dates, text });
+      meta.sheets.push({ name: s.name, file, hidden: s.hidden, maxRows: s.maxRows, maxColumns: s.maxColumns, dates, text });
     }
     fs.writeFileSync(path.join(dir, 'workbook.json'), JSON.stringify(meta, null, 2) + '\n');
   }

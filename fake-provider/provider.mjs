@@ -4,6 +4,7 @@
 // prefix repeats, rate limits with the real headers, and injected faults.
 import crypto from 'node:crypto';
 import { createBatches } from './batches.mjs';
+import { cacheMinTokens, refuseAnthropic, refuseOpenAi } from './strict.mjs';
 
 export const DEFAULTS = {
   // Answer quality: the share of answers with each problem.
@@ -115,7 +116,9 @@ export function createFakeProvider(options = {}) {
       return reply(400, { error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error' } });
     }
     const invalid = check(body, anthropic);
-    if (invalid) return reply(400, anthropic ? { type: 'error', error: { type: 'invalid_request_error', message: invalid } } : { error: { message: invalid, type: 'invalid_request_error' } });
+    if (invalid) return reply(400, anthropic ? { type: 'error', error: { type: 'invalid_request_error', message: invalid } } : { error: { message: invalid, type: 'invalid_request_error', param: null, code: null } });
+    const refused = anthropic ? refuseAnthropic(body) : refuseOpenAi(body);
+    if (refused) return reply(400, refused);
 
     const n = (seen.get(req.body) ?? 0) + 1;
     seen.set(req.body, n);
@@ -177,12 +180,12 @@ export function createFakeProvider(options = {}) {
     else if (quality(o.fenced)) text = '```json\n' + JSON.stringify(answer, null, 2) + '\n```';
     const out = Math.min(maxOut, tokens(text ?? refusal));
 
-    // Caching: a repeated prefix of 1,024+ tokens is served from the cache.
+    // Caching: a repeated prefix at or over the model's minimum is served from the cache.
     let cached = 0;
     let written = 0;
     const prefixTokens = tokens(system);
     const cacheKey = `${body.model}\u0000${system}`;
-    if (prefixTokens >= 1024 && (!anthropic || body.system?.some((s) => s.cache_control))) {
+    if (prefixTokens >= cacheMinTokens(body.model, anthropic) && (!anthropic || body.system?.some((s) => s.cache_control))) {
       if (prefixes.has(cacheKey)) cached = anthropic ? prefixTokens : Math.floor(prefixTokens / 128) * 128;
       else { prefixes.add(cacheKey); written = anthropic ? prefixTokens : 0; }
     }
@@ -210,7 +213,7 @@ export function createFakeProvider(options = {}) {
   return { handle, stats, options: o, batches };
 }
 
-/** The requests a strict server would refuse. */
+/** Malformed requests (the field-by-field checks are in strict.mjs). */
 function check(body, anthropic) {
   if (typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) return 'model and messages are required';
   if (anthropic) {
@@ -219,6 +222,7 @@ function check(body, anthropic) {
   } else if (body.messages.some((m) => 'cache_control' in m)) {
     return "Unrecognized request argument supplied: cache_control";
   }
+  if (body.messages.some((m) => !['user', 'assistant', 'system', 'developer', 'tool'].includes(m.role))) return `Invalid value for 'messages.role'.`;
   return null;
 }
 

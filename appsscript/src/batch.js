@@ -107,7 +107,9 @@ async function rbBatchContext_() {
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var props = PropertiesService.getScriptProperties();
   var spec = rbSpec_(ss);
-  return { rb: rb, ss: ss, props: props, spec: spec, job: rb.checkSpec({ spec: spec }), key: rbKey_(props, spec) };
+  var job = rb.checkSpec({ spec: spec });
+  RB_STEP_ = job.gridStepRows;
+  return { rb: rb, ss: ss, props: props, spec: spec, job: job, key: rbKey_(props, spec) };
 }
 
 /** Uploads (OpenAI) and creates one provider batch; returns the provider's batch object text. */
@@ -232,6 +234,7 @@ function rbIngestBatch_(rb, c, b, deadline) {
     lock.releaseLock();
     var got = rb.batchResults({
       spec: c.spec, text: slice.join('\n'), inputs: c.keyed, now: Date.now(), seed: rb.newSeed(),
+      lease: { holder: b.holder, progress: progressBlock },
       last: last ? { holder: b.holder, progress: progressBlock, reason: 'the batch ended ' + b.state + ' without an answer for this row' } : null,
     });
     var outcomes = [];

@@ -55,9 +55,9 @@ function rbMakeReport_(rb, ss, spec, known) {
 function rbWriteReport_(ss, report) {
   var sheet = ss.getSheetByName(RB_REPORT_SHEET_) || ss.insertSheet(RB_REPORT_SHEET_);
   sheet.clear();
-  sheet.getRange(1, 1, report.table.length, 3).setValues(report.table.map(function (r) {
+  rbPut_(sheet, 1, 1, report.table.map(function (r) {
     return r.map(function (c) { return c === null ? '' : c; });
-  }));
+  }), 0);
 }
 
 function rbEscapeHtml_(s) {

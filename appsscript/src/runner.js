@@ -77,6 +77,7 @@ async function rowbatchContinue() {
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var spec = rbSpec_(ss);
   var job = rb.checkSpec({ spec: spec });
+  RB_STEP_ = job.gridStepRows;
   var run = JSON.parse(props.getProperty('ROWBATCH_RUN') || 'null') || { id: rb.newSeed().slice(0, 12), startedAt: started, costUsd: 0 };
   var state = JSON.parse(props.getProperty('ROWBATCH_STATE') || '{}');
   var budget = spec.budget ? { maxUsd: spec.budget.maxUsd, spentUsd: state.spentUsd || 0, reservedUsd: 0 } : null;
@@ -291,15 +292,53 @@ function rbInput_(ss, spec) {
   return { header: values[0].map(String), rows: rows, firstRow: headerRow + 1 };
 }
 
-/** A sheet with its header, made if missing. */
+/** A sheet with its header, made if missing (a new sheet has 26 columns: wider headers grow it). */
 function rbSheet_(ss, name, header, hidden) {
   var sheet = ss.getSheetByName(name);
   if (!sheet) {
     sheet = ss.insertSheet(name);
-    sheet.getRange(1, 1, 1, header.length).setValues([header]);
+    rbPut_(sheet, 1, 1, [header], 0);
     if (hidden) sheet.hideSheet();
   }
   return sheet;
+}
+
+/** Rows the output and progress sheets grow by at a time (from the core's spec report). */
+var RB_STEP_ = 0;
+
+/** Each sheet's grid as this execution last saw it: it only grows, unless a person deletes rows. */
+var RB_GRID_ = {};
+
+/**
+ * setValues at (row, col), first growing the sheet in one call if the block passes its last row
+ * or column: Sheets never grows a sheet for a write ("The coordinates of the range are outside
+ * the dimensions of the sheet."). Rows are added `step` at a time when the write needs fewer.
+ * The grid is read once per sheet per execution; a write refused because rows were deleted
+ * meanwhile reads it again and retries once.
+ */
+function rbPut_(sheet, row, col, values, step) {
+  var lastRow = row + values.length - 1;
+  var lastCol = col + values[0].length - 1;
+  for (var attempt = 0; ; attempt += 1) {
+    var id = sheet.getSheetId();
+    var g = RB_GRID_[id] || (RB_GRID_[id] = { rows: sheet.getMaxRows(), cols: sheet.getMaxColumns() });
+    if (lastRow > g.rows) {
+      var add = Math.max(lastRow - g.rows, step || 0);
+      sheet.insertRowsAfter(g.rows, add);
+      g.rows += add;
+    }
+    if (lastCol > g.cols) {
+      sheet.insertColumnsAfter(g.cols, lastCol - g.cols);
+      g.cols = lastCol;
+    }
+    try {
+      sheet.getRange(row, col, values.length, values[0].length).setValues(values);
+      return;
+    } catch (e) {
+      if (attempt > 0 || !/outside the dimensions/.test(String(e && e.message))) throw e;
+      delete RB_GRID_[id];
+    }
+  }
 }
 
 /**
@@ -346,12 +385,12 @@ function rbWriteSpan_(sheet, block, writes, width) {
     while (v.length < width) v.push('');
     return v.slice(0, width);
   });
-  sheet.getRange(first, 1, values.length, width).setValues(values);
+  rbPut_(sheet, first, 1, values, RB_STEP_);
 }
 
 /** Writes rows, one setValues per run of consecutive rows; a status mark writes one cell. */
 function rbWriteRows_(sheet, writes, width) {
-  writes.filter(function (w) { return !w.values; }).forEach(function (m) { sheet.getRange(m.row, 4).setValue(m.status); });
+  writes.filter(function (w) { return !w.values; }).forEach(function (m) { rbPut_(sheet, m.row, 4, [[m.status]], RB_STEP_); });
   var sorted = writes.filter(function (w) { return w.values; }).sort(function (a, b) { return a.row - b.row; });
   for (var i = 0; i < sorted.length;) {
     var j = i;
@@ -361,7 +400,7 @@ function rbWriteRows_(sheet, writes, width) {
       while (v.length < width) v.push('');
       return v.slice(0, width);
     });
-    sheet.getRange(sorted[i].row, 1, block.length, width).setValues(block);
+    rbPut_(sheet, sorted[i].row, 1, block, RB_STEP_);
     i = j + 1;
   }
 }
@@ -437,7 +476,7 @@ function rbWriteLog_(ss, log) {
   var lock = LockService.getScriptLock();
   lock.waitLock(30000);
   var sheet = rbSheet_(ss, RB_LOG_SHEET_, RB_LOG_COLUMNS_, false);
-  sheet.getRange(sheet.getLastRow() + 1, 1, log.length, RB_LOG_COLUMNS_.length).setValues(log);
+  rbPut_(sheet, sheet.getLastRow() + 1, 1, log, 0);
   SpreadsheetApp.flush();
   lock.releaseLock();
 }
@@ -456,7 +495,7 @@ function rbWriteBatchRow_(ss, header, cells) {
   var last = sheet.getLastRow();
   var ids = last >= 2 ? sheet.getRange(2, 1, last - 1, 1).getValues() : [];
   var at = ids.findIndex(function (r) { return String(r[0]) === String(cells[0]); });
-  sheet.getRange(at >= 0 ? at + 2 : last + 1, 1, 1, cells.length).setValues([cells]);
+  rbPut_(sheet, at >= 0 ? at + 2 : last + 1, 1, [cells], 0);
   SpreadsheetApp.flush();
   lock.releaseLock();
 }

@@ -465,8 +465,21 @@ pub struct ResultsInput {
     /// are released (so the planner can send them again) without using an attempt.
     #[serde(default)]
     pub last: Option<Last>,
+    /// The batch's lease holder and the progress block read for this slice: a line whose row
+    /// this batch no longer holds (ingested by an earlier slice, or released) is not ingested
+    /// again, so a slice run twice neither writes nor re-asks anything twice.
+    #[serde(default)]
+    pub lease: Option<Lease>,
     #[serde(default)]
     pub budget: Option<crate::budget::Budget>,
+}
+
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Lease {
+    pub holder: String,
+    #[serde(default)]
+    pub progress: Block,
 }
 
 #[derive(Debug, Clone, FromJson)]
@@ -530,6 +543,8 @@ pub fn results(input: ResultsInput) -> Result<Results> {
     };
     let (mut sent, mut responses) = (Vec::new(), Vec::new());
     let mut seen = vec![false; rows.keys.len()];
+    let empty = Block::default();
+    let held = input.lease.as_ref().map(|l| (l, Ledger::read(&empty, &l.progress, &job.version)));
     for (n, text) in input.text.lines().enumerate() {
         if text.trim().is_empty() {
             continue;
@@ -558,6 +573,13 @@ pub fn results(input: ResultsInput) -> Result<Results> {
             continue;
         }
         let (key, sig) = (&rows.keys[i], &rows.signatures[i]);
+        if let Some((lease, ledger)) = &held
+            && ledger.progress.get(key.as_str()).is_none_or(|p| p.leased_by != lease.holder)
+        {
+            out.unmatched
+                .push(unmatched(id, "this batch no longer holds the row (ingested already, or released)"));
+            continue;
+        }
         let line = if signature_hash(sig) != s {
             Line::Outcome(
                 Status::Released,
@@ -605,7 +627,6 @@ pub fn results(input: ResultsInput) -> Result<Results> {
         out.attempts.extend(attempts);
     }
     if let Some(last) = &input.last {
-        let empty = Block::default();
         let ledger = Ledger::read(&empty, &last.progress, &job.version);
         let reason = if last.reason.is_empty() {
             "the batch ended without an answer for this row"

@@ -20,6 +20,10 @@ pub struct Price {
     /// The shortest prompt prefix the provider caches.
     #[serde(default)]
     pub cache_min_tokens: Option<u32>,
+    /// Whether the model takes a schema-constrained answer format (Anthropic lists the models
+    /// with structured outputs; OpenAI's strict mode came with gpt-4o-2024-08-06).
+    #[serde(default)]
+    pub structured_outputs: Option<bool>,
     /// When the price was read off the provider's page.
     pub date: String,
 }

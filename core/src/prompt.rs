@@ -28,6 +28,14 @@ pub fn prefix(job: &Job) -> String {
     out.push_str(p.system.trim_end());
     out.push_str("\n\nAnswer with one JSON object that matches this JSON Schema, and nothing else:\n");
     out.push_str(&job.output_schema.to_json().to_string());
+    let (_, left_out) = job.provider_schema();
+    if !left_out.is_empty() {
+        out.push_str("\nThe answer format cannot enforce these parts of the schema; keep to them, answers are checked:");
+        for rule in &left_out {
+            out.push_str("\n- ");
+            out.push_str(rule);
+        }
+    }
     for (i, ex) in p.examples.iter().enumerate() {
         out.push_str(&format!("\n\nExample {}\nInput: ", i + 1));
         out.push_str(&render(&p.template, |name| ex.input.get(name).map(value_text)));

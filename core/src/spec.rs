@@ -128,6 +128,12 @@ pub struct Provider {
     #[serde(default = "default_max_output")]
     pub max_output_tokens: u32,
     pub temperature: Option<f64>,
+    /// Whether the provider constrains the answer to the schema (OpenAI's strict
+    /// `response_format`, Anthropic's `output_config.format`) or the prompt alone asks for JSON.
+    /// Unset: what the model table says, else yes for OpenAI-compatible servers and no for
+    /// Anthropic (a model without structured outputs answers `output_config` with a 400 for
+    /// every row; prompt-only JSON works on every model).
+    pub structured_outputs: Option<bool>,
 }
 
 fn default_max_output() -> u32 {
@@ -226,6 +232,33 @@ pub struct Job {
 }
 
 impl Job {
+    /// Whether the provider constrains the answer to the schema, or only the prompt asks for
+    /// JSON (see [`Provider::structured_outputs`]).
+    pub fn native_schema(&self) -> bool {
+        let p = &self.spec.provider;
+        p.structured_outputs
+            .or_else(|| self.price.as_ref().and_then(|x| x.structured_outputs))
+            .unwrap_or(p.kind == ProviderKind::Openai)
+    }
+
+    /// The strict subset this job's provider accepts.
+    pub fn dialect(&self) -> crate::schema::Dialect {
+        match self.spec.provider.kind {
+            ProviderKind::Openai => crate::schema::Dialect::OpenAi,
+            ProviderKind::Anthropic => crate::schema::Dialect::Anthropic,
+        }
+    }
+
+    /// The schema the provider is sent (none when only the prompt asks for JSON) and the
+    /// constraints it leaves to local validation.
+    pub fn provider_schema(&self) -> (Option<Value>, Vec<String>) {
+        if !self.native_schema() {
+            return (None, Vec::new());
+        }
+        let (schema, left_out) = self.output_schema.provider_json(self.dialect());
+        (Some(schema), left_out)
+    }
+
     pub fn compile(value: &Value) -> Result<Job> {
         let findings = spec_shape().validate(value, "");
         if !findings.is_empty() {

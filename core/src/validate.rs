@@ -28,8 +28,14 @@ pub struct SpecReport {
     pub identity: Vec<String>,
     /// Written beside every output; see [`Job::version`].
     pub version: String,
-    /// The output schema as the provider will receive it (strict form).
+    /// The output schema in its strict form: what answers are validated against.
     pub output_schema: Value,
+    /// What the provider is sent: the strict form in its own subset (see
+    /// [`crate::schema::Dialect`]); absent when only the prompt asks for JSON.
+    pub provider_schema: Option<Value>,
+    /// The constraints the provider's subset cannot carry, in words: enforced locally, and said
+    /// in the prompt.
+    pub left_to_validation: Vec<String>,
     /// The output sheet's header: ledger columns, answer fields, then `_quality`, `_warnings`,
     /// `_attempt`, `_costUsd`, `_answeredAt`.
     pub output_columns: Vec<String>,
@@ -37,11 +43,22 @@ pub struct SpecReport {
     pub prompt: crate::prompt::PrefixReport,
     /// `limits.timeSliceSeconds` with its default applied, in ms: how long an execution works.
     pub time_slice_ms: f64,
+    /// Rows a sheet grows by when a write would pass its last row (see [`GRID_STEP_ROWS`]).
+    pub grid_step_rows: u32,
 }
+
+/// Sheets never grows a sheet for a write: the host inserts rows first, this many at a time (or
+/// what the write needs, if more). One insert call per five full waves; 500 empty rows of a
+/// 20-column output are 10,000 of the spreadsheet's 10 million cells.
+pub const GRID_STEP_ROWS: u32 = 500;
 
 pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
     let job = Job::compile(&input.spec)?;
+    let (provider_schema, left_to_validation) = job.provider_schema();
     Ok(SpecReport {
+        provider_schema,
+        left_to_validation,
+        grid_step_rows: GRID_STEP_ROWS,
         name: job.spec.name.clone(),
         key: job.spec.input.key.clone(),
         columns: job.columns.clone(),

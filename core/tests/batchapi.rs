@@ -4,7 +4,8 @@
 use proptest::prelude::*;
 use rowbatch_core::Cell;
 use rowbatch_core::batchapi::{
-    self, CallInput, FileItem, FilesInput, Last, ResultsInput, State, StateInput, URLFETCH_BYTES, custom_id,
+    self, CallInput, FileItem, FilesInput, Last, Lease, ResultsInput, State, StateInput, URLFETCH_BYTES,
+    custom_id,
 };
 use rowbatch_core::ingest::{self, IngestInput, Response, Sent, Status};
 use rowbatch_core::keys::{KeyedRows, key_block};
@@ -272,6 +273,7 @@ fn openai_lines_in_any_order_become_results_at_the_batch_price() {
         now: 1.0,
         seed: "s".into(),
         last: None,
+        lease: None,
         budget: None,
     })
     .unwrap();
@@ -355,6 +357,7 @@ fn anthropic_results_edits_and_rows_without_a_line() {
         now: 1.0,
         seed: "s".into(),
         budget: None,
+        lease: None,
         last: Some(Last { holder: holder.into(), progress, reason: "the batch was cancelled".into() }),
     })
     .unwrap();
@@ -367,4 +370,43 @@ fn anthropic_results_edits_and_rows_without_a_line() {
     assert_eq!(by["K-00004"], (&Status::Released, "no_line"), "held by the batch, no line: released");
     let done = r.results.iter().position(|x| x.key == "K-00000").unwrap();
     assert_eq!(r.attempts[done], 2, "the attempt the line was");
+}
+
+#[test]
+fn a_line_for_a_row_the_batch_no_longer_holds_is_not_ingested_again() {
+    let spec = spec("openai", 100);
+    let rows = rows(2, 5);
+    let k = keyed(&spec, &rows);
+    let holder = "batch:batch_1.1";
+    // Row 0 is still leased by the batch; row 1 was ingested by an earlier slice (its progress
+    // row cleared) and then failed for good after a re-ask.
+    let progress = Block {
+        first_row: 2,
+        rows: vec![vec![
+            Cell::Text(k.keys[0].clone()),
+            Cell::Number(1.0),
+            Cell::Empty,
+            Cell::Text(holder.into()),
+            Cell::Number(9e12),
+            Cell::Empty,
+        ]],
+    };
+    let line = |i: usize| json!({ "id": "r", "custom_id": custom_id(&k.keys[i], &k.signatures[i], 1), "response": { "status_code": 200, "body": completion("{\"answer\":\"x\",\"score\":99}", 10, 5) }, "error": null });
+    let r = batchapi::results(ResultsInput {
+        spec,
+        text: format!("{}\n{}\n", line(0), line(1)),
+        inputs: k.clone(),
+        now: 1.0,
+        seed: "s".into(),
+        last: None,
+        lease: Some(Lease { holder: holder.into(), progress }),
+        budget: None,
+    })
+    .unwrap();
+    assert_eq!(r.results.len(), 1);
+    assert_eq!(r.results[0].key, k.keys[0]);
+    assert_eq!(r.results[0].status, Status::Reask, "the held row is ingested (and re-asked)");
+    assert_eq!(r.unmatched.len(), 1);
+    assert_eq!(r.unmatched[0].reason, "this batch no longer holds the row (ingested already, or released)");
+    assert!(r.cost_usd > 0.0);
 }

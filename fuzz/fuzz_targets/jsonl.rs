@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(rest).into_owned();
     let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
     let r =
-        results(ResultsInput { spec, text, inputs, now: 1.0, seed: "f".into(), last: None, budget: None })
+        results(ResultsInput { spec, text, inputs, now: 1.0, seed: "f".into(), last: None, lease: None, budget: None })
             .unwrap();
     assert_eq!(r.lines, lines);
     assert_eq!(r.results.len() + r.unmatched.len(), lines);

@@ -99,3 +99,29 @@ function probeUtilities() {
   var digest = Utilities.computeDigest(Utilities.DigestAlgorithm.SHA_256, 'abc');
   return { signed: bytes.some(function (b) { return b < 0; }), length: bytes.length, digest0: digest[0], uuid: Utilities.getUuid().length, user: Session.getActiveUser().getEmail() };
 }
+
+/** A new sheet's grid, the exceptions past it, and the calls that grow it. */
+function probeGrid() {
+  var s = SpreadsheetApp.getActiveSpreadsheet().insertSheet('Grid');
+  var out = { size: [s.getMaxRows(), s.getMaxColumns()], errors: [] };
+  function attempt(f) {
+    try { f(); out.errors.push(null); } catch (e) { out.errors.push(e.message); }
+  }
+  attempt(function () { s.getRange(1001, 1, 1, 1); });
+  attempt(function () { s.getRange(1, 27); });
+  attempt(function () { s.getRange(999, 1, 5, 2).setValues([[1, 2], [1, 2], [1, 2], [1, 2], [1, 2]]); });
+  attempt(function () { s.getRange('A1001'); });
+  attempt(function () { s.insertRowsAfter(1, 400000); });
+  s.getRange(1000, 1).setValue('last');
+  s.appendRow(['appended']);
+  out.afterAppend = [s.getMaxRows(), s.getRange(1001, 1).getValue()];
+  s.insertRowsAfter(s.getMaxRows(), 500);
+  s.insertColumnsAfter(26, 4);
+  out.grown = [s.getMaxRows(), s.getMaxColumns()];
+  s.getRange(1501, 30).setValue('corner');
+  out.corner = s.getRange('AD1501').getValue();
+  out.open = s.getRange('A2:B').getNumRows();
+  s.insertRowsBefore(1, 1);
+  out.shifted = [s.getRange(1001, 1).getValue(), s.getRange(1002, 1).getValue(), s.getMaxRows()];
+  return out;
+}

@@ -115,7 +115,10 @@ test('an empty input sheet (a header only) finishes at once with nothing sent; n
 test('a workbook at the 10-million-cell limit: the write fails clearly, and after room is made the run finishes with nothing lost', { skip }, async () => {
   const { rt, spec } = simulatedJob({ rows: 20, limits: { waveSize: 20 } });
   const filler = rt.workbook.insert('Archive');
-  filler.rows = [new Array(10_000_000 - rt.workbook.cellCount() - 50)]; // sparse: no memory, all counted
+  // An empty grid counts: one row as wide as the spreadsheet has room for, 50 cells to spare.
+  filler.gridRows = 1;
+  filler.gridColumns = 0;
+  filler.gridColumns = 10_000_000 - rt.workbook.cellCount() - 50;
   const first = await rt.run('rowbatchRun');
   assert.equal(first.ok, false);
   assert.match(first.error.message, /above the limit of 10000000 cells/);

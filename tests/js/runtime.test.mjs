@@ -141,3 +141,19 @@ test('Utilities and Session', { skip }, async () => {
   const v = value(await rt.run('probeUtilities'));
   assert.deepEqual(v, { signed: true, length: 6, digest0: -70, uuid: 36, user: 'user@example.com' });
 });
+
+test('Sheets grows no rows by itself: a new sheet is 1,000 × 26, a range past it throws, insertRows…/appendRow grow it', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const v = value(await rt.run('probeGrid'));
+  const outside = 'The coordinates of the range are outside the dimensions of the sheet.';
+  assert.deepEqual(v.size, [1000, 26]);
+  assert.deepEqual(v.errors.slice(0, 4), [outside, outside, outside, outside]);
+  assert.match(v.errors[4], /would increase the number of cells in the workbook above the limit of 10000000 cells/);
+  assert.deepEqual(v.afterAppend, [1001, 'appended'], 'appendRow on a full grid adds the row');
+  assert.deepEqual(v.grown, [1501, 30]);
+  assert.equal(v.corner, 'corner');
+  assert.equal(v.open, 1500, 'an open-ended A2:B runs to the last row of the grid');
+  assert.deepEqual(v.shifted, ['last', 'appended', 1502], 'insertRowsBefore moves the data down');
+  // The grid, not the data, is what the 10-million-cell limit counts.
+  assert.equal(rt.workbook.sheet('Grid').cellCount(), 1502 * 30);
+});

@@ -52,6 +52,9 @@ export interface BatchResultsInput {
   seed: string;
   /** On the last slice: the batch's rows without a line are released. */
   last?: { holder: string; progress?: Block; reason?: string } | null;
+  /** The batch's lease holder and this slice's progress block: lines for rows the batch no
+   * longer holds are not ingested again. */
+  lease?: { holder: string; progress?: Block } | null;
   budget?: Budget | null;
 }
 export interface BatchResults {

@@ -31,12 +31,19 @@ export interface SpecReport {
   name: string; columns: string[]; key: string | null; identity: string[];
   /** `SPEC_` and 16 hex digits: changes with anything that shapes an answer. */
   version: string;
+  /** The strict form answers are validated against. */
   outputSchema: Json;
+  /** What the provider is sent, in its own strict subset; null when the prompt alone asks for JSON. */
+  providerSchema: Json | null;
+  /** The constraints the provider's subset cannot carry, in words (enforced locally, said in the prompt). */
+  leftToValidation: string[];
   /** The output sheet's header: _key, _signature, _spec, _status, _note, the answer's fields, _quality, _warnings, _attempt, _costUsd, _answeredAt. */
   outputColumns: string[];
   prompt: PrefixReport;
   /** limits.timeSliceSeconds with its default (300) applied, in ms. */
   timeSliceMs: number;
+  /** Rows a sheet grows by when a write would pass its last row. */
+  gridStepRows: number;
 }
 export interface PrefixReport {
   chars: number; tokens: number; cacheMinTokens: number | null; cacheable: boolean; warning: string | null;

@@ -9,7 +9,8 @@ pub const BASE_URL: &str = "https://api.anthropic.com/v1";
 pub const VERSION: &str = "2023-06-01";
 
 /// The static prefix is the system block, marked for caching; the answer is constrained by
-/// `output_config.format`.
+/// `output_config.format` (in Anthropic's narrower subset) on the models that have structured
+/// outputs, and asked for by the prompt alone on the others.
 pub fn body(job: &Job, fixed: &Fixed, turns: &Turns) -> Value {
     let p = &job.spec.provider;
     let mut body = json!({
@@ -17,12 +18,13 @@ pub fn body(job: &Job, fixed: &Fixed, turns: &Turns) -> Value {
         "max_tokens": p.max_output_tokens,
         "system": [{ "type": "text", "text": fixed.prefix, "cache_control": { "type": "ephemeral" } }],
         "messages": messages(turns),
-        "output_config": { "format": { "type": "json_schema", "schema": fixed.schema } }
     });
-    if let Some(t) = p.temperature {
-        // Anthropic's range is 0–1; the spec allows OpenAI's 0–2.
-        body["temperature"] = json!(t.min(1.0));
+    if let Some(schema) = &fixed.schema {
+        body["output_config"] = json!({ "format": { "type": "json_schema", "schema": schema } });
     }
+    // No `temperature`: the Messages request type of @anthropic-ai/sdk 1.12 no longer has it
+    // (nor top_p/top_k), and a field the API does not define is a 400 ("temperature: Extra
+    // inputs are not permitted"). The spec's temperature is for OpenAI-compatible servers.
     body
 }
 

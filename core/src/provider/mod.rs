@@ -114,7 +114,7 @@ pub fn build_requests(input: BuildInput) -> Result<Built> {
 /// [`build_requests`] for a compiled job (`input.spec` is not read).
 pub fn build_requests_with(job: &Job, input: &BuildInput) -> Result<Built> {
     let positions = validate::require_positions(job, &input.header)?;
-    let fixed = Fixed { prefix: prompt::prefix(job), schema: job.output_schema.to_json() };
+    let fixed = Fixed { prefix: prompt::prefix(job), schema: job.provider_schema().0 };
     let requests = input.items.iter().map(|item| request(job, &fixed, &positions, item)).collect();
     Ok(Built { endpoint: endpoint(job), requests, prefix: prompt::prefix_report(job, &fixed.prefix) })
 }
@@ -122,7 +122,8 @@ pub fn build_requests_with(job: &Job, input: &BuildInput) -> Result<Built> {
 /// The parts of every body that are the same for each row, made once per call.
 pub struct Fixed {
     pub prefix: String,
-    pub schema: Value,
+    /// The provider's strict form of the output schema; `None` when the prompt alone asks.
+    pub schema: Option<Value>,
 }
 
 fn request(job: &Job, fixed: &Fixed, positions: &[usize], item: &Item) -> Request {

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 pub const BASE_URL: &str = "https://api.openai.com/v1";
 
-/// A strict json_schema response format, and no `cache_control`: OpenAI caches exact prefixes
+/// A strict json_schema response format (the schema in OpenAI's subset: see
+/// [`crate::schema::Dialect`]) unless the spec turned it off, and no `cache_control`: OpenAI caches exact prefixes
 /// of 1,024+ tokens by itself, and strict servers reject the field.
 pub fn body(job: &Job, fixed: &Fixed, turns: &Turns) -> Value {
     let p = &job.spec.provider;
@@ -17,11 +18,13 @@ pub fn body(job: &Job, fixed: &Fixed, turns: &Turns) -> Value {
         "model": p.model,
         "messages": msgs,
         "max_completion_tokens": p.max_output_tokens,
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": { "name": "row_output", "strict": true, "schema": fixed.schema }
-        }
     });
+    if let Some(schema) = &fixed.schema {
+        body["response_format"] = json!({
+            "type": "json_schema",
+            "json_schema": { "name": "row_output", "strict": true, "schema": schema }
+        });
+    }
     if let Some(t) = p.temperature {
         body["temperature"] = json!(t);
     }

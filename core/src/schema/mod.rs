@@ -335,4 +335,5 @@ fn display(at: &str) -> String {
     if at.is_empty() { "(schema)".to_owned() } else { at.to_owned() }
 }
 
+pub use strict::Dialect;
 pub use validate::json_equal;
