@@ -19,11 +19,75 @@ export const LIMITS = {
   propertyStoreBytes: 500 * 1024,
   cacheValueBytes: 100 * 1024,
   urlFetchTimeoutMs: 60_000,
-  /** A time-driven trigger starts this long after it is due (`after(ms)` is only a minimum). */
+  /**
+   * A time-driven trigger starts this long after it is due (`after(ms)` is only a minimum),
+   * plus a random share of `triggerJitterMs` (seeded): start times drift, and by how much
+   * is not documented.
+   */
   triggerDelayMs: 0,
+  triggerJitterMs: 0,
+  /**
+   * Requests one `fetchAll` runs at once. Undocumented; community reports put the effective
+   * parallelism at 10–20 (PLATFORM.md), so the default is the conservative end: a wave of 100
+   * takes ten request latencies, not one.
+   */
+  fetchAllConcurrency: 10,
+  /**
+   * What Sheets calls cost on the simulated clock. Google's best-practice page: 10,000
+   * single-cell writes take about 70 s and one batched write of them about 1 s, so a call
+   * costs ~7 ms and a written cell ~0.1 ms; a read cannot be batched behind earlier writes
+   * (getLastRow in a loop turned 1 s into 160 s), so it pays a round trip; reading a cell is
+   * taken as a tenth of writing one (community timings of getValues on 100k cells: 1–2 s).
+   */
+  sheets: { readMs: 25, writeMs: 7, readCellMs: 0.01, writeCellMs: 0.1, flushMs: 25 },
 };
 
+/**
+ * Daily quotas per account type (Google's "Quotas for Google Services" page): URL Fetch calls
+ * (each request of a fetchAll is a call), total trigger runtime, email recipients, Properties
+ * reads and writes; executions at once per user. They apply over a rolling 24 hours here
+ * (PLATFORM.md; some reports say they reset at midnight Pacific: a product that pauses and
+ * retries copes with either).
+ */
+export const QUOTAS = {
+  consumer: { urlfetch: 20_000, triggerRuntimeMs: 90 * 60_000, email: 100, properties: 50_000, simultaneous: 30 },
+  workspace: { urlfetch: 100_000, triggerRuntimeMs: 6 * 3_600_000, email: 1_500, properties: 500_000, simultaneous: 30 },
+};
+export const DAY_MS = 24 * 3_600_000;
+
+/**
+ * The OAuth scope each service needs, checked against the manifest's `oauthScopes` (a script
+ * with an explicit list gets nothing else). The message is Apps Script's:
+ * "You do not have permission to call MailApp.sendEmail. Required permissions: …".
+ */
+const SCOPES = {
+  spreadsheet: [['SpreadsheetApp', 'https://www.googleapis.com/auth/spreadsheets.currentonly', 'https://www.googleapis.com/auth/spreadsheets']],
+  sheet: [['SpreadsheetApp', 'https://www.googleapis.com/auth/spreadsheets.currentonly', 'https://www.googleapis.com/auth/spreadsheets']],
+  range: [['SpreadsheetApp', 'https://www.googleapis.com/auth/spreadsheets.currentonly', 'https://www.googleapis.com/auth/spreadsheets']],
+  urlfetch: [['UrlFetchApp', 'https://www.googleapis.com/auth/script.external_request']],
+  triggers: [['ScriptApp', 'https://www.googleapis.com/auth/script.scriptapp']],
+  mail: [['MailApp', 'https://www.googleapis.com/auth/script.send_mail']],
+  ui: [['Ui', 'https://www.googleapis.com/auth/script.container.ui']],
+  'ui.toast': [['Spreadsheet', 'https://www.googleapis.com/auth/spreadsheets.currentonly', 'https://www.googleapis.com/auth/spreadsheets']],
+  'session.user': [['Session', 'https://www.googleapis.com/auth/userinfo.email']],
+};
+const METHOD_NAMES = { 'urlfetch.fetchAll': 'UrlFetchApp.fetchAll', 'mail.send': 'MailApp.sendEmail', 'mail.quota': 'MailApp.getRemainingDailyQuota',
+  'triggers.create': 'ScriptApp.newTrigger', 'triggers.list': 'ScriptApp.getProjectTriggers', 'triggers.delete': 'ScriptApp.deleteTrigger',
+  'session.user': 'Session.getActiveUser', 'ui.showSidebar': 'Ui.showSidebar', 'ui.alert': 'Ui.alert', 'ui.menu': 'Ui.createMenu' };
+
 export class ExecutionError extends Error {}
+
+/** A seeded stream of numbers in [0, 1) (mulberry32), so trigger jitter replays. */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
 
 export class Runtime {
   /**
@@ -41,7 +105,14 @@ export class Runtime {
     this.simulated = Boolean(o.simulated);
     this.clock = o.start ?? Date.now();
     this.provider = o.provider ?? null;
-    this.limits = { ...LIMITS, ...o.limits };
+    this.limits = { ...LIMITS, ...o.limits, sheets: { ...LIMITS.sheets, ...o.limits?.sheets } };
+    /** `consumer` (the default: the stricter quotas) or `workspace`. */
+    this.account = o.account ?? 'consumer';
+    this.quotas = { ...QUOTAS[this.account], ...o.quotas };
+    /** What each daily quota has spent: [time, amount] pairs, dropped once a day old. */
+    this.usage = { urlfetch: [], triggerRuntimeMs: [], email: [], properties: [] };
+    this.running = 0;
+    this.random = seeded(o.seed ?? 1);
     this.user = o.user ?? 'user@example.com';
     this.properties = { script: {}, user: {}, document: {}, ...o.properties };
     this.cache = { script: new Map(), user: new Map(), document: new Map() };
@@ -56,12 +127,50 @@ export class Runtime {
     this.mail = [];
     this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'sheetsFlushes', 'urlFetchCalls',
       'urlFetchRequests', 'propertiesReads', 'propertiesWrites', 'cacheCalls', 'lockCalls', 'lockWaitMs',
-      'triggerRuns', 'triggerRuntimeMs', 'sleepMs'].map((k) => [k, 0]));
+      'triggerRuns', 'triggerRuntimeMs', 'sleepMs', 'sheetsMs', 'quotaRefusals', 'scopeRefusals', 'busyRefusals'].map((k) => [k, 0]));
     /** Sheets calls by service method, e.g. `range.getValues`: where the round trips go. */
     this.sheetsCalls = new Map();
     this.nextExec = 1;
     this.nextTrigger = 1;
     this.shim = fs.readFileSync(path.join(here, 'shim.js'), 'utf8');
+    const manifest = path.join(this.buildDir, 'appsscript.json');
+    /** The manifest's oauthScopes; null when it lists none (then Apps Script infers them). */
+    this.scopes = fs.existsSync(manifest) ? JSON.parse(fs.readFileSync(manifest, 'utf8')).oauthScopes ?? null : null;
+    /** `scopes`: the manifest as a user edited it (a scope added after a prompt). */
+    if (o.scopes) this.scopes = o.scopes;
+  }
+
+  /** The quota spent in the last 24 hours. */
+  used(kind) {
+    const since = this.now() - DAY_MS;
+    const list = this.usage[kind];
+    while (list.length && list[0][0] <= since) list.shift();
+    return list.reduce((n, [, amount]) => n + amount, 0);
+  }
+
+  /** Spends `amount` of a daily quota, or throws Apps Script's message when it would pass it. */
+  spend(kind, amount = 1) {
+    if (this.used(kind) + amount > this.quotas[kind]) {
+      this.counters.quotaRefusals += 1;
+      throw new Error(`Service invoked too many times for one day: ${kind}.`);
+    }
+    this.usage[kind].push([this.now(), amount]);
+  }
+
+  /** When `amount` more of a quota will be free (now, if it is). */
+  freeAt(kind, amount = 1) {
+    let over = this.used(kind) + amount - this.quotas[kind];
+    for (const [at, n] of this.usage[kind]) {
+      if (over <= 0) break;
+      over -= n;
+      if (over <= 0) return at + DAY_MS;
+    }
+    return this.now();
+  }
+
+  /** Moves the simulated clock (Sheets calls, fetches, sleeps); real time moves by itself. */
+  advance(ms) {
+    if (this.simulated) this.clock += ms;
   }
 
   now() {
@@ -74,6 +183,17 @@ export class Runtime {
     this.nextExec += 1;
     this.counters.executions += 1;
     const started = this.now();
+    // Refused before the script starts: no worker, no service call, nothing written.
+    const refuse = (message) => Promise.resolve({ execution: id, ms: 0, ok: false, refused: true, error: { name: 'Exception', message } });
+    if (this.running >= this.quotas.simultaneous) {
+      this.counters.busyRefusals += 1;
+      return refuse('There are too many scripts running.'); // wording unconfirmed
+    }
+    if (trigger && this.used('triggerRuntimeMs') >= this.quotas.triggerRuntimeMs) {
+      this.counters.quotaRefusals += 1;
+      return refuse(TOO_MUCH_TIME);
+    }
+    this.running += 1;
     const signal = new SharedArrayBuffer(8);
     const flag = new Int32Array(signal);
     const { port1, port2 } = new MessageChannel();
@@ -89,22 +209,32 @@ export class Runtime {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.running -= 1;
         this.releaseAll(id);
         port1.close();
         const ms = this.now() - started;
-        if (trigger) { this.counters.triggerRuns += 1; this.counters.triggerRuntimeMs += ms; }
+        if (trigger) {
+          this.counters.triggerRuns += 1;
+          this.counters.triggerRuntimeMs += ms;
+          this.usage.triggerRuntimeMs.push([started, ms]);
+        }
         resolve({ execution: id, ms, ...result });
       };
-      const kill = () => {
+      const kill = (message = 'Exceeded maximum execution time') => {
         exec.killed = true;
         this.counters.kills += 1;
         worker.terminate();
-        finish({ ok: false, killed: true, error: { name: 'Exceeded maximum execution time', message: 'Exceeded maximum execution time' } });
+        finish({ ok: false, killed: true, error: { name: message, message } });
       };
       const timer = this.simulated ? null : setTimeout(kill, this.limits.executionMs);
       port1.on('message', async (req) => {
         // Crash injection (tests): the execution dies before this call reaches the service.
         if (this.crashAt?.(exec, req.service, req.method)) return kill();
+        // A trigger's execution stops when the day's trigger runtime is spent.
+        if (trigger && this.used('triggerRuntimeMs') + (this.now() - started) > this.quotas.triggerRuntimeMs) {
+          this.counters.quotaRefusals += 1;
+          return kill(TOO_MUCH_TIME);
+        }
         let reply;
         try {
           const value = await this.handle(exec, req.service, req.method, JSON.parse(req.args));
@@ -140,10 +270,15 @@ export class Runtime {
       }
       // An `after(ms)` trigger fires once and stays in the project's list until deleted.
       t.fired = !t.every;
-      if (t.every) t.at += t.every;
+      if (t.every) t.at += t.every + this.triggerLate();
       results.push({ trigger: t.id, fn: t.fn, ...(await this.run(t.fn, [{ triggerUid: t.id }], { trigger: t })) });
     }
     return results;
+  }
+
+  /** How late a time-driven trigger starts: the fixed delay plus seeded jitter. */
+  triggerLate() {
+    return this.limits.triggerDelayMs + Math.round(this.random() * this.limits.triggerJitterMs);
   }
 
   /** What the user has selected, as Sheets' getActiveRange() reports it. */
@@ -162,10 +297,32 @@ export class Runtime {
   async handle(exec, service, method, args) {
     const h = handlers[service]?.[method];
     if (!h) throw new Error(`${service}.${method} is not available in the local runtime`);
+    this.checkScope(service, method);
+    // Every Properties call counts toward the day's Properties quota.
+    if (service === 'properties') this.spend('properties');
     if (service === 'spreadsheet' || service === 'sheet' || service === 'range') {
       const k = `${service}.${method}`;
       this.sheetsCalls.set(k, (this.sheetsCalls.get(k) ?? 0) + 1);
     }
     return h.call(this, exec, ...args);
   }
+
+  /** Throws Apps Script's permission error when the manifest lacks the service's scope. */
+  checkScope(service, method) {
+    const need = SCOPES[`${service}.${method}`] ?? SCOPES[service];
+    if (!need || !this.scopes) return;
+    for (const [name, ...accepted] of need) {
+      if (accepted.some((sc) => this.scopes.includes(sc))) continue;
+      this.counters.scopeRefusals += 1;
+      const call = METHOD_NAMES[`${service}.${method}`] ?? `${name}.${method}`;
+      throw new Error(`You do not have permission to call ${call}. Required permissions: ${accepted[0]}`);
+    }
+  }
+
+  /** Whether the manifest grants a scope (ScriptApp.getAuthorizationInfo). */
+  granted(scopes) {
+    return !this.scopes || scopes.every((s) => this.scopes.includes(s));
+  }
 }
+
+const TOO_MUCH_TIME = 'Service using too much computer time for one day';

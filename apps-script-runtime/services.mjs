@@ -60,6 +60,17 @@ function checkShape(h, values) {
   }
 }
 
+/**
+ * A Sheets call's cost on the simulated clock: a round trip for a read (or flush), a smaller
+ * one for a write, plus a share per cell (LIMITS.sheets in runtime.mjs, with its sources).
+ */
+function cost(rt, kind, cells = 0) {
+  const c = rt.limits.sheets;
+  const ms = kind === 'read' ? c.readMs + cells * c.readCellMs : kind === 'write' ? c.writeMs + cells * c.writeCellMs : c.flushMs;
+  rt.counters.sheetsMs += ms;
+  rt.advance(ms);
+}
+
 function bytes(s) {
   return Buffer.byteLength(s, 'utf8');
 }
@@ -70,15 +81,16 @@ function signed(buf) {
 
 export const handlers = {
   spreadsheet: {
-    getName() { this.counters.sheetsReads += 1; return this.workbook.name; },
+    getName() { this.counters.sheetsReads += 1; cost(this, 'read'); return this.workbook.name; },
     getId() { return `local-${this.workbook.name}`; },
-    getSheetByName(_e, name) { this.counters.sheetsReads += 1; const s = this.workbook.sheet(name); return s ? sheetHandle(s) : null; },
-    getSheets() { this.counters.sheetsReads += 1; return this.workbook.sheets.map(sheetHandle); },
+    getSheetByName(_e, name) { this.counters.sheetsReads += 1; cost(this, 'read'); const s = this.workbook.sheet(name); return s ? sheetHandle(s) : null; },
+    getSheets() { this.counters.sheetsReads += 1; cost(this, 'read'); return this.workbook.sheets.map(sheetHandle); },
     insertSheet(_e, name, index) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'read'); // answers with the new sheet: a round trip
       return sheetHandle(this.workbook.insert(String(name ?? `Sheet${this.workbook.sheets.length + 1}`), index ?? undefined));
     },
-    flush() { this.counters.sheetsFlushes += 1; },
+    flush() { this.counters.sheetsFlushes += 1; cost(this, 'flush'); },
     // The user's selection: set by tests with runtime.select(sheet, a1); the first sheet's A1 otherwise.
     getActiveSheet() { return sheetHandle(this.workbook.sheet(this.selection?.sheet) ?? this.workbook.sheets[0]); },
     getActiveRange() {
@@ -88,10 +100,10 @@ export const handlers = {
   },
   sheet: {
     byId(_e, id) { return sheetHandle(sheetById(this, id)); },
-    getLastRow(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastRow; },
-    getLastColumn(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).lastColumn; },
-    getMaxRows(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).maxRows; },
-    getMaxColumns(_e, id) { this.counters.sheetsReads += 1; return sheetById(this, id).maxColumns; },
+    getLastRow(_e, id) { this.counters.sheetsReads += 1; cost(this, 'read'); return sheetById(this, id).lastRow; },
+    getLastColumn(_e, id) { this.counters.sheetsReads += 1; cost(this, 'read'); return sheetById(this, id).lastColumn; },
+    getMaxRows(_e, id) { this.counters.sheetsReads += 1; cost(this, 'read'); return sheetById(this, id).maxRows; },
+    getMaxColumns(_e, id) { this.counters.sheetsReads += 1; cost(this, 'read'); return sheetById(this, id).maxColumns; },
     getRange(_e, id, a, b, c, d) {
       const s = sheetById(this, id);
       const h = typeof a === 'string' ? parseA1(a, s.maxRows) : { row: a, col: b, rows: c ?? 1, cols: d ?? 1 };
@@ -107,6 +119,7 @@ export const handlers = {
     // The grid grows only here (and by appendRow), one call for any number of rows.
     insertRowsAfter(_e, id, after, n) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write');
       const s = sheetById(this, id);
       position(after, s.maxRows, 'rows');
       grow(this, n * s.maxColumns);
@@ -114,6 +127,7 @@ export const handlers = {
     },
     insertRowsBefore(_e, id, before, n) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write');
       const s = sheetById(this, id);
       position(before, s.maxRows, 'rows');
       grow(this, n * s.maxColumns);
@@ -121,6 +135,7 @@ export const handlers = {
     },
     insertColumnsAfter(_e, id, after, n) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write');
       const s = sheetById(this, id);
       position(after, s.maxColumns, 'columns');
       grow(this, n * s.maxRows);
@@ -128,6 +143,7 @@ export const handlers = {
     },
     insertColumnsBefore(_e, id, before, n) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write');
       const s = sheetById(this, id);
       position(before, s.maxColumns, 'columns');
       grow(this, n * s.maxRows);
@@ -135,6 +151,7 @@ export const handlers = {
     },
     deleteRows(_e, id, at, n) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write');
       const s = sheetById(this, id);
       position(at, s.maxRows, 'rows');
       position(at + n - 1, s.maxRows, 'rows');
@@ -142,12 +159,14 @@ export const handlers = {
     },
     getDataRange(_e, id) {
       this.counters.sheetsReads += 1; // it has to learn the data's extent
+      cost(this, 'read');
       const s = sheetById(this, id);
       return { sheet: s.id, row: 1, col: 1, rows: Math.max(1, s.lastRow), cols: Math.max(1, s.lastColumn) };
     },
     // Appends after the last row with content, adding a row (and columns) when the grid is full.
     appendRow(_e, id, values) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'read', values.length); // it has to find the last row first
       const s = sheetById(this, id);
       const r = s.lastRow;
       const entered = values.map(enter);
@@ -158,13 +177,14 @@ export const handlers = {
       if (cols) s.gridColumns = values.length;
       entered.forEach((v, c) => s.set(r, c, v));
     },
-    clear(_e, id) { this.counters.sheetsWrites += 1; const s = sheetById(this, id); s.rows = []; s.formulas.clear(); },
-    setHidden(_e, id, hidden) { this.counters.sheetsWrites += 1; sheetById(this, id).hidden = hidden; },
+    clear(_e, id) { this.counters.sheetsWrites += 1; cost(this, 'write'); const s = sheetById(this, id); s.rows = []; s.formulas.clear(); },
+    setHidden(_e, id, hidden) { this.counters.sheetsWrites += 1; cost(this, 'write'); sheetById(this, id).hidden = hidden; },
     isHidden(_e, id) { return sheetById(this, id).hidden; },
   },
   range: {
     getValues(_e, h) {
       this.counters.sheetsReads += 1;
+      cost(this, 'read', h.rows * h.cols);
       const s = sheetById(this, h.sheet);
       return Array.from({ length: h.rows }, (_, i) => Array.from({ length: h.cols }, (_, j) => s.get(h.row - 1 + i, h.col - 1 + j)));
     },
@@ -173,11 +193,13 @@ export const handlers = {
     },
     getFormulas(_e, h) {
       this.counters.sheetsReads += 1;
+      cost(this, 'read', h.rows * h.cols);
       const s = sheetById(this, h.sheet);
       return Array.from({ length: h.rows }, (_, i) => Array.from({ length: h.cols }, (_, j) => s.formula(h.row - 1 + i, h.col - 1 + j)));
     },
     setValues(_e, h, values) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write', h.rows * h.cols);
       checkShape(h, values);
       const s = sheetById(this, h.sheet);
       s.within(h.row, h.col, h.rows, h.cols); // rows may have been deleted since getRange
@@ -186,12 +208,14 @@ export const handlers = {
     },
     setValue(_e, h, value) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write', 1);
       const s = sheetById(this, h.sheet);
       s.within(h.row, h.col, 1, 1);
       s.set(h.row - 1, h.col - 1, enter(value));
     },
     clearContent(_e, h) {
       this.counters.sheetsWrites += 1;
+      cost(this, 'write', h.rows * h.cols);
       const s = sheetById(this, h.sheet);
       for (let i = 0; i < h.rows; i += 1) for (let j = 0; j < h.cols; j += 1) s.set(h.row - 1 + i, h.col - 1 + j, { value: '' });
     },
@@ -268,7 +292,7 @@ export const handlers = {
       if (this.triggers.length >= this.limits.triggers) {
         throw new Error('This script has too many triggers. Triggers must be deleted from the script before more can be added.');
       }
-      const at = (spec.at ? new Date(spec.at).getTime() : this.now() + (spec.after ?? spec.every ?? 0)) + this.limits.triggerDelayMs;
+      const at = (spec.at ? new Date(spec.at).getTime() : this.now() + (spec.after ?? spec.every ?? 0)) + this.triggerLate();
       const t = { id: String(this.nextTrigger), fn: spec.fn, at, every: spec.every ?? null, fired: false };
       this.nextTrigger += 1;
       this.triggers.push(t);
@@ -280,12 +304,25 @@ export const handlers = {
   urlfetch: {
     async fetchAll(_e, requests) {
       this.counters.urlFetchCalls += 1;
+      // Each request is one URL Fetch call of the day's quota; a fetchAll past it sends nothing.
+      this.spend('urlfetch', requests.length);
       this.counters.urlFetchRequests += requests.length;
-      const t0 = Date.now();
-      const results = await Promise.all(requests.map((r) => fetchOne(this, r)));
-      if (this.simulated) {
-        this.clock += results.reduce((m, r) => Math.max(m, r.latencyMs ?? Date.now() - t0), 0);
-      }
+      const start = this.now();
+      // At most `fetchAllConcurrency` requests in flight: each starts when a slot frees, so a
+      // wave takes as long as its slowest lane.
+      const lanes = new Array(Math.max(1, Math.min(this.limits.fetchAllConcurrency, requests.length))).fill(0);
+      const results = new Array(requests.length);
+      let next = 0;
+      await Promise.all(lanes.map(async (_, lane) => {
+        while (next < requests.length) {
+          const i = next;
+          next += 1;
+          const r = await fetchOne(this, requests[i], start + lanes[lane]);
+          lanes[lane] += r.latencyMs ?? 0;
+          results[i] = r;
+        }
+      }));
+      this.advance(Math.max(...lanes));
       for (const [i, r] of results.entries()) {
         if (r.networkError) throw new Error(`Address unavailable: ${requests[i].url}`);
         if (r.status >= 400 && !requests[i].muteHttpExceptions) {
@@ -312,15 +349,19 @@ export const handlers = {
     formatDate(_e, d, _tz, _fmt) { return new Date(d?.$date ?? d).toISOString(); },
   },
   mail: {
-    // Consumer accounts may send 100 emails a day.
+    // Each recipient counts toward the day's email quota (100 consumer, 1,500 Workspace).
     send(_e, to, subject, body) {
-      if (this.mail.length >= 100) throw new Error('Service invoked too many times for one day: email.');
-      if (!/^[^@\s]+@[^@\s]+$/.test(to)) throw new Error(`Invalid email: ${to}`);
+      const recipients = String(to).split(',').map((x) => x.trim()).filter(Boolean);
+      const bad = recipients.find((x) => !/^[^@\s]+@[^@\s]+$/.test(x));
+      if (bad || recipients.length === 0) throw new Error(`Invalid email: ${to}`);
+      this.spend('email', recipients.length);
       this.mail.push({ to, subject, body });
     },
-    quota() { return 100 - this.mail.length; },
+    quota() { return Math.max(0, this.quotas.email - this.used('email')); },
   },
   session: {
+    /** ScriptApp.getAuthorizationInfo(mode, scopes): REQUIRED unless every scope is granted. */
+    authorization(_e, scopes) { return this.granted(scopes ?? []) ? 'NOT_REQUIRED' : 'REQUIRED'; },
     user() { return this.user; },
     scriptId() { return 'local-script'; },
     webAppUrl() { return 'http://127.0.0.1/exec'; },
@@ -358,8 +399,8 @@ function encodePayload(payload, headers) {
   return new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString();
 }
 
-/** One request, as UrlFetchApp makes it: the provider in process, or real HTTP. */
-async function fetchOne(rt, r) {
+/** One request, as UrlFetchApp makes it (starting at `at` on the simulated clock): the provider in process, or real HTTP. */
+async function fetchOne(rt, r, at) {
   const method = (r.method ?? 'get').toUpperCase();
   const headers = { ...(r.headers ?? {}) };
   if (r.contentType) headers['content-type'] = r.contentType;
@@ -368,14 +409,15 @@ async function fetchOne(rt, r) {
     throw new Error(`UrlFetch failed because too much upload bandwidth was used: ${bytes(body)} bytes to ${r.url}`);
   }
   if (rt.provider) {
-    const res = await rt.provider({ method, url: r.url, headers, body });
+    const res = await rt.provider({ method, url: r.url, headers, body }, at);
     if (res.networkError) return { networkError: true };
     if (bytes(res.body ?? '') > URLFETCH_BYTES) throw new Error(`UrlFetch failed: the response from ${r.url} is over 50 MB`);
     return { status: res.status, headers: res.headers ?? {}, body: res.body ?? '', latencyMs: res.latencyMs ?? 0 };
   }
   try {
+    const t0 = Date.now();
     const res = await fetch(r.url, { method, headers, body, signal: AbortSignal.timeout(rt.limits.urlFetchTimeoutMs) });
-    return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text(), latencyMs: Date.now() - t0 };
   } catch {
     return { networkError: true };
   }

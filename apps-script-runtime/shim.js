@@ -191,6 +191,14 @@
     getProjectTriggers: function () { return call('triggers', 'list').map(trigger); },
     deleteTrigger: function (t) { call('triggers', 'delete', [t.getUniqueId()]); },
     getScriptId: function () { return call('session', 'scriptId'); },
+    AuthMode: { FULL: 'FULL', LIMITED: 'LIMITED', NONE: 'NONE' },
+    AuthorizationStatus: { REQUIRED: 'REQUIRED', NOT_REQUIRED: 'NOT_REQUIRED' },
+    // getAuthorizationInfo(mode, scopes): whether these scopes still need the user's consent;
+    // a scope the manifest does not list can never be granted.
+    getAuthorizationInfo: function (mode, scopes) {
+      var status = call('session', 'authorization', [scopes || []]);
+      return { getAuthorizationStatus: function () { return status; }, getAuthorizationUrl: function () { return null; } };
+    },
     getService: function () { return { getUrl: function () { return call('session', 'webAppUrl'); } }; },
   };
 

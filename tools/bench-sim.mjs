@@ -94,7 +94,7 @@ async function realtime(n, longPrefix = false) {
 async function baseline(n) {
   const j = job(n);
   const rt = new Runtime({ workbook: j.rt.workbook, simulated: true, start: j.start, buildDir: path.join(root, 'tools', 'baseline'),
-    properties: { script: { OPENAI_API_KEY: 'sk-test' } }, provider: (req) => j.fake.handle(req, rt.now()), ...RUNTIME });
+    properties: { script: { OPENAI_API_KEY: 'sk-test' } }, provider: (req, at) => j.fake.handle(req, at ?? rt.now()), ...RUNTIME });
   const series = [];
   rt.onLog = (line) => {
     const m = /^baseline progress (.*)$/.exec(line);

@@ -22,8 +22,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // written by itoa/zmij → 557,880 B; review → 557,126 B. What is left is ~255 KB of rowbatch's
 // own logic, ~75 KB data (43 KB of it ICU's NFC tables), ~61 KB serde_json, ~50 KB std, ~28 KB
 // regex: the issue's 300,000 B would need features cut, not bytes.
-// The budget sits just above today's size so nothing grows unnoticed.
-export const WASM_BUDGET_BYTES = 580_000;
+// Issue 17 (2026-12-02): each provider's strict subset and the daily quotas → 579,468 B.
+// The budget sits a little above today's size so nothing grows unnoticed; the 300 KB target is
+// withdrawn (issue 18: start-up, not bytes, is what a user feels).
+export const WASM_BUDGET_BYTES = 600_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

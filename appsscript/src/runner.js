@@ -42,16 +42,20 @@ function rowbatchStop() {
   return 'stopping';
 }
 
-/** The heartbeat: continues a run whose last slice went silent; gone once the run ends. */
-async function rowbatchHeartbeat() {
+/**
+ * The heartbeat: continues a run whose last slice went silent; gone once the run ends. A run
+ * paused for a daily quota is not silent: its continuation waits for the quota.
+ */
+async function rowbatchHeartbeat(e) {
   var props = PropertiesService.getScriptProperties();
   var last = JSON.parse(props.getProperty('ROWBATCH_PROGRESS') || 'null');
   if (props.getProperty('ROWBATCH_STOP') || (last && last.finished)) {
     rbTriggers_(false);
     return { ended: true };
   }
+  if (last && last.paused && Date.now() < last.paused.until) return { paused: true };
   if (last && Date.now() - last.at < RB_STALE_MS_) return { alive: true };
-  return rowbatchContinue();
+  return rowbatchContinue(e);
 }
 
 /** Resumes a stopped or interrupted run where the sheets say it is. */
@@ -60,10 +64,15 @@ async function rowbatchResume() {
   return rowbatchContinue();
 }
 
-/** One time slice of the run; schedules the next one unless the job is finished or stopped. */
-async function rowbatchContinue() {
+/**
+ * One time slice of the run; schedules the next one unless the job is finished or stopped.
+ * `e` is the trigger's event when a trigger started it: then its runtime counts against the
+ * day's trigger quota, and the slice ends before that does.
+ */
+async function rowbatchContinue(e) {
   var rb = await rowbatchAsync_();
   var started = Date.now();
+  var trigger = Boolean(e && e.triggerUid);
   var props = PropertiesService.getScriptProperties();
   var stopped = props.getProperty('ROWBATCH_STOP');
   if (stopped) {
@@ -83,8 +92,12 @@ async function rowbatchContinue() {
   var budget = spec.budget ? { maxUsd: spec.budget.maxUsd, spentUsd: state.spentUsd || 0, reservedUsd: 0 } : null;
   var limiter = state.limiter || null;
   var execution = rb.newSeed().slice(0, 12);
-  var deadline = started + job.timeSliceMs;
+  // Apps Script's daily quotas, as this script has spent them (hourly, in ROWBATCH_STATE).
+  var quota = rb.quotaDay({ spec: spec, day: state.day || null, now: started, trigger: trigger });
+  var day = quota.day;
+  var deadline = quota.deadline;
   var key = rbKey_(props, spec);
+  if (quota.pauseUntil) return rbPause_(props, run, quota, { limiter: limiter, spentUsd: state.spentUsd || 0, day: day });
 
   var input = rbInput_(ss, spec);
   var keyed = rb.keyRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow });
@@ -101,6 +114,7 @@ async function rowbatchContinue() {
   var pending = null; // the last wave's results, written under the next lock
   var log = []; // this slice's outcomes for the Progress sheet, written once at the end
   var fatal = null;
+  var pause = null; // a daily quota is spent: the slice ends and the run waits
   var width = job.outputColumns.length;
   // One lock per wave: read the output ledger, write the last wave's results (outputs first,
   // then progress), plan the next wave on what is now in the sheets, write its leases with the
@@ -129,10 +143,11 @@ async function rowbatchContinue() {
       summary.retries += rec.counts.retries;
     }
     var planned = null;
-    if (!fatal && !stopAsked) {
+    if (!fatal && !stopAsked && !pause) {
       var now = Date.now();
-      var cap = rb.capacity({ spec: spec, now: now, limiter: limiter, budget: budget });
+      var cap = rb.capacity({ spec: spec, now: now, limiter: limiter, budget: budget, day: day });
       limiter = cap.limiter;
+      if (cap.quota.pauseUntil) pause = cap.quota;
       planned = rb.planWave({
         spec: spec, inputs: keyed, outputs: outputs, progress: progressBlock,
         execution: execution, now: now, deadline: deadline, capacity: cap.capacity, reserve: cap.reserve,
@@ -151,10 +166,11 @@ async function rowbatchContinue() {
     rbWriteSpan_(progress, progressBlock, progressWrites, 6);
     SpreadsheetApp.flush();
     lock.releaseLock();
-    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0 }));
+    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: day }));
     props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
     if (fatal) { stop = fatal.message; break; }
     if (stopAsked) { stop = stopAsked; break; }
+    if (pause) break;
     if (plan.send.length === 0) {
       if (plan.stop === 'budget' && plan.counts.inFlight === 0) stop = 'budget reached: ' + budget.spentUsd.toFixed(4) + ' of ' + budget.maxUsd + ' USD spent';
       break;
@@ -167,11 +183,14 @@ async function rowbatchContinue() {
     var waveStarted = Date.now();
     var sentByKey = {};
     plan.send.forEach(function (s) { sentByKey[s.key] = s; });
-    var ctx = { spec: spec, header: input.header, key: key, limiter: limiter, budget: budget, deadline: deadline, costUsd: 0, sent: 0, fatal: null };
+    var ctx = { spec: spec, header: input.header, key: key, limiter: limiter, budget: budget, day: day, deadline: deadline, costUsd: 0, sent: 0, fatal: null, pause: null };
     pending = rbSend_(rb, ctx, wave);
     limiter = ctx.limiter;
     budget = ctx.budget;
+    day = ctx.day;
     fatal = fatal || ctx.fatal;
+    // Refused for today: the rows are released (no attempt used); the next capacity says until when.
+    if (ctx.pause && !pause) pause = rb.capacity({ spec: spec, now: Date.now(), limiter: limiter, budget: budget, day: day }).quota;
     summary.costUsd += ctx.costUsd;
     run.costUsd += ctx.costUsd;
     summary.sent += ctx.sent;
@@ -188,10 +207,19 @@ async function rowbatchContinue() {
 
   rbWriteLog_(ss, log);
   if (stop) props.setProperty('ROWBATCH_STOP', stop);
+  if (pause && !stop) {
+    if (plan) rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd });
+    var spent = rb.quotaDay({ spec: spec, day: day, now: Date.now(), triggerMs: trigger ? Date.now() - started : 0 });
+    return rbPause_(props, run, pause, { limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: spent.day });
+  }
+  if (trigger) {
+    day = rb.quotaDay({ spec: spec, day: day, now: Date.now(), triggerMs: Date.now() - started }).day;
+    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: day }));
+  }
   if (plan) {
     rbRecordBatch_(ss, rb, spec, run, plan, stop);
-    rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd, stop: stop });
     rbAlerts_(props, spec, run, plan, stop);
+    rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd, stop: stop });
     if (plan.finished || stop) rbWriteReport_(ss, rbMakeReport_(rb, ss, spec, { keyed: keyed, out: out, progress: progress }));
   }
   rbScheduleNext_(plan, stop);
@@ -201,6 +229,29 @@ async function rowbatchContinue() {
   };
   console.log('rowbatch ' + JSON.stringify(result));
   return result;
+}
+
+/**
+ * Ends the slice for a daily quota: the wait goes into the run's record (the report lists it)
+ * and the sidebar's snapshot, and one continuation is scheduled for when the quota frees.
+ */
+function rbPause_(props, run, quota, state) {
+  var now = Date.now();
+  run.pauses = run.pauses || [];
+  var last = run.pauses[run.pauses.length - 1];
+  if (last && last.until >= now) last.until = quota.pauseUntil;
+  else run.pauses.push({ at: now, until: quota.pauseUntil, reason: quota.message });
+  if (run.pauses.length > 50) run.pauses = run.pauses.slice(-50); // Properties hold 9 KB a value
+  props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
+  props.setProperty('ROWBATCH_STATE', JSON.stringify(state));
+  var snapshot = JSON.parse(props.getProperty('ROWBATCH_PROGRESS') || 'null') || { startedAt: run.startedAt, costUsd: run.costUsd };
+  snapshot.at = now;
+  snapshot.paused = { until: quota.pauseUntil, message: quota.message };
+  props.setProperty('ROWBATCH_PROGRESS', JSON.stringify(snapshot));
+  console.log('rowbatch paused ' + quota.message);
+  rbTriggers_(true);
+  ScriptApp.newTrigger(RB_CONTINUE_).timeBased().after(Math.max(1000, quota.pauseUntil - now)).create();
+  return { run: run.id, paused: snapshot.paused, finished: false, stop: null };
 }
 
 /**
@@ -239,7 +290,7 @@ function rbSend_(rb, ctx, wave) {
     if (ctx.limiter) ctx.limiter.requests.available -= built.requests.length;
     var responses = rbFetchAll_(built, ctx.key);
     var ingested = rb.ingest({
-      spec: ctx.spec, now: Date.now(), seed: rb.newSeed(), limiter: ctx.limiter, budget: ctx.budget,
+      spec: ctx.spec, now: Date.now(), seed: rb.newSeed(), limiter: ctx.limiter, budget: ctx.budget, day: ctx.day || null,
       sent: built.requests.map(function (r, i) {
         return { key: r.key, signature: r.signature, attempt: wave[i].attempt, reasks: wave[i].reasks, reserveUsd: r.reserveUsd };
       }),
@@ -247,9 +298,11 @@ function rbSend_(rb, ctx, wave) {
     });
     ctx.limiter = ingested.limiter;
     ctx.budget = ingested.budget;
+    if (ctx.day) ctx.day = ingested.day;
     ctx.costUsd += ingested.costUsd;
-    ctx.sent += built.requests.length;
+    ctx.sent += ingested.pause ? 0 : built.requests.length;
     ctx.fatal = ctx.fatal || ingested.fatal;
+    ctx.pause = ctx.pause || ingested.pause;
     var again = [];
     ingested.results.forEach(function (r, i) {
       if (r.status === 'reask') {
@@ -258,7 +311,7 @@ function rbSend_(rb, ctx, wave) {
         pending.push(r);
       }
     });
-    wave = ctx.fatal || Date.now() > ctx.deadline ? [] : again;
+    wave = ctx.fatal || ctx.pause || Date.now() > ctx.deadline ? [] : again;
     again.forEach(function (w) { if (wave.length === 0) pending.push({ key: w.key, signature: w.signature, status: 'released', note: 'no time left to re-ask' }); });
   }
   return pending;
@@ -434,17 +487,23 @@ function rbReport_(plan, run, summary, extra) {
   var p = {
     done: c.done, failed: c.failed, duplicates: c.duplicates, excluded: c.excluded, pending: c.due + c.waiting + c.inFlight,
     rows: c.rows, costUsd: run.costUsd, budgetUsd: extra && extra.budgetUsd, startedAt: run.startedAt, at: Date.now(),
-    sent: summary.sent, finished: plan.finished, stop: (extra && extra.stop) || null,
+    sent: summary.sent, finished: plan.finished, stop: (extra && extra.stop) || null, paused: null,
+    alertProblem: PropertiesService.getScriptProperties().getProperty('ROWBATCH_ALERT_PROBLEM'),
     errors: plan.failed.slice(-8).map(function (f) { return { row: f.sheetRow, key: f.key, note: String(f.reason).slice(0, 200) }; }),
   };
   PropertiesService.getScriptProperties().setProperty('ROWBATCH_PROGRESS', JSON.stringify(p));
   console.log('rowbatch progress ' + JSON.stringify(p));
 }
 
+/** The scope MailApp needs; left out of the manifest so that nobody grants mail access unused. */
+var RB_MAIL_SCOPE_ = 'https://www.googleapis.com/auth/script.send_mail';
+
 /**
- * Email alerts, off unless the Script Property ROWBATCH_ALERT_EMAIL names a recipient (the
- * manifest then also needs the script.send_mail scope): one notice when the run finishes or
- * stops, and one when more than a fifth of the first 20+ finished rows failed.
+ * Email alerts, off unless the Script Property ROWBATCH_ALERT_EMAIL names a recipient: one
+ * notice when the run finishes or stops, and one when more than a fifth of the first 20+
+ * finished rows failed. The scope is checked first (a call without it throws "You do not
+ * have permission to call MailApp.sendEmail"), and nothing about mail ever stops a slice:
+ * what went wrong is kept in ROWBATCH_ALERT_PROBLEM for the sidebar.
  */
 function rbAlerts_(props, spec, run, plan, stop) {
   var to = props.getProperty('ROWBATCH_ALERT_EMAIL');
@@ -454,14 +513,29 @@ function rbAlerts_(props, spec, run, plan, stop) {
   if (sent.run !== run.id) sent = { run: run.id };
   var finished = c.done + c.failed;
   var line = c.done + ' done, ' + c.failed + ' failed, ' + (c.due + c.waiting + c.inFlight) + ' pending; $' + run.costUsd.toFixed(4) + ' spent';
+  var due = [];
   if (!sent.failureRate && finished >= 20 && c.failed / finished > 0.2) {
-    MailApp.sendEmail(to, 'rowbatch: many rows are failing in ' + spec.name, line + '\nOpen the output sheet for the reasons (_note column).');
-    sent.failureRate = true;
+    due.push({ flag: 'failureRate', subject: 'rowbatch: many rows are failing in ' + spec.name, body: line + '\nOpen the output sheet for the reasons (_note column).' });
   }
   if (!sent.done && (plan.finished || stop)) {
-    MailApp.sendEmail(to, 'rowbatch: ' + spec.name + (stop ? ' stopped' : ' finished'), line + (stop ? '\nStopped: ' + stop : ''));
-    sent.done = true;
+    due.push({ flag: 'done', subject: 'rowbatch: ' + spec.name + (stop ? ' stopped' : ' finished'), body: line + (stop ? '\nStopped: ' + stop : '') });
   }
+  if (due.length === 0) return;
+  var auth = ScriptApp.getAuthorizationInfo(ScriptApp.AuthMode.FULL, [RB_MAIL_SCOPE_]);
+  if (auth.getAuthorizationStatus() === ScriptApp.AuthorizationStatus.REQUIRED) {
+    props.setProperty('ROWBATCH_ALERT_PROBLEM', 'Alerts to ' + to + ' are on, but the project may not send mail: add "' + RB_MAIL_SCOPE_ +
+      '" to oauthScopes in appsscript.json, push, and accept the new permission.');
+    return;
+  }
+  due.forEach(function (a) {
+    try {
+      MailApp.sendEmail(to, a.subject, a.body);
+      sent[a.flag] = true;
+      props.deleteProperty('ROWBATCH_ALERT_PROBLEM');
+    } catch (e) {
+      props.setProperty('ROWBATCH_ALERT_PROBLEM', 'An alert to ' + to + ' was not sent: ' + String(e && e.message).slice(0, 300));
+    }
+  });
   props.setProperty('ROWBATCH_ALERTS', JSON.stringify(sent));
 }
 

@@ -108,6 +108,7 @@ fn provider_bench(spec: &serde_json::Value, header: &[String], rows: &[Vec<Cell>
         limiter: None,
         budget: None,
         batch: false,
+        day: None,
     };
     let t = Instant::now();
     let out = ingest(input).unwrap();

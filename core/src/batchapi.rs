@@ -619,6 +619,7 @@ pub fn results(input: ResultsInput) -> Result<Results> {
                 limiter: None,
                 budget: out.budget,
                 batch: true,
+                day: None,
             },
         )?;
         out.cost_usd = ingested.cost_usd;

@@ -30,6 +30,9 @@ pub struct CapacityInput {
     /// reservation at the batch price.
     #[serde(default)]
     pub batch: bool,
+    /// The day's quota use: a wave never asks for more UrlFetch calls than are left today.
+    #[serde(default)]
+    pub day: Option<crate::quota::Day>,
 }
 
 #[derive(Debug, Clone, ToJson)]
@@ -40,12 +43,18 @@ pub struct CapacityReport {
     pub reserve: Reserve,
     /// Refilled to `now`; keep it for the next call.
     pub limiter: Limiter,
+    /// With a `day`: the quotas left, and when the run must wait instead of sending.
+    pub quota: Option<crate::quota::DayReport>,
 }
 
 pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
     let job = Job::compile(&input.spec)?;
     let mut limiter = input.limiter.unwrap_or_else(|| Limiter::new(&job, input.now));
-    let (requests, tokens) = limiter.capacity(&job, input.now);
+    let (mut requests, tokens) = limiter.capacity(&job, input.now);
+    let quota = input.day.map(|d| crate::quota::report(&job, d, input.now, false));
+    if let Some(q) = &quota {
+        requests = if q.pause_until.is_some() { 0 } else { requests.min(q.fetches_left) };
+    }
     let budget = input.budget.or_else(|| job.spec.budget.as_ref().map(|b| Budget::new(b.max_usd)));
     let prefix = prompt::prefix(&job);
     let row_bytes = input.row_bytes.unwrap_or(2_000);
@@ -72,6 +81,7 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
         },
         reserve,
         limiter,
+        quota,
     })
 }
 
@@ -137,8 +147,6 @@ pub struct Eta {
 
 /// Assumed seconds per request when nothing has been observed yet.
 const LATENCY_S: f64 = 10.0;
-/// Apps Script's daily trigger runtime on consumer accounts.
-const DAILY_TRIGGER_MINUTES: f64 = 90.0;
 
 pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
     let job = Job::compile(&input.spec)?;
@@ -205,10 +213,25 @@ pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
     let minutes = if rows == 0 { 0.0 } else { rows as f64 / rate };
     let slice_minutes = f64::from(limits.time_slice_seconds) / 60.0;
     let mut warnings: Vec<String> = prefix.warning.iter().cloned().collect();
-    if minutes > DAILY_TRIGGER_MINUTES {
+    // One day's quotas for the account: a job past them pauses and resumes the next day.
+    let account = limits.account;
+    let q = account.quotas();
+    let daily_minutes = q.trigger_runtime_ms / 60_000.0;
+    let account_name = if account == crate::spec::Account::Consumer { "a consumer" } else { "a Workspace" };
+    if minutes > daily_minutes {
         warnings.push(format!(
-            "about {minutes:.0} minutes of Apps Script time: more than the {DAILY_TRIGGER_MINUTES:.0} minutes of \
-             trigger runtime a consumer account gets per day; the Batch API suits this job better"
+            "about {minutes:.0} minutes of Apps Script time: more than the {daily_minutes:.0} minutes of trigger \
+             runtime {account_name} account gets per day, so the run pauses and takes about {} days; the Batch \
+             API suits this job better",
+            (minutes / daily_minutes).ceil()
+        ));
+    }
+    if rows > q.urlfetch {
+        warnings.push(format!(
+            "{rows} requests: more than the {} UrlFetch calls {account_name} account gets per day, so the run \
+             pauses and takes at least {} days; the Batch API sends them in a few calls",
+            q.urlfetch,
+            rows.div_ceil(q.urlfetch)
         ));
     }
     if job.price.is_none() {

@@ -11,6 +11,7 @@ use crate::price::Usage;
 use crate::provider::classify::{Class, Verdict, classify};
 use crate::provider::{self, Finish, Reask};
 use crate::quality::Quality;
+use crate::quota::Day;
 use crate::ratelimit::Limiter;
 use crate::read::FromJson;
 use crate::retry;
@@ -40,6 +41,10 @@ pub struct IngestInput {
     /// Answers from a provider Batch API: priced at the batch rate.
     #[serde(default)]
     pub batch: bool,
+    /// The day's quota use (see [`crate::quota`]): the wave's requests are counted, or a
+    /// refusal recorded.
+    #[serde(default)]
+    pub day: Option<Day>,
 }
 
 #[derive(Debug, Clone, FromJson)]
@@ -127,6 +132,10 @@ pub struct Ingested {
     pub results: Vec<RowResult>,
     /// Set when the job must stop: what happened and what to do.
     pub fatal: Option<Verdict>,
+    /// Set when the platform refused the wave for today: the rows are released (no attempt
+    /// used) and the run waits for `day` to have room (`capacity` says until when).
+    pub pause: Option<Verdict>,
+    pub day: Option<Day>,
     pub usage: Usage,
     pub cost_usd: f64,
     pub limiter: Limiter,
@@ -192,6 +201,8 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
     let mut out = Ingested {
         results: Vec::with_capacity(input.sent.len()),
         fatal: None,
+        pause: None,
+        day: None,
         usage: Usage::default(),
         cost_usd: 0.0,
         limiter: limiter.clone(),
@@ -229,6 +240,11 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
                     r.note = v.message.clone();
                     out.fatal.get_or_insert(v);
                 }
+                Class::Quota => {
+                    r.status = Status::Released;
+                    r.note = v.message.clone();
+                    out.pause.get_or_insert(v);
+                }
             }
         }
         if r.usage.prompt() > 0 {
@@ -258,6 +274,14 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
         limiter.recovered(input.now);
     }
     out.limiter = limiter;
+    if let Some(mut day) = input.day.clone() {
+        if out.pause.is_some() {
+            crate::quota::refused(job, &mut day, input.now);
+        } else {
+            day.record(input.now, input.sent.len() as u64, 0.0);
+        }
+        out.day = Some(day);
+    }
     out.budget = budget;
     Ok(out)
 }

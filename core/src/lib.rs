@@ -22,6 +22,7 @@ pub mod price;
 pub mod prompt;
 pub mod provider;
 pub mod quality;
+pub mod quota;
 pub mod ratelimit;
 pub mod read;
 pub mod reconcile;

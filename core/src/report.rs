@@ -46,6 +46,17 @@ pub struct Run {
     pub cost_usd: f64,
     pub budget_usd: Option<f64>,
     pub stopped: Option<String>,
+    /// The times the run waited for a daily quota (see [`crate::quota`]).
+    pub pauses: Vec<Pause>,
+}
+
+/// A wait for Apps Script's daily quotas: when it began, until when, and why.
+#[derive(Debug, Clone, Default, PartialEq, ToJson, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Pause {
+    pub at: f64,
+    pub until: f64,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, ToJson)]
@@ -86,6 +97,9 @@ pub struct Summary {
     pub failures: Vec<Reason>,
     pub excluded: Vec<Reason>,
     pub duplicate_groups: usize,
+    /// The run's waits for daily quotas, and their total.
+    pub pauses: Vec<Pause>,
+    pub paused_s: f64,
 }
 
 #[derive(Debug, Clone, Default, ToJson)]
@@ -256,6 +270,8 @@ pub fn report(input: ReportInput) -> Result<Report> {
         failures: reasons(lines.iter().filter(|l| l.status == "failed")),
         excluded: reasons(lines.iter().filter(|l| l.status == "excluded")),
         duplicate_groups: rows.duplicate_groups.len(),
+        paused_s: round(run.pauses.iter().map(|p| (p.until - p.at).max(0.0)).sum::<f64>() / 1000.0, 1),
+        pauses: run.pauses.clone(),
         counts: c,
     };
     let markdown = markdown(&summary);
@@ -337,6 +353,10 @@ fn table(s: &Summary) -> Vec<[Cell; 3]> {
     if let Some(v) = s.quality.mean {
         t.push([text("mean quality"), num(v), Cell::Empty]);
     }
+    if let Some(last) = s.pauses.last() {
+        let what = format!("paused for daily quotas (s): last {}", crate::finding::clip(&last.reason, 500));
+        t.push([text(&what), num(s.paused_s), text(&format!("{} pauses", s.pauses.len()))]);
+    }
     for (title, list) in [("failed", &s.failures), ("excluded", &s.excluded)] {
         for r in list {
             let rows = rows_list(&r.sheet_rows, r.rows);
@@ -368,6 +388,17 @@ fn markdown(s: &Summary) -> String {
     let _ = writeln!(m, "- model: {} {} · spec `{}`", s.provider, md(&s.model), s.spec);
     if let (Some(run), Some(at)) = (&s.run, &s.started_at) {
         let _ = writeln!(m, "- run `{}` started {at}, {} s ago", md(run), s.elapsed_s.unwrap_or(0.0));
+    }
+    if !s.pauses.is_empty() {
+        let _ = writeln!(
+            m,
+            "- paused {} time(s) for Apps Script's daily quotas, {:.1} h in all",
+            s.pauses.len(),
+            s.paused_s / 3600.0
+        );
+        for p in s.pauses.iter().rev().take(5).rev() {
+            let _ = writeln!(m, "  - {} → {}: {}", iso_time(p.at), iso_time(p.until), md(&p.reason));
+        }
     }
     let _ = writeln!(m, "- generated {}\n", s.generated_at);
     let _ = writeln!(m, "| rows | count |\n|---|---:|");

@@ -152,6 +152,18 @@ pub struct Limits {
     pub time_slice_seconds: u32,
     pub attempts_per_row: u32,
     pub reasks_per_row: u32,
+    /// The Google account the script runs under: its daily quotas (see [`crate::quota`]).
+    pub account: Account,
+}
+
+/// Apps Script account types: consumer (gmail.com) or Google Workspace. Unset means consumer,
+/// the smaller quotas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromJson, crate::write::ToJson)]
+#[serde(rename_all = "camelCase")]
+pub enum Account {
+    #[default]
+    Consumer,
+    Workspace,
 }
 
 impl Default for Limits {
@@ -164,6 +176,7 @@ impl Default for Limits {
             time_slice_seconds: 300,
             attempts_per_row: 3,
             reasks_per_row: 1,
+            account: Account::Consumer,
         }
     }
 }

@@ -296,6 +296,7 @@ fn openai_lines_in_any_order_become_results_at_the_batch_price() {
         limiter: None,
         budget: None,
         batch: false,
+        day: None,
         sent: vec![Sent {
             key: "K-00004".into(),
             signature: k.signatures[4].clone(),

@@ -60,7 +60,7 @@ proptest! {
         let mut settled_all = 0.0;
         for (w, wave) in waves.iter().enumerate() {
             let now = 1e12 + w as f64 * 60_000.0;
-            let cap = capacity(CapacityInput { spec: spec.clone(), now, limiter: None, budget: Some(budget), row_bytes: None, batch: false }).unwrap();
+            let cap = capacity(CapacityInput { spec: spec.clone(), now, limiter: None, budget: Some(budget), row_bytes: None, batch: false, day: None }).unwrap();
             prop_assert!(cap.capacity.usd.unwrap() <= budget.max_usd - budget.spent_usd + 1e-12);
             let items: Vec<Item> = wave.iter().enumerate().map(|(i, (len, ..))| Item {
                 key: format!("k{w}-{i}"), signature: format!("s{i}"), row: vec![Cell::Text("x".repeat(*len))], reask: None,
@@ -84,7 +84,7 @@ proptest! {
                 responses.push(Response { status: 200, headers: Default::default(), body: body(anthropic, prompt - cached - write, cached, write, output) });
             }
             prop_assert!(budget.spent_usd + budget.reserved_usd <= max_usd + 1e-9);
-            let out = ingest(IngestInput { spec: spec.clone(), sent, responses, now, seed: "s".into(), limiter: None, budget: Some(budget), batch: false }).unwrap();
+            let out = ingest(IngestInput { spec: spec.clone(), sent, responses, now, seed: "s".into(), limiter: None, budget: Some(budget), batch: false, day: None }).unwrap();
             // Matched by key: a request the budget could not reserve was never sent, so results
             // and requests do not line up by position.
             for r in &out.results {

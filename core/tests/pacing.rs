@@ -46,6 +46,7 @@ fn wave(n: usize, limited: usize) -> f64 {
         limiter: None,
         budget: None,
         batch: false,
+        day: None,
     })
     .unwrap();
     assert_eq!(out.counts.retry, limited);
@@ -71,6 +72,7 @@ fn the_token_reservation_follows_the_prompts_the_provider_counted() {
         budget: None,
         row_bytes: None,
         batch: false,
+        day: None,
     })
     .unwrap();
     // Before any answer: the estimate from the prefix and a 2,000-byte row.
@@ -90,6 +92,7 @@ fn the_token_reservation_follows_the_prompts_the_provider_counted() {
         budget: None,
         row_bytes: None,
         batch: false,
+        day: None,
     })
     .unwrap();
     assert_eq!(

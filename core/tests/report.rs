@@ -4,7 +4,7 @@
 use rowbatch_core::Cell;
 use rowbatch_core::keys::key_block;
 use rowbatch_core::ledger::Block;
-use rowbatch_core::report::{Attempt, ReportInput, Run, report};
+use rowbatch_core::report::{Attempt, Pause, ReportInput, Run, report};
 use rowbatch_core::spec::Job;
 use serde_json::{Value, json};
 
@@ -241,6 +241,12 @@ fn a_known_run_adds_its_spend_time_and_stop() {
             cost_usd: 0.009,
             budget_usd: Some(1.0),
             stopped: Some("stopped by a@b.c".into()),
+            pauses: vec![Pause {
+                at: NOW - 60_000.0,
+                until: NOW - 60_000.0 + 7_200_000.0,
+                reason: "UrlFetch quota for today used (20000 requests a day on a consumer account); resumes about 11:00 UTC"
+                    .into(),
+            }],
         }),
     );
     let s = &r.summary;
@@ -251,6 +257,21 @@ fn a_known_run_adds_its_spend_time_and_stop() {
     assert_eq!(s.cost_per_done_row_usd, Some(0.0045));
     assert!(r.markdown.contains("- this run: $0.0090"));
     assert!(r.markdown.contains("- status: **stopped** (stopped by a@b.c)"));
+    // The waits for daily quotas: listed, totalled, in the sheet too.
+    assert_eq!(s.pauses.len(), 1);
+    assert_eq!(s.paused_s, 7200.0);
+    assert!(
+        r.markdown.contains("- paused 1 time(s) for Apps Script's daily quotas, 2.0 h in all"),
+        "{}",
+        r.markdown
+    );
+    assert!(r.markdown.contains("UrlFetch quota for today used"));
+    assert!(
+        r.table
+            .iter()
+            .any(|row| matches!(&row[0], Cell::Text(x) if x.starts_with("paused for daily quotas"))
+                && row[1] == n(7200.0))
+    );
 }
 
 #[test]

@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         limiter: None,
         budget: None,
         batch: false,
+        day: None,
     })
     .unwrap();
     assert_eq!(out.results.len(), 1);

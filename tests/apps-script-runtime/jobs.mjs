@@ -42,11 +42,11 @@ export function simulatedJob({ rows, limits = {}, faults = {}, runtime = {} }) {
   rt = new Runtime({
     workbook: clinicalWorkbook(rows, spec), simulated: true, start: Date.UTC(2026, 10, 22, 9),
     properties: { script: { OPENAI_API_KEY: 'sk-test' } }, ...runtime,
-    provider: (req) => {
+    provider: (req, at) => {
       const chat = /\/(chat\/completions|messages)$/.test(new URL(req.url).pathname);
       const key = chat && /Case (SIM-\d+)/.exec(JSON.parse(req.body).messages.at(1)?.content ?? '')?.[1];
       if (key) sent.set(key, (sent.get(key) ?? 0) + 1);
-      return fake.handle(req, rt.now());
+      return fake.handle(req, at ?? rt.now());
     },
   });
   return { rt, fake, sent, spec };

@@ -125,3 +125,66 @@ function probeGrid() {
   out.shifted = [s.getRange(1001, 1).getValue(), s.getRange(1002, 1).getValue(), s.getMaxRows()];
   return out;
 }
+
+/** `n` fetchAll calls of `size` requests each; stops at the first refusal and says why. */
+function probeFetchQuota(url, n, size) {
+  var done = 0;
+  try {
+    for (var i = 0; i < n; i += 1) {
+      var reqs = [];
+      for (var j = 0; j < size; j += 1) reqs.push({ url: url, method: 'post', contentType: 'application/json', payload: '{}', muteHttpExceptions: true });
+      UrlFetchApp.fetchAll(reqs);
+      done += size;
+    }
+  } catch (e) {
+    return { done: done, error: e.message };
+  }
+  return { done: done, error: null };
+}
+
+/** A wave of `n` requests, timed on the (simulated) clock. */
+function probeWave(url, n) {
+  var reqs = [];
+  for (var j = 0; j < n; j += 1) {
+    reqs.push({ url: url, method: 'post', contentType: 'application/json', muteHttpExceptions: true,
+      payload: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'row ' + j }] }) });
+  }
+  var t0 = Date.now();
+  UrlFetchApp.fetchAll(reqs);
+  return Date.now() - t0;
+}
+
+function probeMail(to) {
+  try {
+    MailApp.sendEmail(to, 'subject', 'body');
+    return { sent: true, remaining: MailApp.getRemainingDailyQuota() };
+  } catch (e) {
+    return { error: e.message };
+  }
+}
+
+function probeScope() {
+  return ScriptApp.getAuthorizationInfo(ScriptApp.AuthMode.FULL, ['https://www.googleapis.com/auth/script.send_mail']).getAuthorizationStatus();
+}
+
+/** Sheets calls on the simulated clock: one 1,000-cell write, one 1,000-cell read, a flush. */
+function probeSheetsCost() {
+  var s = SpreadsheetApp.getActiveSpreadsheet().insertSheet('Cost');
+  var rows = [];
+  for (var i = 0; i < 100; i += 1) rows.push([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  var t0 = Date.now();
+  s.getRange(1, 1, 100, 10).setValues(rows);
+  var t1 = Date.now();
+  s.getRange(1, 1, 100, 10).getValues();
+  var t2 = Date.now();
+  SpreadsheetApp.flush();
+  var t3 = Date.now();
+  for (var j = 1; j <= 100; j += 1) s.getRange(j, 1).setValue(j);
+  var t4 = Date.now();
+  return { write: t1 - t0, read: t2 - t1, flush: t3 - t2, single: t4 - t3 };
+}
+
+function probeSleep(ms) {
+  Utilities.sleep(ms);
+  return Date.now();
+}

@@ -24,8 +24,8 @@ function job() {
   const j = simulatedJob({ rows: 12, limits: { waveSize: 20 } });
   const seen = new Map();
   const inner = j.rt.provider;
-  j.rt.provider = async (req) => {
-    const res = await inner(req);
+  j.rt.provider = async (req, at) => {
+    const res = await inner(req, at);
     const key = /Case (SIM-\d+)/.exec(JSON.parse(req.body).messages.at(1)?.content ?? '')?.[1];
     const m = MUTATIONS[key];
     if (!m || res.status !== 200) return res;

@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulatedJob, outputs, row } from '../apps-script-runtime/jobs.mjs';
 import { enter } from '../../apps-script-runtime/workbook.mjs';
-import { Runtime } from '../../apps-script-runtime/runtime.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Runtime, BUILD_DIR } from '../../apps-script-runtime/runtime.mjs';
 
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs once, with the Node host';
 
@@ -164,13 +166,29 @@ test('settings: checked by the core before saving; the key goes to Properties an
   assert.equal(spec.provider.baseUrl, undefined);
 });
 
+const withMail = [...JSON.parse(fs.readFileSync(path.join(BUILD_DIR, 'appsscript.json'), 'utf8')).oauthScopes, 'https://www.googleapis.com/auth/script.send_mail'];
+
+test('alerts without the mail scope: nothing is sent, no slice stops, and the sidebar says which scope to add', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 30, limits: { waveSize: 10 }, faults: { outOfRange: 1 } });
+  rt.properties.script.ROWBATCH_ALERT_EMAIL = 'owner@example.com';
+  ok(await rt.run('rowbatchRun'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  assert.deepEqual(rt.mail, []);
+  assert.equal(rt.counters.scopeRefusals, 0, 'the scope was checked, not tripped over');
+  assert.equal(outputs(rt, spec).size, 30, 'every row ended');
+  assert.match(rt.properties.script.ROWBATCH_ALERT_PROBLEM, /add "https:\/\/www\.googleapis\.com\/auth\/script\.send_mail" to oauthScopes in appsscript\.json/);
+  const progress = (await rt.run('rowbatchProgress')).value;
+  assert.match(progress.alertProblem, /script\.send_mail/);
+});
+
 test('alerts: none by default; with a recipient, one failure-rate alert and one completion notice', { skip }, async () => {
   const quiet = simulatedJob({ rows: 30, limits: { waveSize: 10 } });
   ok(await quiet.rt.run('rowbatchRun'));
   await quiet.rt.runTriggers({ maxRuns: 20 });
   assert.deepEqual(quiet.rt.mail, []);
-  // Every answer is out of range (and still is after the re-ask): every row fails.
-  const { rt } = simulatedJob({ rows: 40, limits: { waveSize: 10 }, faults: { outOfRange: 1 } });
+  // Every answer is out of range (and still is after the re-ask): every row fails. The user
+  // has added the mail scope to the manifest, as the alert's notice asks.
+  const { rt } = simulatedJob({ rows: 40, limits: { waveSize: 10 }, faults: { outOfRange: 1 }, runtime: { scopes: withMail } });
   rt.properties.script.ROWBATCH_ALERT_EMAIL = 'owner@example.com';
   ok(await rt.run('rowbatchRun'));
   (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);

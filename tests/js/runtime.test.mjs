@@ -157,3 +157,104 @@ test('Sheets grows no rows by itself: a new sheet is 1,000 × 26, a range past i
   // The grid, not the data, is what the 10-million-cell limit counts.
   assert.equal(rt.workbook.sheet('Grid').cellCount(), 1502 * 30);
 });
+
+test('daily quotas: UrlFetch calls per request with Apps Script\'s message, over a rolling day; Workspace has more', { skip }, async () => {
+  const fake = await startFakeProvider({ realLatency: false });
+  try {
+    const url = `${fake.url}/v1/chat/completions`;
+    const rt = new Runtime({ buildDir, simulated: true, start: 1e12, quotas: { urlfetch: 25 } });
+    const v = value(await rt.run('probeFetchQuota', [url, 5, 10]));
+    assert.deepEqual(v, { done: 20, error: 'Service invoked too many times for one day: urlfetch.' }, 'a fetchAll past the quota sends nothing');
+    assert.equal(rt.counters.urlFetchRequests, 20);
+    rt.clock += 23 * 3_600_000;
+    assert.equal(value(await rt.run('probeFetchQuota', [url, 1, 10])).error, 'Service invoked too many times for one day: urlfetch.', 'still within the day');
+    rt.clock += 3_600_000;
+    assert.deepEqual(value(await rt.run('probeFetchQuota', [url, 2, 10])), { done: 20, error: null }, 'a day later the calls are free again');
+    assert.equal(new Runtime({ buildDir }).quotas.urlfetch, 20_000, 'consumer by default');
+    assert.equal(new Runtime({ buildDir, account: 'workspace' }).quotas.urlfetch, 100_000);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('daily quotas: trigger runtime stops a trigger\'s execution and refuses the next; email recipients run out', { skip }, async () => {
+  const rt = new Runtime({ buildDir, simulated: true, start: 1e12, quotas: { triggerRuntimeMs: 5 * 60_000 } });
+  value(await rt.run('probeTriggers', [1]));
+  rt.triggers[0].fn = 'probeForever';
+  const [killed] = await rt.runTriggers();
+  assert.equal(killed.ok, false);
+  assert.equal(killed.error.message, 'Service using too much computer time for one day');
+  value(await rt.run('probeTriggers', [1]));
+  const [refused] = await rt.runTriggers();
+  assert.equal(refused.refused, true, 'no time left: the trigger does not start');
+  assert.equal(refused.error.message, 'Service using too much computer time for one day');
+  assert.ok(value(await rt.run('probeSleep', [1000])), 'a manual execution still runs');
+  const mail = new Runtime({ buildDir, scopes: ['https://www.googleapis.com/auth/script.send_mail'], quotas: { email: 2 } });
+  assert.deepEqual(value(await mail.run('probeMail', ['a@example.com,b@example.com'])), { sent: true, remaining: 0 });
+  assert.deepEqual(value(await mail.run('probeMail', ['c@example.com'])), { error: 'Service invoked too many times for one day: email.' });
+});
+
+test('simultaneous executions: past 30 a new one is refused before it starts', { skip }, async () => {
+  const rt = new Runtime({ buildDir, quotas: { simultaneous: 2 } });
+  const [a, b, c] = await Promise.all([rt.run('probeSleep', [300]), rt.run('probeSleep', [300]), rt.run('probeSleep', [300])]);
+  assert.ok(a.ok && b.ok);
+  assert.equal(c.ok, false);
+  assert.equal(c.error.message, 'There are too many scripts running.');
+  assert.equal(rt.counters.busyRefusals, 1);
+  assert.ok((await rt.run('probeSleep', [1])).ok, 'room again once they end');
+});
+
+test('OAuth scopes: a service outside the manifest\'s oauthScopes throws Apps Script\'s permission error', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  assert.deepEqual(value(await rt.run('probeMail', ['a@example.com'])),
+    { error: 'You do not have permission to call MailApp.sendEmail. Required permissions: https://www.googleapis.com/auth/script.send_mail' });
+  assert.equal(value(await rt.run('probeScope')), 'REQUIRED');
+  const granted = new Runtime({ buildDir, scopes: ['https://www.googleapis.com/auth/script.send_mail'] });
+  assert.equal(value(await granted.run('probeScope')), 'NOT_REQUIRED');
+  const noSheets = new Runtime({ buildDir, scopes: ['https://www.googleapis.com/auth/script.external_request'] });
+  const r = await noSheets.run('probeGrid');
+  assert.match(r.error.message, /^You do not have permission to call SpreadsheetApp\.\w+\. Required permissions: https:\/\/www\.googleapis\.com\/auth\/spreadsheets\.currentonly$/);
+});
+
+test('fetchAll runs at most fetchAllConcurrency requests at once: a wave of 100 takes ten latencies at 10', { skip }, async () => {
+  const fixed = { latencyMedianMs: 1000, latencyP95Ms: 1000 };
+  const fake = await startFakeProvider({ realLatency: false, ...fixed });
+  try {
+    const url = `${fake.url}/v1/chat/completions`;
+    const time = async (limits) => {
+      const { createFakeProvider } = await import('../../fake-provider/provider.mjs');
+      const p = createFakeProvider({ ...fixed, invalidKeys: [] });
+      const rt = new Runtime({ buildDir, simulated: true, start: 1e12, limits, provider: (req, at) => p.handle({ ...req, headers: { authorization: 'Bearer k' } }, at) });
+      return value(await rt.run('probeWave', [url, 100]));
+    };
+    // Each request takes 1 s (median = 95th percentile): ten lanes of ten.
+    const capped = await time({});
+    assert.ok(capped >= 9_000 && capped <= 12_000, `capped wave: ${capped} ms`);
+    const open = await time({ fetchAllConcurrency: 100 });
+    assert.ok(open <= 1_500, `uncapped wave: ${open} ms`);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('Sheets calls cost time on the simulated clock: a call, a share per cell, a flush', { skip }, async () => {
+  const rt = new Runtime({ buildDir, simulated: true, start: 1e12 });
+  const v = value(await rt.run('probeSheetsCost'));
+  assert.equal(v.write, 7 + 1000 * 0.1, 'one 1,000-cell write');
+  assert.equal(v.read, 25 + 1000 * 0.01);
+  assert.equal(v.flush, 25);
+  assert.equal(Math.round(v.single), 100 * (7 + 0.1), 'a hundred single-cell writes cost seven times the 1,000-cell block (Google: 70 s against 1 s for 10,000)');
+  assert.equal(Math.round(rt.counters.sheetsMs), 25 + 107 + 35 + 25 + 710, "insertSheet, the block write and read, the flush, the single writes");
+});
+
+test('time-driven triggers start late by the set delay plus seeded jitter', { skip }, async () => {
+  const starts = async (seed) => {
+    const rt = new Runtime({ buildDir, simulated: true, start: 1e12, seed, limits: { triggerDelayMs: 10_000, triggerJitterMs: 50_000 } });
+    value(await rt.run('probeTriggers', [5]));
+    return rt.triggers.map((t, i) => t.at - 1e12 - 1000 * (i + 1));
+  };
+  const a = await starts(7);
+  assert.ok(a.every((d) => d >= 10_000 && d <= 60_000), a.join(' '));
+  assert.ok(new Set(a).size > 1, 'the delay varies');
+  assert.deepEqual(await starts(7), a, 'and replays with the seed');
+});

@@ -2,18 +2,24 @@
 // or Progress sheets, an email or an export, even when the provider quotes it back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { simulatedJob } from '../apps-script-runtime/jobs.mjs';
+import { BUILD_DIR } from '../../apps-script-runtime/runtime.mjs';
+
+/** The manifest with the mail scope added, as a user who turns alerts on does. */
+const withMail = [...JSON.parse(fs.readFileSync(path.join(BUILD_DIR, 'appsscript.json'), 'utf8')).oauthScopes, 'https://www.googleapis.com/auth/script.send_mail'];
 
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs once, with the Node host';
 const KEY = 'sk-proj-S3CRETk3yV4lue0123456789abcdefXYZ';
 
 test('the API key never leaves Properties, even when the provider quotes it', { skip }, async () => {
-  const { rt, spec } = simulatedJob({ rows: 30, limits: { waveSize: 10 }, faults: { rate500: 0.1 } });
+  const { rt, spec } = simulatedJob({ rows: 30, limits: { waveSize: 10 }, faults: { rate500: 0.1 }, runtime: { scopes: withMail } });
   rt.properties.script.OPENAI_API_KEY = KEY;
   rt.properties.script.ROWBATCH_ALERT_EMAIL = 'owner@example.com';
   const inner = rt.provider;
   let quoted = 0;
-  rt.provider = async (req) => {
+  rt.provider = async (req, at) => {
     const key = /Case (SIM-\d+)/.exec(JSON.parse(req.body).messages?.at(1)?.content ?? '')?.[1];
     assert.equal(req.headers.Authorization, `Bearer ${KEY}`, 'the key goes in the header');
     if (key === 'SIM-00007' || key === 'SIM-00008') {
@@ -21,7 +27,7 @@ test('the API key never leaves Properties, even when the provider quotes it', { 
       quoted += 1;
       return { status: 400, headers: {}, body: JSON.stringify({ error: { message: `Invalid request for key ${KEY}: model not allowed`, type: 'invalid_request_error' } }) };
     }
-    return inner(req);
+    return inner(req, at);
   };
   const runs = [await rt.run('rowbatchRun'), ...(await rt.runTriggers({ maxRuns: 20 }))];
   runs.forEach((r) => assert.ok(r.ok, JSON.stringify(r.error)));

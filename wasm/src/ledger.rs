@@ -100,9 +100,11 @@ export interface ReportInput {
   /** The whole output sheet under its header, every column. */
   outputs?: Block;
   progress?: Block;
-  run?: { id?: string; startedAt?: number; costUsd?: number; budgetUsd?: number | null; stopped?: string | null } | null;
+  run?: { id?: string; startedAt?: number; costUsd?: number; budgetUsd?: number | null; stopped?: string | null; pauses?: Pause[] } | null;
   now: number;
 }
+/** A wait for Apps Script's daily quotas. */
+export interface Pause { at: number; until: number; reason: string }
 export interface ReportReason { reason: string; rows: number; sheetRows: number[] }
 export interface ReportSummary {
   job: string; spec: string; provider: string; model: string; run: string | null;
@@ -114,6 +116,7 @@ export interface ReportSummary {
   /** Answered rows by the attempt that answered them, first attempt first. */
   attempts: { attempt: number; rows: number }[];
   failures: ReportReason[]; excluded: ReportReason[]; duplicateGroups: number;
+  pauses: Pause[]; pausedS: number;
 }
 export interface Report {
   summary: ReportSummary;

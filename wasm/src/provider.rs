@@ -1,5 +1,5 @@
 use crate::codec::call;
-use rowbatch_core::{estimate, ingest, provider};
+use rowbatch_core::{estimate, ingest, provider, quota};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -50,8 +50,10 @@ export interface IngestInput {
   budget?: Budget | null;
   /** Answers from a provider Batch API: priced at the batch rate. */
   batch?: boolean;
+  /** The day's quota use: the wave's requests are counted, or a refusal recorded. */
+  day?: QuotaDay | null;
 }
-export interface Verdict { class: "transient" | "permanent" | "fatal"; code: string; message: string }
+export interface Verdict { class: "transient" | "permanent" | "fatal" | "quota"; code: string; message: string }
 export interface RowResult {
   key: string; signature: string;
   status: "done" | "reask" | "retry" | "failed" | "released";
@@ -62,6 +64,9 @@ export interface RowResult {
 export interface Ingested {
   results: RowResult[];
   fatal: Verdict | null;
+  /** Apps Script refused the wave for today: the rows are released; wait (see capacity().quota). */
+  pause: Verdict | null;
+  day: QuotaDay | null;
   usage: Usage; costUsd: number; limiter: Limiter; budget: Budget | null;
   counts: { done: number; reask: number; retry: number; failed: number; released: number };
 }
@@ -70,11 +75,35 @@ export interface CapacityInput {
   spec: JobSpec; now: number; limiter?: Limiter | null; budget?: Budget | null; rowBytes?: number;
   /** For a Batch API submission: no rate limits, the reservation at the batch price. */
   batch?: boolean;
+  /** The day's quota use: a wave never asks for more UrlFetch calls than are left today. */
+  day?: QuotaDay | null;
 }
 export interface CapacityReport {
   capacity: { requests: number | null; tokens: number | null; usd: number | null };
   reserve: { tokens: number; usd: number };
   limiter: Limiter;
+  quota: QuotaReport | null;
+}
+
+/** What this script spent of Apps Script's daily quotas, by hour (kept in Script Properties). */
+export interface QuotaDay {
+  hours: { at: number; fetches?: number; triggerMs?: number }[];
+  blockedUntil?: number;
+}
+export interface QuotaInput {
+  spec: JobSpec; day?: QuotaDay | null; now: number;
+  fetches?: number; triggerMs?: number;
+  /** Started by a trigger: its runtime counts, and the slice ends before the day's runtime does. */
+  trigger?: boolean;
+}
+export interface QuotaReport {
+  day: QuotaDay; account: "consumer" | "workspace";
+  quotas: { urlfetch: number; triggerRuntimeMs: number };
+  fetchesLeft: number; triggerMsLeft: number;
+  /** When this slice must end. */
+  deadline: number;
+  /** Set when the run must wait; `message` says why and until about when. */
+  pauseUntil: number | null; message: string | null;
 }
 
 export interface EstimateInput {
@@ -112,6 +141,15 @@ pub fn capacity(
     #[wasm_bindgen(unchecked_param_type = "CapacityInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     call(input, estimate::capacity)
+}
+
+/// Apps Script's daily quotas as this job spends them: what is left, when a slice must end,
+/// and when a paused run may go on.
+#[wasm_bindgen(js_name = quotaDay, unchecked_return_type = "QuotaReport")]
+pub fn quota_day(
+    #[wasm_bindgen(unchecked_param_type = "QuotaInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    call(input, quota::day)
 }
 
 /// The whole job before it starts: rows, tokens, cost (realtime/batch, cached or not), ETA.

@@ -14,6 +14,9 @@ pub enum Class {
     Permanent,
     /// No row will succeed until a person acts: 401, 403, 404, out of credit.
     Fatal,
+    /// The host's platform refused the call for today (Apps Script's "Service invoked too many
+    /// times for one day: urlfetch."): nothing reached the provider; the run pauses.
+    Quota,
 }
 
 #[derive(Debug, Clone, PartialEq, ToJson)]
@@ -60,6 +63,13 @@ pub fn classify(status: u16, headers: &BTreeMap<String, String>, body: &str) -> 
         );
     }
     let should_retry = headers.get("x-should-retry").map(|v| v.trim().eq_ignore_ascii_case("true"));
+    if status == 0 && body.contains("Service invoked too many times for one day") {
+        return verdict(
+            Class::Quota,
+            "daily_quota",
+            format!("Apps Script refused the request for today ({}); the run pauses", clip(body)),
+        );
+    }
     match status {
         0 => verdict(Class::Transient, "network", format!("no response from the provider{said}")),
         401 => verdict(
@@ -128,6 +138,13 @@ mod tests {
         assert_eq!((v.class, v.code.as_str()), (Class::Fatal, "unauthorized"));
         assert!(!v.message.contains("sk-") && !v.message.contains("wxyz"), "{}", v.message);
         assert!(v.message.contains("[key removed]"));
+    }
+
+    #[test]
+    fn a_daily_quota_is_its_own_class() {
+        let v = classify(0, &BTreeMap::new(), "Service invoked too many times for one day: urlfetch.");
+        assert_eq!((v.class, v.code.as_str()), (Class::Quota, "daily_quota"));
+        assert_eq!(classify(0, &BTreeMap::new(), "Address unavailable: https://x").class, Class::Transient);
     }
 
     #[test]
