@@ -23,8 +23,12 @@ export const TOO_MANY_CELLS = `This action would increase the number of cells in
 const isDate = (v) => v !== null && typeof v === 'object' && typeof v.$date === 'number';
 
 /**
- * What Sheets stores when a script writes `value` with setValue(s): user-entered semantics.
- * Returns { value, formula }.
+ * What Sheets stores when a script writes `value` with setValue(s): user-entered semantics, as
+ * the Sheets API's USER_ENTERED documents it ("parsed as if the user typed them into the UI …
+ * strings may be converted to numbers, dates, etc."), in the en_US locale of a new spreadsheet:
+ * numbers (with thousands separators), percentages, dollar amounts, booleans, dates (ISO and
+ * M/D/YYYY, with or without a time, month names), times, and formulas. A leading apostrophe
+ * keeps anything text. Returns { value, formula }.
  */
 export function enter(value) {
   if (value === null || value === undefined) return { value: '' };
@@ -36,9 +40,52 @@ export function enter(value) {
   }
   if (text.startsWith("'")) return { value: text.slice(1) };
   if (text.startsWith('=') && text.length > 1) return { value: evaluate(text), formula: text };
-  if (/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text)) return { value: Number(text) };
-  if (/^(true|false)$/i.test(text.trim())) return { value: text.trim().toLowerCase() === 'true' };
-  return { value: text };
+  const typed = parseTyped(text.trim());
+  return { value: typed === undefined ? text : typed };
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/** A date cell, if (y, m, d) is a real day: Sheets leaves "2/30/2026" as text. */
+function day(y, m, d, hh = 0, mm = 0, ss = 0) {
+  const ms = Date.UTC(y, m - 1, d, hh, mm, ss);
+  const t = new Date(ms);
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d || hh > 23 || mm > 59 || ss > 59) return undefined;
+  return { $date: ms };
+}
+
+/** What Sheets makes of typed text other than a formula, or undefined when it stays text. */
+function parseTyped(t) {
+  if (t === '') return undefined;
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number.isFinite(Number(t)) ? Number(t) : undefined;
+  if (/^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) return Number(t.replace(/,/g, ''));
+  let m = /^([-+]?(\d+\.?\d*|\.\d+))\s*%$/.exec(t);
+  if (m) return Number(m[1]) / 100;
+  m = /^(-)?\$\s?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$/.exec(t) ?? /^\((\$)?\s?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\)$/.exec(t);
+  if (m) return (m[0].startsWith('-') || m[0].startsWith('(') ? -1 : 1) * Number((m[2] + (m[4] ?? '')).replace(/,/g, ''));
+  if (/^(true|false)$/i.test(t)) return t.toLowerCase() === 'true';
+  const time = (h, mi, se) => [Number(h ?? 0), Number(mi ?? 0), Number(se ?? 0)];
+  m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(t);
+  if (m) return day(Number(m[1]), Number(m[2]), Number(m[3]), ...time(m[4], m[5], m[6]));
+  m = /^(\d{1,2})\/(\d{1,2})(?:\/(\d{2}|\d{4}))?(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(t);
+  if (m) {
+    const y = m[3] === undefined ? new Date().getUTCFullYear() : m[3].length === 2 ? 2000 + Number(m[3]) : Number(m[3]);
+    return day(y, Number(m[1]), Number(m[2]), ...time(m[4], m[5], m[6]));
+  }
+  m = /^([a-z]{3})[a-z]*\.? (\d{1,2}),? (\d{4})$/i.exec(t) ?? /^(\d{1,2}) ([a-z]{3})[a-z]*\.? (\d{4})$/i.exec(t);
+  if (m) {
+    const [mon, d] = /^\d/.test(m[1]) ? [m[2], m[1]] : [m[1], m[2]];
+    const i = MONTHS.indexOf(mon.toLowerCase());
+    if (i >= 0) return day(Number(m[3]), i + 1, Number(d));
+  }
+  m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?( ?[ap]m)?$/i.exec(t);
+  if (m) {
+    let h = Number(m[1]);
+    if (m[4]) h = (h % 12) + (/p/i.test(m[4]) ? 12 : 0);
+    // A time is a date on Sheets' epoch, 30 December 1899.
+    return day(1899, 12, 30, h, Number(m[2]), Number(m[3] ?? 0));
+  }
+  return undefined;
 }
 
 /** Arithmetic formulas get their value; anything else is what Sheets shows for an unknown name. */

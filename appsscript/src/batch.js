@@ -286,7 +286,7 @@ function rbBatchRelease_(rb, ss, spec, keyed, holder, reason) {
 function rbBatchRow_(rb, ss, spec, job, b) {
   var cells = [b.id, spec.name, job.version, b.state, new Date(b.submittedAt).toISOString(), b.finished ? new Date().toISOString() : '',
     b.lines, b.done, '', b.failed, '', '', b.finished ? 0 : b.lines - b.done - b.failed, Math.round(b.costUsd * 1e6) / 1e6,
-    rbSafe_(spec.provider.kind + ' batch, part ' + b.part + (b.message ? ': ' + b.message : ''))];
+    spec.provider.kind + ' batch, part ' + b.part + (b.message ? ': ' + b.message : '')];
   rbWriteBatchRow_(ss, rb.ledgerColumns().batches, cells);
 }
 

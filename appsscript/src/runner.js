@@ -200,7 +200,7 @@ async function rowbatchContinue(e) {
       var s = sentByKey[r.key];
       log.push([run.id, s.sheetRow, r.key, r.status, new Date(waveStarted).toISOString(), new Date(now).toISOString(),
         Math.round((now - waveStarted) / 100) / 10, s.attempt - 1,
-        rbSafe_(String(r.note || '').slice(0, 500)), (u.input || 0) + (u.cachedInput || 0) + (u.cacheWrite || 0) + (u.output || 0),
+        String(r.note || '').slice(0, 500), (u.input || 0) + (u.cachedInput || 0) + (u.cacheWrite || 0) + (u.output || 0),
         r.costUsd || 0, r.fixes || 0, (r.findings || []).length, new Date(now).toISOString(), execution + '/' + summary.waves]);
     });
   }
@@ -265,10 +265,12 @@ function rbReconcile_(rb, spec, execution, outputs, progressBlock, results, widt
       return { key: r.key, signature: r.signature, status: r.status, note: r.note || '', notBefore: r.notBefore || 0 };
     }),
   });
+  // `values` are written (ledger cells made safe here, answer cells safe from the core); `raw`
+  // is what the sheet will then return, for the blocks kept in memory.
   rec.outWrites = rec.outputWrites.map(function (w) {
     var r = results[w.result];
-    var cells = w.ledger.concat(r.cells && r.cells.length ? r.cells : new Array(width - 5).fill(''));
-    return { row: w.row, values: cells.map(rbSafe_) };
+    var answer = r.cells && r.cells.length ? r.cells : new Array(width - 5).fill('');
+    return { row: w.row, values: w.ledger.map(rbSafe_).concat(answer), raw: w.ledger };
   });
   rbApply_(outputs, rec.outWrites, 5);
   rbApply_(progressBlock, rec.progressWrites, 6);
@@ -350,7 +352,7 @@ function rbSheet_(ss, name, header, hidden) {
   var sheet = ss.getSheetByName(name);
   if (!sheet) {
     sheet = ss.insertSheet(name);
-    rbPut_(sheet, 1, 1, [header], 0);
+    rbPut_(sheet, 1, 1, [header.map(rbSafe_)], 0);
     if (hidden) sheet.hideSheet();
   }
   return sheet;
@@ -423,7 +425,7 @@ function rbApply_(block, writes, width) {
     if (!w.values) return;
     var i = w.row - block.firstRow;
     while (block.rows.length <= i) block.rows.push(new Array(width).fill(null));
-    block.rows[i] = w.values.slice(0, width).map(function (v) { return v === '' || v === undefined ? null : v; });
+    block.rows[i] = (w.raw || w.values).slice(0, width).map(function (v) { return v === '' || v === undefined ? null : v; });
   });
 }
 
@@ -434,7 +436,7 @@ function rbWriteSpan_(sheet, block, writes, width) {
   var first = Math.min.apply(null, rows);
   var last = Math.max.apply(null, rows);
   var values = block.rows.slice(first - block.firstRow, last - block.firstRow + 1).map(function (r) {
-    var v = r.map(function (c) { return c === null || c === undefined ? '' : c; });
+    var v = r.map(function (c) { return c === null || c === undefined ? '' : rbSafe_(c); });
     while (v.length < width) v.push('');
     return v.slice(0, width);
   });
@@ -458,9 +460,25 @@ function rbWriteRows_(sheet, writes, width) {
   }
 }
 
-/** Ledger text that a sheet would read as a formula stays text. */
+var RB_MONTHS_ = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/**
+ * Text as it must be written to stay this text: Sheets types what a script writes as if a
+ * person typed it (numbers, 1,000, 12%, $5, TRUE, dates, times, formulas) and keeps text only
+ * behind a leading apostrophe, which it does not show or return. The rule is the core's
+ * `cell::sheet_text` (answer cells come from there ready); this one is for the ledger, log and
+ * Batches cells the host writes. Numbers and booleans pass as they are.
+ */
 function rbSafe_(v) {
-  return typeof v === 'string' && /^[=+\-@]/.test(v) ? "'" + v : v;
+  if (typeof v !== 'string') return v;
+  var t = v.replace(/^\s+/, '');
+  if (t === '') return v;
+  if (/^[0-9=+\-@'.$€£¥(]/.test(t)) return "'" + v;
+  var word = /^[A-Za-z]*/.exec(t)[0].toLowerCase();
+  var rest = t.slice(word.length);
+  if ((word === 'true' || word === 'false') && rest.trim() === '') return "'" + v;
+  var month = word.length >= 3 && RB_MONTHS_.some(function (m) { return word.indexOf(m) === 0; });
+  return month && /^\.*[ ,]/.test(rest) && /\d/.test(rest) ? "'" + v : v;
 }
 
 /** One fetchAll for the wave; a failure of the whole call (no network) counts as no response. */
@@ -550,7 +568,7 @@ function rbWriteLog_(ss, log) {
   var lock = LockService.getScriptLock();
   lock.waitLock(30000);
   var sheet = rbSheet_(ss, RB_LOG_SHEET_, RB_LOG_COLUMNS_, false);
-  rbPut_(sheet, sheet.getLastRow() + 1, 1, log, 0);
+  rbPut_(sheet, sheet.getLastRow() + 1, 1, log.map(function (r) { return r.map(rbSafe_); }), 0);
   SpreadsheetApp.flush();
   lock.releaseLock();
 }
@@ -569,7 +587,7 @@ function rbWriteBatchRow_(ss, header, cells) {
   var last = sheet.getLastRow();
   var ids = last >= 2 ? sheet.getRange(2, 1, last - 1, 1).getValues() : [];
   var at = ids.findIndex(function (r) { return String(r[0]) === String(cells[0]); });
-  rbPut_(sheet, at >= 0 ? at + 2 : last + 1, 1, [cells], 0);
+  rbPut_(sheet, at >= 0 ? at + 2 : last + 1, 1, [cells.map(rbSafe_)], 0);
   SpreadsheetApp.flush();
   lock.releaseLock();
 }

@@ -36,9 +36,50 @@ impl FromJson for Cell {
     }
 }
 
+/// Text as it must be written to a sheet to stay this text. Sheets types what a script writes
+/// as if a person typed it (numbers, `1,000`, `12%`, `$5`, `(5)`, `TRUE`, dates such as
+/// `2026-01-02`, `1/2` or `Jan 2, 2026`, times, formulas after `=`, `+`, `-`, `@`) and drops a
+/// leading apostrophe; a leading apostrophe is also what keeps text text. So any text that
+/// starts like one of those gets one. The apostrophe is not shown and `getValues` does not
+/// return it; erring towards adding it costs nothing. The Apps Script host applies the same
+/// rule (`rbSafe_` in appsscript/src/runner.js; a test runs both over the same samples).
+pub fn sheet_text(s: &str) -> String {
+    if needs_apostrophe(s) { format!("'{s}") } else { s.to_owned() }
+}
+
+fn needs_apostrophe(s: &str) -> bool {
+    let t = s.trim_start();
+    let Some(first) = t.chars().next() else { return false };
+    if first.is_ascii_digit() || "=+-@'.$€£¥(".contains(first) {
+        return true;
+    }
+    let word = t.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_lowercase();
+    let month = word.len() >= 3
+        && ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+            .iter()
+            .any(|m| word.starts_with(m) && m.len() <= word.len());
+    let rest = &t[word.len()..];
+    word == "true" && rest.trim().is_empty()
+        || word == "false" && rest.trim().is_empty()
+        || month && rest.trim_start_matches('.').starts_with([' ', ','])
+            && rest.chars().any(|c| c.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_sheets_would_retype_keeps_an_apostrophe() {
+        for typed in ["007", "1,000", "12%", "$5", "(5)", "TRUE", "false", "2026-01-02", "1/2", "Jan 2, 2026",
+            "march 3 2026", "10:30", "=1+1", "+5", "-x", "@me", "'quoted", ".5", " 42"]
+        {
+            assert_eq!(sheet_text(typed), format!("'{typed}"), "{typed}");
+        }
+        for text in ["SIM-001", "sinus_ecg", "Chest pain", "Truer words", "May the force", "Mayday", "", "N/A", "true story"] {
+            assert_eq!(sheet_text(text), text, "{text}");
+        }
+    }
 
     #[test]
     fn json_values_map_to_cells() {

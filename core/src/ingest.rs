@@ -332,7 +332,7 @@ fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, batch: bool, r: &m
         Ok(mut cells) => {
             let warnings: Vec<String> =
                 fixed.report.findings.iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
-            cells.push(Cell::Text(text_cell(&clip(&warnings.join("; "), 1_000))));
+            cells.push(Cell::Text(crate::cell::sheet_text(&clip(&warnings.join("; "), 1_000))));
             cells.push(Cell::Number(f64::from(sent.attempt)));
             cells.push(Cell::Number((r.cost_usd * 1e8).round() / 1e8));
             cells.push(Cell::Text(crate::batch::iso_time(now)));
@@ -370,7 +370,8 @@ fn reask_or_fail(r: &mut RowResult, sent: &Sent, max: u32, text: &str, problems:
 }
 
 /// The answer as output cells, one per top-level field, then the quality score. Text that a
-/// sheet would read as a formula (`=`, `+`, `-`, `@`) is kept text with a leading apostrophe.
+/// sheet would read as a formula, a number, a date or a boolean is kept text with a leading
+/// apostrophe ([`crate::cell::sheet_text`]).
 fn cells(job: &Job, answer: &Value, score: u32) -> std::result::Result<Vec<Cell>, String> {
     let mut out = Vec::new();
     for name in fields(job) {
@@ -378,7 +379,7 @@ fn cells(job: &Job, answer: &Value, score: u32) -> std::result::Result<Vec<Cell>
             Value::Null => Cell::Empty,
             Value::Bool(b) => Cell::Bool(*b),
             Value::Number(n) => n.as_f64().map_or(Cell::Empty, Cell::Number),
-            Value::String(s) => Cell::Text(text_cell(s)),
+            Value::String(s) => Cell::Text(crate::cell::sheet_text(s)),
             other => Cell::Text(other.to_string()),
         };
         if let Cell::Text(t) = &cell
@@ -393,6 +394,8 @@ fn cells(job: &Job, answer: &Value, score: u32) -> std::result::Result<Vec<Cell>
     Ok(out)
 }
 
+/// Text safe from formula injection where it is read as CSV or Markdown (`=`, `+`, `-`, `@`
+/// get an apostrophe); for cells written to a sheet, [`crate::cell::sheet_text`].
 pub fn text_cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() }
 }

@@ -326,7 +326,7 @@ fn md(s: &str) -> String {
 }
 
 fn table(s: &Summary) -> Vec<[Cell; 3]> {
-    let text = |v: &str| Cell::Text(text_cell(v));
+    let text = |v: &str| Cell::Text(crate::cell::sheet_text(v));
     let num = |v: f64| Cell::Number(v);
     let c = &s.counts;
     let mut t = vec![

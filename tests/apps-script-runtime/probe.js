@@ -188,3 +188,12 @@ function probeSleep(ms) {
   Utilities.sleep(ms);
   return Date.now();
 }
+
+/** Writes each text as the host writes ledger cells (rbSafe_) and as it is; reads both back. */
+function probeTyping(samples) {
+  var s = SpreadsheetApp.getActiveSpreadsheet().insertSheet('Typing');
+  s.getRange(1, 1, samples.length, 2).setValues(samples.map(function (t) { return [t, rbSafe_(t)]; }));
+  return s.getRange(1, 1, samples.length, 2).getValues().map(function (r) {
+    return r.map(function (v) { return v instanceof Date ? 'date:' + v.toISOString() : v; });
+  });
+}

@@ -18,6 +18,11 @@ const MUTATIONS = {
   'SIM-00004': { always: true, change: (a) => ({ ...a, initialVitals: { ...a.initialVitals, HR: 'ninety' } }) },
   'SIM-00005': { always: true, text: () => 'Sure! Here are the vitals you asked for: HR ninety, BP normal.' },
   'SIM-00006': { always: true, truncate: true },
+  // Text that Sheets would retype (a date, a percentage, a number with a comma, TRUE).
+  'SIM-00007': { always: true, change: (a) => ({ ...a, teachingPoint: '1/2' }) },
+  'SIM-00008': { always: true, change: (a) => ({ ...a, teachingPoint: '12%' }) },
+  'SIM-00009': { always: true, change: (a) => ({ ...a, teachingPoint: '2026-01-02' }) },
+  'SIM-00010': { always: true, change: (a) => ({ ...a, teachingPoint: 'TRUE' }) },
 };
 
 function job() {
@@ -72,6 +77,11 @@ test('model answers: formulas and markup stay text, extra fields and wrong types
   // Truncated: failed, naming the setting to raise.
   assert.equal(status('SIM-00006'), 'failed');
   assert.match(note('SIM-00006'), /cut off at provider\.maxOutputTokens \(900\)/);
+  // Text that Sheets would read as a date, a number or a boolean stays the model's text.
+  for (const [key, text] of [['SIM-00007', '1/2'], ['SIM-00008', '12%'], ['SIM-00009', '2026-01-02'], ['SIM-00010', 'TRUE']]) {
+    assert.equal(status(key), 'done', key);
+    assert.equal(byKey.get(key).r[col('teachingPoint')], text, key);
+  }
   // Every other row is answered; one output row per key.
   for (const [key, rows] of outputs(rt, spec)) assert.equal(rows.length, 1, key);
   assert.equal([...byKey.values()].filter((x) => x.r[3] === 'done').length, 9);

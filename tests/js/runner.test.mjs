@@ -264,3 +264,33 @@ test('an execution that dies before it can set its watchdog is continued by the 
   assertOneRowPerKey(rt, spec, 120);
   assert.equal(rt.triggers.length, 0, 'heartbeat and continuations gone at the end');
 });
+
+test('a spent UrlFetch quota pauses the run (no row fails, no attempt is used) and it resumes by trigger when the day frees it', { skip }, async () => {
+  // The account's quota is shared with other scripts: here only 130 calls are left today.
+  const { rt, spec, fake } = simulatedJob({ rows: 200, limits: { waveSize: 50 }, runtime: { quotas: { urlfetch: 130 } } });
+  // Two waves of 50 go; the third would pass the quota: Apps Script refuses the whole fetchAll.
+  const first = await rt.run('rowbatchRun');
+  ok(first);
+  const paused = first.value.paused;
+  assert.ok(paused, JSON.stringify(first.value));
+  assert.match(paused.message, /^UrlFetch quota for today used \(20000 requests a day on a consumer account\); resumes about \d\d:\d\d UTC$/);
+  const snapshot = (await rt.run('rowbatchProgress')).value;
+  assert.equal(snapshot.paused.message, paused.message, 'the sidebar shows the wait');
+  (await rt.runTriggers({ maxRuns: 200 })).forEach(ok);
+  const out = outputs(rt, spec);
+  assert.equal(out.size, 200);
+  for (const [key, rows] of out) {
+    assert.equal(rows.length, 1, key);
+    assert.equal(rows[0].status, 'done', key);
+  }
+  assert.ok(rt.counters.quotaRefusals >= 1);
+  // No attempt went to the refusals: every row was answered by its first request.
+  const attempt = rt.workbook.sheet(spec.output.sheet).rows[0].indexOf('_attempt');
+  assert.ok(rt.workbook.sheet(spec.output.sheet).rows.slice(1).every((r) => r[attempt] === 1));
+  assert.equal(fake.stats.answers, 200);
+  // The report lists the waits; no trigger is left behind.
+  const report = JSON.parse(rt.properties.script.ROWBATCH_RUN);
+  assert.ok(report.pauses.length >= 1 && report.pauses.every((p) => p.until > p.at));
+  assert.match(rt.workbook.sheet('Report').rows.map((r) => r.join(' ')).join('\n'), /paused for daily quotas/);
+  assert.equal(rt.triggers.filter((t) => !t.fired).length, 0);
+});

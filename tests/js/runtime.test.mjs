@@ -258,3 +258,23 @@ test('time-driven triggers start late by the set delay plus seeded jitter', { sk
   assert.ok(new Set(a).size > 1, 'the delay varies');
   assert.deepEqual(await starts(7), a, 'and replays with the seed');
 });
+
+test('Sheets types what a script writes: dates, times, percentages, currency and thousands; the host\'s rbSafe_ keeps text text', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const samples = ['2026-01-02', '1/2/2026', 'Jan 2, 2026', '10:30', '12%', '$1,234.50', '(5)', '1,000', '007', 'TRUE', '=1+1',
+    "'quoted", '2/30/2026', '120/80', 'SIM-001', 'a0b1c2d3e4f5', '4e12345'];
+  const got = value(await rt.run('probeTyping', [samples]));
+  const typed = Object.fromEntries(samples.map((t, i) => [t, got[i][0]]));
+  assert.equal(typed['2026-01-02'], 'date:2026-01-02T00:00:00.000Z');
+  assert.equal(typed['1/2/2026'], 'date:2026-01-02T00:00:00.000Z', 'M/D/YYYY in en_US');
+  assert.equal(typed['Jan 2, 2026'], 'date:2026-01-02T00:00:00.000Z');
+  assert.equal(typed['10:30'], 'date:1899-12-30T10:30:00.000Z', 'a time is a date on the 1899 epoch');
+  assert.deepEqual([typed['12%'], typed['$1,234.50'], typed['(5)'], typed['1,000'], typed['007'], typed.TRUE], [0.12, 1234.5, -5, 1000, 7, true]);
+  assert.equal(typed['=1+1'], 2);
+  assert.equal(typed["'quoted"], 'quoted', 'the apostrophe is eaten');
+  assert.deepEqual([typed['2/30/2026'], typed['120/80'], typed['SIM-001']], ['2/30/2026', '120/80', 'SIM-001'], 'not a day, not a date');
+  assert.equal(typed['4e12345'], '4e12345', 'too large for a number: text');
+  assert.equal(typed.a0b1c2d3e4f5, 'a0b1c2d3e4f5');
+  // Through rbSafe_, every text comes back as it was.
+  assert.deepEqual(got.map((r) => r[1]), samples);
+});
