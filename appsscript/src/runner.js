@@ -150,7 +150,7 @@ async function rowbatchContinue(e) {
       if (cap.quota.pauseUntil) pause = cap.quota;
       planned = rb.planWave({
         spec: spec, inputs: keyed, outputs: outputs, progress: progressBlock,
-        execution: execution, now: now, deadline: deadline, capacity: cap.capacity, reserve: cap.reserve,
+        execution: execution, now: now, deadline: deadline, capacity: cap.capacity, reserve: cap.reserve, timing: cap.timing,
       });
       rbApply_(progressBlock, planned.progressWrites, 6);
       progressWrites = progressWrites.concat(planned.progressWrites);
@@ -290,9 +290,11 @@ function rbSend_(rb, ctx, wave) {
     }) });
     if (ctx.budget) built.requests.forEach(function (r) { ctx.budget.reservedUsd += r.reserveUsd; });
     if (ctx.limiter) ctx.limiter.requests.available -= built.requests.length;
+    var fetched = Date.now();
     var responses = rbFetchAll_(built, ctx.key);
     var ingested = rb.ingest({
       spec: ctx.spec, now: Date.now(), seed: rb.newSeed(), limiter: ctx.limiter, budget: ctx.budget, day: ctx.day || null,
+      waveMs: Date.now() - fetched,
       sent: built.requests.map(function (r, i) {
         return { key: r.key, signature: r.signature, attempt: wave[i].attempt, reasks: wave[i].reasks, reserveUsd: r.reserveUsd };
       }),

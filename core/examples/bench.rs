@@ -109,6 +109,7 @@ fn provider_bench(spec: &serde_json::Value, header: &[String], rows: &[Vec<Cell>
         budget: None,
         batch: false,
         day: None,
+        wave_ms: None,
     };
     let t = Instant::now();
     let out = ingest(input).unwrap();

@@ -620,6 +620,7 @@ pub fn results(input: ResultsInput) -> Result<Results> {
                 budget: out.budget,
                 batch: true,
                 day: None,
+                wave_ms: None,
             },
         )?;
         out.cost_usd = ingested.cost_usd;

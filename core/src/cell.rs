@@ -61,7 +61,8 @@ fn needs_apostrophe(s: &str) -> bool {
     let rest = &t[word.len()..];
     word == "true" && rest.trim().is_empty()
         || word == "false" && rest.trim().is_empty()
-        || month && rest.trim_start_matches('.').starts_with([' ', ','])
+        || month
+            && rest.trim_start_matches('.').starts_with([' ', ','])
             && rest.chars().any(|c| c.is_ascii_digit())
 }
 
@@ -71,12 +72,40 @@ mod tests {
 
     #[test]
     fn text_that_sheets_would_retype_keeps_an_apostrophe() {
-        for typed in ["007", "1,000", "12%", "$5", "(5)", "TRUE", "false", "2026-01-02", "1/2", "Jan 2, 2026",
-            "march 3 2026", "10:30", "=1+1", "+5", "-x", "@me", "'quoted", ".5", " 42"]
-        {
+        for typed in [
+            "007",
+            "1,000",
+            "12%",
+            "$5",
+            "(5)",
+            "TRUE",
+            "false",
+            "2026-01-02",
+            "1/2",
+            "Jan 2, 2026",
+            "march 3 2026",
+            "10:30",
+            "=1+1",
+            "+5",
+            "-x",
+            "@me",
+            "'quoted",
+            ".5",
+            " 42",
+        ] {
             assert_eq!(sheet_text(typed), format!("'{typed}"), "{typed}");
         }
-        for text in ["SIM-001", "sinus_ecg", "Chest pain", "Truer words", "May the force", "Mayday", "", "N/A", "true story"] {
+        for text in [
+            "SIM-001",
+            "sinus_ecg",
+            "Chest pain",
+            "Truer words",
+            "May the force",
+            "Mayday",
+            "",
+            "N/A",
+            "true story",
+        ] {
             assert_eq!(sheet_text(text), text, "{text}");
         }
     }

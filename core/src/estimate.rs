@@ -45,6 +45,9 @@ pub struct CapacityReport {
     pub limiter: Limiter,
     /// With a `day`: the quotas left, and when the run must wait instead of sending.
     pub quota: Option<crate::quota::DayReport>,
+    /// For `planWave`: the fetchAll lanes and their observed pace (10 s a request until a
+    /// wave has been timed), so a wave never outlasts its slice.
+    pub timing: crate::plan::Timing,
 }
 
 pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
@@ -80,6 +83,11 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
             usd: budget.map(|b| b.headroom()),
         },
         reserve,
+        timing: crate::plan::Timing {
+            lanes: job.spec.limits.fetch_all_concurrency,
+            lane_ms: limiter.lane_ms.unwrap_or(LATENCY_S * 1000.0),
+            ..crate::plan::Timing::default()
+        },
         limiter,
         quota,
     })
@@ -200,7 +208,7 @@ pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
         }
     });
     let limits = &job.spec.limits;
-    let parallel = f64::from(input.parallel.unwrap_or(limits.wave_size));
+    let parallel = f64::from(input.parallel.unwrap_or(limits.wave_size).min(limits.fetch_all_concurrency));
     let mut candidates = vec![
         (f64::from(limits.requests_per_minute), "requests"),
         (f64::from(limits.tokens_per_minute) / (per_row_prompt + output).max(1) as f64, "tokens"),

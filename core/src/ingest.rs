@@ -45,6 +45,9 @@ pub struct IngestInput {
     /// refusal recorded.
     #[serde(default)]
     pub day: Option<Day>,
+    /// How long the wave's `fetchAll` took: the limiter learns the lanes' pace from it.
+    #[serde(default)]
+    pub wave_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, FromJson)]
@@ -272,6 +275,9 @@ pub fn ingest_with(job: &Job, input: &IngestInput) -> Result<Ingested> {
         limiter.throttled();
     } else if answered {
         limiter.recovered(input.now);
+    }
+    if let Some(ms) = input.wave_ms {
+        limiter.observe_wave(input.sent.len(), ms, job.spec.limits.fetch_all_concurrency);
     }
     out.limiter = limiter;
     if let Some(mut day) = input.day.clone() {

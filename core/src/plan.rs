@@ -48,7 +48,7 @@ pub struct PlanInput {
 /// A batch lease outlives the providers' 24-hour completion window, with room to ingest.
 pub const BATCH_LEASE_MS: f64 = 26.0 * 3_600_000.0;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Timing {
     /// The slowest request a wave should expect. UrlFetch gives up after about 60 s.
@@ -59,11 +59,32 @@ pub struct Timing {
     /// How long a lease holds. Longer than one Apps Script execution (6 min) can live, so a lease
     /// only lapses when its execution is surely gone.
     pub lease_ms: f64,
+    /// Requests the host's `fetchAll` runs at once (0: all of them). With fewer lanes than
+    /// requests, a wave takes as many request times as its longest lane holds.
+    pub lanes: u32,
+    /// What one place in a lane takes, as observed (`capacity` gives it from the limiter).
+    pub lane_ms: f64,
 }
 
 impl Default for Timing {
     fn default() -> Self {
-        Self { slowest_request_ms: 60_000.0, write_ms: 3_000.0, margin_ms: 5_000.0, lease_ms: 420_000.0 }
+        Self {
+            slowest_request_ms: 60_000.0,
+            write_ms: 3_000.0,
+            margin_ms: 5_000.0,
+            lease_ms: 420_000.0,
+            lanes: 0,
+            lane_ms: 0.0,
+        }
+    }
+}
+
+impl Timing {
+    /// How long a wave of `n` requests may take: the longest lane's requests before its last at
+    /// the observed pace, and the last one at the slowest a request may be.
+    pub fn wave_ms(&self, n: u64) -> f64 {
+        let per_lane = if self.lanes == 0 { 1 } else { n.div_ceil(u64::from(self.lanes)) };
+        per_lane.saturating_sub(1) as f64 * self.lane_ms + self.slowest_request_ms
     }
 }
 
@@ -444,6 +465,11 @@ fn select<'a>(
         let r = &mut plan.reserved;
         let stop = if r.requests >= u64::from(wave_size) {
             Some(Stop::WaveSize)
+        } else if !input.batch
+            && input.now + t.wave_ms(r.requests + 1) + t.write_ms + t.margin_ms > input.deadline
+        {
+            // A capped fetchAll: one more row would make the wave outlast the slice.
+            Some(Stop::Time)
         } else if cap.requests.is_some_and(|n| r.requests + 1 > n) {
             Some(Stop::Requests)
         } else if cap.tokens.is_some_and(|n| r.tokens + per.tokens > n) {

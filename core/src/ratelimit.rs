@@ -57,6 +57,10 @@ pub struct Limiter {
     /// answers have come: the token reservation follows what the rows really take.
     #[serde(default)]
     pub prompt_tokens: Option<f64>,
+    /// What one place in a `fetchAll` lane takes (a moving average of wave time over requests
+    /// per lane): with the lanes, it predicts how long a wave of n will take.
+    #[serde(default)]
+    pub lane_ms: Option<f64>,
 }
 
 /// Anthropic's cache entries live 5 minutes.
@@ -74,6 +78,7 @@ impl Limiter {
             at: now,
             last_success: 0.0,
             prompt_tokens: None,
+            lane_ms: None,
         }
     }
 
@@ -142,6 +147,17 @@ impl Limiter {
     pub fn throttled(&mut self) {
         self.factor = (self.factor / 2.0).max(MIN_FACTOR);
         self.requests.available = self.requests.available.min(0.0);
+    }
+
+    /// A wave of `n` requests took `ms` through `lanes` lanes (0: all at once): the pace of a
+    /// place in a lane, into the moving average (a third each: a wave is a coarse sample).
+    pub fn observe_wave(&mut self, n: usize, ms: f64, lanes: u32) {
+        if n == 0 || ms <= 0.0 {
+            return;
+        }
+        let per_lane = if lanes == 0 { 1 } else { n.div_ceil(lanes as usize) };
+        let lane = ms / per_lane as f64;
+        self.lane_ms = Some(self.lane_ms.map_or(lane, |avg| avg * 2.0 / 3.0 + lane / 3.0));
     }
 
     /// An answer's prompt tokens, into the moving average (a tenth each).

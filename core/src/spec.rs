@@ -154,6 +154,10 @@ pub struct Limits {
     pub reasks_per_row: u32,
     /// The Google account the script runs under: its daily quotas (see [`crate::quota`]).
     pub account: Account,
+    /// Requests one `fetchAll` runs at once. Google does not document it; reports put it at
+    /// 10–20, so 10 (the stricter side) unless the spec says otherwise. Waves are sized so
+    /// that the lanes finish within the slice.
+    pub fetch_all_concurrency: u32,
 }
 
 /// Apps Script account types: consumer (gmail.com) or Google Workspace. Unset means consumer,
@@ -177,6 +181,7 @@ impl Default for Limits {
             attempts_per_row: 3,
             reasks_per_row: 1,
             account: Account::Consumer,
+            fetch_all_concurrency: 10,
         }
     }
 }

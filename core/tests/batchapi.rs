@@ -297,6 +297,7 @@ fn openai_lines_in_any_order_become_results_at_the_batch_price() {
         budget: None,
         batch: false,
         day: None,
+        wave_ms: None,
         sent: vec![Sent {
             key: "K-00004".into(),
             signature: k.signatures[4].clone(),

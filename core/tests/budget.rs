@@ -84,7 +84,7 @@ proptest! {
                 responses.push(Response { status: 200, headers: Default::default(), body: body(anthropic, prompt - cached - write, cached, write, output) });
             }
             prop_assert!(budget.spent_usd + budget.reserved_usd <= max_usd + 1e-9);
-            let out = ingest(IngestInput { spec: spec.clone(), sent, responses, now, seed: "s".into(), limiter: None, budget: Some(budget), batch: false, day: None }).unwrap();
+            let out = ingest(IngestInput { spec: spec.clone(), sent, responses, now, seed: "s".into(), limiter: None, budget: Some(budget), batch: false, day: None, wave_ms: None }).unwrap();
             // Matched by key: a request the budget could not reserve was never sent, so results
             // and requests do not line up by position.
             for r in &out.results {

@@ -47,6 +47,7 @@ fn wave(n: usize, limited: usize) -> f64 {
         budget: None,
         batch: false,
         day: None,
+        wave_ms: None,
     })
     .unwrap();
     assert_eq!(out.counts.retry, limited);
@@ -101,4 +102,91 @@ fn the_token_reservation_follows_the_prompts_the_provider_counted() {
         "the prompts counted, a tenth to spare, and the whole output allowance"
     );
     assert_eq!(after.reserve.usd, fresh.reserve.usd, "the budget keeps its upper bound");
+}
+
+/// A wave of `n` answered requests that took `ms` in all, through the limiter.
+fn timed_wave(
+    limiter: Option<rowbatch_core::ratelimit::Limiter>,
+    n: usize,
+    ms: f64,
+) -> rowbatch_core::ratelimit::Limiter {
+    let ok = json!({ "choices": [{ "message": { "content": "{\"a\":\"x\"}" }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 10, "completion_tokens": 2 } });
+    let sent = (0..n)
+        .map(|i| Sent {
+            key: format!("k{i}"),
+            signature: format!("s{i}"),
+            attempt: 1,
+            reasks: 0,
+            reserve_usd: 0.0,
+        })
+        .collect();
+    let responses =
+        (0..n).map(|_| Response { status: 200, headers: BTreeMap::new(), body: ok.to_string() }).collect();
+    ingest(IngestInput {
+        spec: spec(),
+        sent,
+        responses,
+        now: 1e12,
+        seed: "s".into(),
+        limiter,
+        budget: None,
+        batch: false,
+        day: None,
+        wave_ms: Some(ms),
+    })
+    .unwrap()
+    .limiter
+}
+
+#[test]
+fn waves_fit_the_slice_through_a_capped_fetch_all() {
+    use rowbatch_core::estimate::{CapacityInput, capacity};
+    use rowbatch_core::keys::key_block;
+    use rowbatch_core::plan::{PlanInput, plan_wave};
+    use rowbatch_core::spec::Job;
+    // A wave of 100 through 10 lanes took 200 s: 20 s a place in a lane.
+    let limiter = timed_wave(None, 100, 200_000.0);
+    assert_eq!(limiter.lane_ms, Some(20_000.0));
+    let cap = capacity(CapacityInput {
+        spec: spec(),
+        now: 1e12,
+        limiter: Some(limiter),
+        budget: None,
+        row_bytes: None,
+        batch: false,
+        day: None,
+    })
+    .unwrap();
+    assert_eq!((cap.timing.lanes, cap.timing.lane_ms), (10, 20_000.0));
+    let job = Job::compile(&spec()).unwrap();
+    let rows: Vec<Vec<rowbatch_core::Cell>> =
+        (0..300).map(|i| vec![rowbatch_core::Cell::Text(format!("row {i}"))]).collect();
+    let inputs = key_block(&job, &["T".to_owned()], &rows, 2).unwrap();
+    let plan = |deadline: f64| {
+        plan_wave(PlanInput {
+            spec: spec(),
+            inputs: inputs.clone(),
+            outputs: Default::default(),
+            progress: Default::default(),
+            execution: "e".into(),
+            now: 1e12,
+            deadline: 1e12 + deadline,
+            timing: cap.timing.clone(),
+            capacity: Default::default(),
+            reserve: Default::default(),
+            batch: false,
+            max_rows: None,
+        })
+        .unwrap()
+    };
+    // 150 s left: (lanes of 5 − 1) × 20 s + a 60 s request + 8 s of writes fits; a sixth place does not.
+    let p = plan(150_000.0);
+    assert_eq!(p.send.len(), 50);
+    assert_eq!(rowbatch_core::write::to_value(&p.stop), json!("time"));
+    // With the whole slice, the wave size (100) is the limit again.
+    assert_eq!(plan(300_000.0).send.len(), 100);
+    // A fetchAll that turns out to run everything at once: the pace per place drops, waves grow.
+    let mut fast = cap.timing.clone();
+    fast.lane_ms = timed_wave(None, 100, 8_000.0).lane_ms.unwrap();
+    assert!(fast.wave_ms(100) < 80_000.0);
 }

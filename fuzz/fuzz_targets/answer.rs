@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
         budget: None,
         batch: false,
         day: None,
+        wave_ms: None,
     })
     .unwrap();
     assert_eq!(out.results.len(), 1);

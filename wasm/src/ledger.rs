@@ -38,7 +38,8 @@ export interface PlanInput {
   now: number;
   /** ms by which this execution must have written its last wave */
   deadline: number;
-  timing?: { slowestRequestMs?: number; writeMs?: number; marginMs?: number; leaseMs?: number };
+  /** From capacity(): with the fetchAll lanes and their pace, a wave never outlasts its slice. */
+  timing?: Timing;
   capacity?: { requests?: number; tokens?: number; usd?: number };
   reserve?: { tokens?: number; usd?: number };
   /** A Batch API submission: every due row the budget allows, leased for 26 hours. */

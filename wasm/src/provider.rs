@@ -31,6 +31,8 @@ export interface Limiter {
   requests: Bucket; tokens: Bucket; outputTokens: Bucket | null; factor: number; at: number; lastSuccess: number;
   /** Prompt tokens per answered request as the provider counted them (moving average). */
   promptTokens?: number | null;
+  /** What one place in a fetchAll lane takes (moving average). */
+  laneMs?: number | null;
 }
 export interface Budget { maxUsd: number; spentUsd?: number; reservedUsd?: number }
 export interface ProviderResponse {
@@ -52,6 +54,8 @@ export interface IngestInput {
   batch?: boolean;
   /** The day's quota use: the wave's requests are counted, or a refusal recorded. */
   day?: QuotaDay | null;
+  /** How long the wave's fetchAll took: the limiter learns the lanes' pace. */
+  waveMs?: number;
 }
 export interface Verdict { class: "transient" | "permanent" | "fatal" | "quota"; code: string; message: string }
 export interface RowResult {
@@ -83,6 +87,15 @@ export interface CapacityReport {
   reserve: { tokens: number; usd: number };
   limiter: Limiter;
   quota: QuotaReport | null;
+  /** For planWave. */
+  timing: Timing;
+}
+export interface Timing {
+  slowestRequestMs?: number; writeMs?: number; marginMs?: number; leaseMs?: number;
+  /** Requests one fetchAll runs at once (0: all). */
+  lanes?: number;
+  /** What one place in a lane takes, as observed. */
+  laneMs?: number;
 }
 
 /** What this script spent of Apps Script's daily quotas, by hour (kept in Script Properties). */
