@@ -4,7 +4,8 @@
 // random service calls (between fetchAll and the writes, between the output and the progress
 // write, anywhere), executions cut short by the time limit, a manual run overlapping a trigger
 // run, fault storms (30 % 429s, 5xx bursts, timeouts, resets), input rows inserted, deleted and
-// sorted mid-run, and budgets that run out (then raised, and the job resumed). After every run
+// sorted mid-run, budgets that run out (then raised, and the job resumed), and UrlFetch quotas
+// spent for the day (the run pauses, then resumes). After every run
 // the invariants are checked; out/crash-suite.json holds the totals, which should all be zero.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,7 +43,14 @@ export async function crashRun(seed) {
   const crashWrites = rand() < 0.5;
   const { rt, spec, sent } = simulatedJob({
     rows, limits: { waveSize: pick([5, 10, 25]), attemptsPerRow: 3, timeSliceSeconds: pick([120, 200, 300]) }, faults,
-    runtime: { limits: { executionMs: pick([150_000, 360_000]), triggerDelayMs: pick([0, 30_000, 60_000]) } },
+    // The faithful runtime (a consumer account's quotas, fetchAll 10 at a time, timed Sheets
+    // calls) with triggers late by a seeded jitter; some runs share a UrlFetch quota nearly
+    // spent by other scripts, so the run pauses for the day mid-job.
+    runtime: {
+      limits: { executionMs: pick([150_000, 360_000]), triggerDelayMs: pick([0, 30_000, 60_000]), triggerJitterMs: pick([0, 60_000, 180_000]) },
+      seed: Math.floor(rand() * 2 ** 31),
+      ...(rand() < 0.15 ? { quotas: { urlfetch: rows * 2 } } : {}),
+    },
   });
   if (budgetRun) {
     const s = rt.workbook.sheet('_rowbatch_spec');
@@ -60,7 +68,7 @@ export async function crashRun(seed) {
   let overspend = 0;
 
   await rt.run('rowbatchRun');
-  for (let step = 0; step < 400; step += 1) {
+  for (let step = 0; step < 1500; step += 1) {
     look();
     const r = rand();
     if (r < 0.05) {

@@ -363,22 +363,27 @@ function rbSheet_(ss, name, header, hidden) {
 /** Rows the output and progress sheets grow by at a time (from the core's spec report). */
 var RB_STEP_ = 0;
 
-/** Each sheet's grid as this execution last saw it: it only grows, unless a person deletes rows. */
+/**
+ * Each sheet's grid as this execution last saw it: from the open-ended ledger reads (which
+ * return every row of the grid) or, after a refused write, from getMaxRows/getMaxColumns.
+ */
 var RB_GRID_ = {};
 
 /**
  * setValues at (row, col), first growing the sheet in one call if the block passes its last row
  * or column: Sheets never grows a sheet for a write ("The coordinates of the range are outside
  * the dimensions of the sheet."). Rows are added `step` at a time when the write needs fewer.
- * The grid is read once per sheet per execution; a write refused because rows were deleted
- * meanwhile reads it again and retries once.
+ * A grid not seen yet costs no call: the write is tried, and only a refusal (getRange throws
+ * before anything is written) reads the grid, grows it and writes again.
  */
 function rbPut_(sheet, row, col, values, step) {
   var lastRow = row + values.length - 1;
   var lastCol = col + values[0].length - 1;
   for (var attempt = 0; ; attempt += 1) {
     var id = sheet.getSheetId();
-    var g = RB_GRID_[id] || (RB_GRID_[id] = { rows: sheet.getMaxRows(), cols: sheet.getMaxColumns() });
+    var g = RB_GRID_[id];
+    if (!g && attempt > 0) g = RB_GRID_[id] = { rows: sheet.getMaxRows(), cols: sheet.getMaxColumns() };
+    g = g || { rows: Infinity, cols: Infinity };
     if (lastRow > g.rows) {
       var add = Math.max(lastRow - g.rows, step || 0);
       sheet.insertRowsAfter(g.rows, add);
@@ -406,6 +411,8 @@ function rbBlock_(sheet, width) {
   var rows;
   try {
     rows = sheet.getRange('A2:' + rbColumn_(width)).getValues();
+    var g = RB_GRID_[sheet.getSheetId()];
+    RB_GRID_[sheet.getSheetId()] = { rows: rows.length + 1, cols: g ? g.cols : Infinity };
   } catch (e) {
     rows = []; // a sheet of one row has no A2
   }
