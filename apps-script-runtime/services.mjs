@@ -42,6 +42,23 @@ function grow(rt, cells) {
   if (rt.workbook.cellCount() + cells > MAX_CELLS) throw new Error(TOO_MANY_CELLS);
 }
 
+/**
+ * insertRowsAfter/Before and insertColumnsAfter/Before: `n` new rows (columns) after the 1-based
+ * position, or before it (`shift` -1), the grid grown in one call within the cell limit.
+ */
+function insert(what, shift) {
+  return function (_e, id, at, n) {
+    this.counters.sheetsWrites += 1;
+    cost(this, 'write');
+    const s = sheetById(this, id);
+    const rows = what === 'rows';
+    position(at, rows ? s.maxRows : s.maxColumns, what);
+    grow(this, n * (rows ? s.maxColumns : s.maxRows));
+    if (rows) s.insertRows(at + shift, n);
+    else s.insertColumns(at + shift, n);
+  };
+}
+
 /** The 1-based position arguments of insertRows…/deleteRows: whole numbers inside the grid. */
 function position(n, max, what) {
   if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`Those ${what} are out of bounds.`);
@@ -117,38 +134,10 @@ export const handlers = {
       return { sheet: s.id, ...h };
     },
     // The grid grows only here (and by appendRow), one call for any number of rows.
-    insertRowsAfter(_e, id, after, n) {
-      this.counters.sheetsWrites += 1;
-      cost(this, 'write');
-      const s = sheetById(this, id);
-      position(after, s.maxRows, 'rows');
-      grow(this, n * s.maxColumns);
-      s.insertRows(after, n);
-    },
-    insertRowsBefore(_e, id, before, n) {
-      this.counters.sheetsWrites += 1;
-      cost(this, 'write');
-      const s = sheetById(this, id);
-      position(before, s.maxRows, 'rows');
-      grow(this, n * s.maxColumns);
-      s.insertRows(before - 1, n);
-    },
-    insertColumnsAfter(_e, id, after, n) {
-      this.counters.sheetsWrites += 1;
-      cost(this, 'write');
-      const s = sheetById(this, id);
-      position(after, s.maxColumns, 'columns');
-      grow(this, n * s.maxRows);
-      s.insertColumns(after, n);
-    },
-    insertColumnsBefore(_e, id, before, n) {
-      this.counters.sheetsWrites += 1;
-      cost(this, 'write');
-      const s = sheetById(this, id);
-      position(before, s.maxColumns, 'columns');
-      grow(this, n * s.maxRows);
-      s.insertColumns(before - 1, n);
-    },
+    insertRowsAfter: insert('rows', 0),
+    insertRowsBefore: insert('rows', -1),
+    insertColumnsAfter: insert('columns', 0),
+    insertColumnsBefore: insert('columns', -1),
     deleteRows(_e, id, at, n) {
       this.counters.sheetsWrites += 1;
       cost(this, 'write');

@@ -105,7 +105,6 @@
       };
       return menu;
     },
-    ButtonSet: { OK: 'OK', OK_CANCEL: 'OK_CANCEL', YES_NO: 'YES_NO' },
   };
 
   g.SpreadsheetApp = {

@@ -10,7 +10,7 @@ function onOpen() {
     .addItem('Validate selection', 'rowbatchValidateMenu')
     .addItem('Estimate cost', 'rowbatchEstimateMenu')
     .addSeparator()
-    .addItem('Start', 'rowbatchRun')
+    .addItem('Start', 'rowbatchStartMenu')
     .addItem('Stop', 'rowbatchStop')
     .addItem('Resume', 'rowbatchResume')
     .addSeparator()
@@ -78,6 +78,24 @@ async function rowbatchEstimate() {
   var spec = rbSpec_(ss);
   var input = rbInput_(ss, spec);
   return rb.estimateJob({ spec: spec, header: input.header, rows: input.rows });
+}
+
+/**
+ * Start from the menu: a job that needs more than one day of the account's Apps Script quotas
+ * says so first and offers the Batch API (half the price, a few UrlFetch calls); started
+ * anyway, it pauses when a quota is spent and resumes when it frees.
+ */
+async function rowbatchStartMenu() {
+  var e = await rowbatchEstimate();
+  if (e.quotaDays > 1) {
+    var ui = SpreadsheetApp.getUi();
+    var answer = ui.alert('rowbatch: about ' + e.quotaDays + ' days of Apps Script quotas',
+      e.warnings.join('\n') + '\n\nYes: start now; the run pauses when a daily quota is used and resumes when it frees.\n' +
+      'No: submit the job to the provider\'s Batch API instead.', ui.ButtonSet.YES_NO_CANCEL);
+    if (answer === ui.Button.NO) return rowbatchSubmitBatchMenu();
+    if (answer !== ui.Button.YES) return { cancelled: true };
+  }
+  return rowbatchRun();
 }
 
 /** Where the job stands, from the sheets (no request is sent). */

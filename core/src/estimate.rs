@@ -127,6 +127,9 @@ pub struct Estimate {
     /// USD; absent without a price.
     pub cost: Option<Costs>,
     pub eta: Eta,
+    /// Days of the account's daily quotas (UrlFetch calls, trigger runtime) the job needs
+    /// realtime: above 1 it pauses for a day at least once, and the Batch API suits it better.
+    pub quota_days: f64,
     pub warnings: Vec<String>,
 }
 
@@ -234,6 +237,7 @@ pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
             (minutes / daily_minutes).ceil()
         ));
     }
+    let quota_days = (minutes / daily_minutes).max(rows as f64 / q.urlfetch as f64).max(1.0);
     if rows > q.urlfetch {
         warnings.push(format!(
             "{rows} requests: more than the {} UrlFetch calls {account_name} account gets per day, so the run \
@@ -260,6 +264,7 @@ pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
             minutes: (minutes * 10.0).round() / 10.0,
             executions: (minutes / slice_minutes).ceil() as u64,
         },
+        quota_days: quota_days.ceil(),
         warnings,
     })
 }

@@ -1,6 +1,7 @@
 //! How a wave's 429s set the job's pace: a limit reached (many 429s) halves it; a stray 429 in a
 //! big wave only delays its own row.
 
+use rowbatch_core::estimate::{CapacityInput, capacity};
 use rowbatch_core::ingest::{IngestInput, Response, Sent, ingest};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -15,10 +16,29 @@ fn spec() -> serde_json::Value {
     })
 }
 
-fn wave(n: usize, limited: usize) -> f64 {
-    let ok = json!({ "choices": [{ "message": { "content": "{\"a\":\"x\"}" }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 10, "completion_tokens": 2 } });
-    let limit = json!({ "error": { "message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded" } });
-    let sent = (0..n)
+fn answer() -> serde_json::Value {
+    json!({ "choices": [{ "message": { "content": "{\"a\":\"x\"}" }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 10, "completion_tokens": 2 } })
+}
+
+/// What the next wave may use with this limiter, at the tests' clock.
+fn capacity_for(
+    limiter: Option<rowbatch_core::ratelimit::Limiter>,
+) -> rowbatch_core::estimate::CapacityReport {
+    capacity(CapacityInput {
+        spec: spec(),
+        now: 1e12,
+        limiter,
+        budget: None,
+        row_bytes: None,
+        batch: false,
+        day: None,
+    })
+    .unwrap()
+}
+
+/// `n` first attempts, one per row.
+fn sent(n: usize) -> Vec<Sent> {
+    (0..n)
         .map(|i| Sent {
             key: format!("k{i}"),
             signature: format!("s{i}"),
@@ -26,7 +46,13 @@ fn wave(n: usize, limited: usize) -> f64 {
             reasks: 0,
             reserve_usd: 0.0,
         })
-        .collect();
+        .collect()
+}
+
+fn wave(n: usize, limited: usize) -> f64 {
+    let ok = answer();
+    let limit = json!({ "error": { "message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded" } });
+    let sent = sent(n);
     let responses = (0..n)
         .map(|i| {
             let (status, body) = if i < limited { (429, &limit) } else { (200, &ok) };
@@ -65,17 +91,7 @@ fn a_limit_reached_halves_the_pace_a_stray_429_does_not() {
 
 #[test]
 fn the_token_reservation_follows_the_prompts_the_provider_counted() {
-    use rowbatch_core::estimate::{CapacityInput, capacity};
-    let fresh = capacity(CapacityInput {
-        spec: spec(),
-        now: 1e12,
-        limiter: None,
-        budget: None,
-        row_bytes: None,
-        batch: false,
-        day: None,
-    })
-    .unwrap();
+    let fresh = capacity_for(None);
     // Before any answer: the estimate from the prefix and a 2,000-byte row.
     let prefix = rowbatch_core::validate::check_spec(rowbatch_core::validate::SpecInput { spec: spec() })
         .unwrap()
@@ -86,16 +102,7 @@ fn the_token_reservation_follows_the_prompts_the_provider_counted() {
     for _ in 0..50 {
         limiter.observe_prompt(200);
     }
-    let after = capacity(CapacityInput {
-        spec: spec(),
-        now: 1e12,
-        limiter: Some(limiter),
-        budget: None,
-        row_bytes: None,
-        batch: false,
-        day: None,
-    })
-    .unwrap();
+    let after = capacity_for(Some(limiter));
     assert_eq!(
         after.reserve.tokens,
         220 + 1024,
@@ -110,21 +117,12 @@ fn timed_wave(
     n: usize,
     ms: f64,
 ) -> rowbatch_core::ratelimit::Limiter {
-    let ok = json!({ "choices": [{ "message": { "content": "{\"a\":\"x\"}" }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 10, "completion_tokens": 2 } });
-    let sent = (0..n)
-        .map(|i| Sent {
-            key: format!("k{i}"),
-            signature: format!("s{i}"),
-            attempt: 1,
-            reasks: 0,
-            reserve_usd: 0.0,
-        })
+    let responses = (0..n)
+        .map(|_| Response { status: 200, headers: BTreeMap::new(), body: answer().to_string() })
         .collect();
-    let responses =
-        (0..n).map(|_| Response { status: 200, headers: BTreeMap::new(), body: ok.to_string() }).collect();
     ingest(IngestInput {
         spec: spec(),
-        sent,
+        sent: sent(n),
         responses,
         now: 1e12,
         seed: "s".into(),
@@ -140,23 +138,13 @@ fn timed_wave(
 
 #[test]
 fn waves_fit_the_slice_through_a_capped_fetch_all() {
-    use rowbatch_core::estimate::{CapacityInput, capacity};
     use rowbatch_core::keys::key_block;
     use rowbatch_core::plan::{PlanInput, plan_wave};
     use rowbatch_core::spec::Job;
     // A wave of 100 through 10 lanes took 200 s: 20 s a place in a lane.
     let limiter = timed_wave(None, 100, 200_000.0);
     assert_eq!(limiter.lane_ms, Some(20_000.0));
-    let cap = capacity(CapacityInput {
-        spec: spec(),
-        now: 1e12,
-        limiter: Some(limiter),
-        budget: None,
-        row_bytes: None,
-        batch: false,
-        day: None,
-    })
-    .unwrap();
+    let cap = capacity_for(Some(limiter));
     assert_eq!((cap.timing.lanes, cap.timing.lane_ms), (10, 20_000.0));
     let job = Job::compile(&spec()).unwrap();
     let rows: Vec<Vec<rowbatch_core::Cell>> =

@@ -294,3 +294,24 @@ test('a spent UrlFetch quota pauses the run (no row fails, no attempt is used) a
   assert.match(rt.workbook.sheet('Report').rows.map((r) => r.join(' ')).join('\n'), /paused for daily quotas/);
   assert.equal(rt.triggers.filter((t) => !t.fired).length, 0);
 });
+
+test('Start says ahead when a job needs more than a day of the account\'s quotas, and offers the Batch API', { skip }, async () => {
+  // 1,000 rows at 10 requests a minute: 100 minutes, past a consumer account's 90 a day.
+  const { rt, fake } = simulatedJob({ rows: 1000, limits: { requestsPerMinute: 10 } });
+  rt.uiAnswer = 'CANCEL';
+  assert.deepEqual((await rt.run('rowbatchStartMenu')).value, { cancelled: true });
+  assert.match(rt.ui.alerts[0], /^rowbatch: about 2 days of Apps Script quotas\n.*more than the 90 minutes of trigger runtime a consumer account gets per day/s);
+  assert.match(rt.ui.alerts[0], /No: submit the job to the provider's Batch API instead/);
+  assert.equal(fake.stats.requests, 0, 'nothing sent');
+  rt.uiAnswer = 'NO';
+  ok(await rt.run('rowbatchStartMenu'));
+  assert.match(rt.ui.alerts.at(-1), /^Submit as batch\n1000 rows to send/, 'No leads to the Batch API');
+  rt.uiAnswer = 'YES';
+  const started = await rt.run('rowbatchStartMenu');
+  ok(started);
+  assert.ok(started.value.run && started.value.summary.sent > 0, 'Yes starts the realtime run');
+  // A job that fits in a day starts without a question.
+  const small = simulatedJob({ rows: 20 });
+  ok(await small.rt.run('rowbatchStartMenu'));
+  assert.deepEqual(small.rt.ui.alerts, []);
+});

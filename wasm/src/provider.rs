@@ -128,6 +128,8 @@ export interface Estimate {
   rows: number; prefix: PrefixReport; promptTokensPerRow: number; outputTokensPerRow: number;
   cost: { realtime: number; realtimeCached: number; batch: number; batchCached: number; priceDate: string } | null;
   eta: { rowsPerMinute: number; limitedBy: string; minutes: number; executions: number };
+  /** Days of the account's daily quotas the job needs realtime (1 when it fits in one). */
+  quotaDays: number;
   warnings: string[];
 }
 "##;
