@@ -133,6 +133,8 @@ export async function crashRun(seed) {
     max_calls_per_row: calls.length ? Math.max(...calls) : 0,
     kills: rt.counters.kills,
     executions: rt.counters.executions,
+    pauses: (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').pauses ?? []).length,
+    quota_refusals: rt.counters.quotaRefusals,
   };
 }
 
@@ -140,12 +142,13 @@ async function main() {
   const at = process.argv.indexOf('--runs');
   const runs = Number(at >= 0 ? process.argv[at + 1] : 20);
   const started = Date.now();
-  const totals = { runs: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0 };
+  const totals = { runs: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0, paused_runs: 0, quota_refusals: 0 };
   const failures = [];
   for (let i = 0; i < runs; i += 1) {
     const r = await crashRun(i + 1);
     totals.runs += 1;
-    for (const k of ['duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions']) totals[k] += r[k];
+    for (const k of ['duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions', 'quota_refusals']) totals[k] += r[k];
+    totals.paused_runs += r.pauses > 0 ? 1 : 0;
     totals.overspend_usd = Math.max(totals.overspend_usd, r.overspend_usd);
     totals.max_calls_per_row = Math.max(totals.max_calls_per_row, r.max_calls_per_row);
     if (r.duplicate_rows || r.lost_rows || r.rows_without_terminal_state || r.leaked_triggers || r.overspend_usd > 0) failures.push(r);

@@ -152,6 +152,9 @@ async function rowbatchPollBatches() {
   var rb = c.rb, ss = c.ss, props = c.props, spec = c.spec, job = c.job, key = c.key;
   var deadline = started + job.timeSliceMs;
   var pending = JSON.parse(props.getProperty('ROWBATCH_BATCHES') || '[]');
+  // A watchdog poll first: an execution killed mid-ingest, or refused by a daily quota, leaves
+  // the next poll scheduled; a poll that ends normally replaces it.
+  rbSchedulePoll_(spec, pending, RB_WATCHDOG_MS_);
   var ctx = null;
   for (var i = 0; i < pending.length && Date.now() < deadline; i += 1) {
     var b = pending[i];

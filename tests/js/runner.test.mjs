@@ -110,7 +110,7 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   const [menu] = rt.ui.menus;
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
-  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchRun', 'rowbatchStop',
+  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchStartMenu', 'rowbatchStop',
     'rowbatchResume', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
   rt.uiAnswer = 'NO';
   for (const fn of fns.filter((f) => !/Run|Stop|Resume/.test(f))) ok(await rt.run(fn));
@@ -314,4 +314,18 @@ test('Start says ahead when a job needs more than a day of the account\'s quotas
   const small = simulatedJob({ rows: 20 });
   ok(await small.rt.run('rowbatchStartMenu'));
   assert.deepEqual(small.rt.ui.alerts, []);
+});
+
+test('an output sheet made smaller by hand (10 rows × 5 columns) is grown, in one call each way, before rows are written', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 40, limits: { waveSize: 20 } });
+  const small = rt.workbook.insert(spec.output.sheet);
+  small.gridRows = 10;
+  small.gridColumns = 5;
+  ok(await rt.run('rowbatchRun'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  assertOneRowPerKey(rt, spec, 40);
+  assert.ok(small.maxRows >= 41 && small.maxColumns >= 13, `${small.maxRows} × ${small.maxColumns}`);
+  const grew = (m) => rt.sheetsCalls.get(`sheet.${m}`) ?? 0;
+  assert.ok(grew('insertRowsAfter') >= 1 && grew('insertColumnsAfter') >= 1);
+  assert.ok(grew('insertColumnsAfter') <= 2, 'columns grow once (and once for the Report sheet at most)');
 });
