@@ -329,3 +329,25 @@ test('an output sheet made smaller by hand (10 rows × 5 columns) is grown, in o
   assert.ok(grew('insertRowsAfter') >= 1 && grew('insertColumnsAfter') >= 1);
   assert.ok(grew('insertColumnsAfter') <= 2, 'columns grow once (and once for the Report sheet at most)');
 });
+
+test('a request the provider refuses for every row (structured outputs forced on a model without them) stops the run at once with its words', { skip }, async () => {
+  const { rt, spec, fake } = simulatedJob({ rows: 30, limits: { waveSize: 10 } });
+  const s = rt.workbook.sheet('_rowbatch_spec');
+  const forced = { ...spec, provider: { ...spec.provider, kind: 'anthropic', model: 'claude-sonnet-4-20250514', structuredOutputs: true } };
+  delete forced.budget; // no price for Sonnet 4 in the table
+  delete forced.provider.temperature;
+  s.set(0, 0, { value: JSON.stringify(forced) });
+  rt.properties.script.ANTHROPIC_API_KEY = 'sk-ant-test';
+  const r = await rt.run('rowbatchRun');
+  ok(r);
+  assert.match(r.value.stop, /^the provider refused the request itself \(400\): output_config\.format: structured outputs are not supported by the model 'claude-sonnet-4-20250514'/);
+  assert.equal(fake.stats.requests, 1, 'one request (a cold Anthropic cache sends one row first), then nothing');
+  assert.equal(outputs(rt, spec).size, 0, 'no row is failed for it: they wait for the fix');
+  (await rt.runTriggers({ maxRuns: 5 })).forEach(ok);
+  assert.equal(fake.stats.requests, 1);
+  // Fixed (structured outputs off), the run is resumed and finishes.
+  s.set(0, 0, { value: JSON.stringify({ ...forced, provider: { ...forced.provider, structuredOutputs: false } }) });
+  ok(await rt.run('rowbatchResume'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  assertOneRowPerKey(rt, spec, 30);
+});

@@ -88,6 +88,9 @@ fixtures = {
         "unavailable": r(503, openai_error("The engine is currently overloaded, please try again later.", "server_error", None)),
         "bad_request": r(400, openai_error("Invalid schema for response_format 'row_output': In context=(), 'required' is required "
                                            "to be supplied and to be an array including every key in properties.", "invalid_request_error", None)),
+        "bad_request_for_the_row": r(400, openai_error("This model's maximum context length is 128000 tokens. However, your messages "
+                                                       "resulted in 131072 tokens. Please reduce the length of the messages.",
+                                                       "invalid_request_error", "context_length_exceeded")),
         "network_failure": {"status": 0, "headers": {}, "body": "Exception: Address unavailable: https://api.openai.com/v1/chat/completions"},
     },
     "anthropic": {

@@ -35,17 +35,35 @@ fn verdict(class: Class, code: &str, message: String) -> Verdict {
 }
 
 /// The provider's own error type, code and message, from either provider's error body.
-fn error_fields(body: &str) -> (String, String, String) {
+fn error_fields(body: &str) -> (String, String, String, String) {
     let v: Value = crate::decode::value(body.as_bytes()).unwrap_or(Value::Null);
     let e = v.get("error").unwrap_or(&Value::Null);
     let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-    (s("type"), s("code"), s("message"))
+    (s("type"), s("code"), s("message"), s("param"))
+}
+
+/// A 400 about the request's form rather than the row: the output schema outside the
+/// provider's subset (OpenAI: "Invalid schema for response_format …", `param`
+/// "response_format"; Anthropic: "output_config.format.schema: …"), a field the endpoint does
+/// not take ("Unrecognized request argument supplied", "Extra inputs are not permitted"). Every
+/// row would get it: the job stops at once instead of failing each row.
+fn request_form(text: &str, param: &str) -> bool {
+    param.starts_with("response_format")
+        || [
+            "Invalid schema for response_format",
+            "Unrecognized request argument",
+            "Extra inputs are not permitted",
+            "output_config",
+            "output_format",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
 }
 
 /// Classifies a response that is not a success. `status` 0 means no HTTP response at all (the
 /// host could not connect, or timed out).
 pub fn classify(status: u16, headers: &BTreeMap<String, String>, body: &str) -> Verdict {
-    let (kind, code, text) = error_fields(body);
+    let (kind, code, text, param) = error_fields(body);
     let said = if text.is_empty() { String::new() } else { format!(": {}", clip(&text)) };
     let lower = format!("{kind} {code} {text}").to_ascii_lowercase();
     let out_of_credit = lower.contains("insufficient_quota")
@@ -104,6 +122,14 @@ pub fn classify(status: u16, headers: &BTreeMap<String, String>, body: &str) -> 
             "too_large",
             format!("the request is too large for the model (413){said}"),
         ),
+        400 if request_form(&text, &param) => verdict(
+            Class::Fatal,
+            "request_refused",
+            format!(
+                "the provider refused the request itself (400){said}; every row would get this. Check \
+                 provider.model, provider.structuredOutputs and output.schema, then resume"
+            ),
+        ),
         400 | 422 => verdict(
             Class::Permanent,
             "bad_request",
@@ -138,6 +164,21 @@ mod tests {
         assert_eq!((v.class, v.code.as_str()), (Class::Fatal, "unauthorized"));
         assert!(!v.message.contains("sk-") && !v.message.contains("wxyz"), "{}", v.message);
         assert!(v.message.contains("[key removed]"));
+    }
+
+    #[test]
+    fn a_400_about_the_request_form_stops_the_job_a_400_about_the_row_does_not() {
+        let none = BTreeMap::new();
+        let openai = r#"{"error":{"message":"Invalid schema for response_format 'row_output': In context=('properties', 'name'), 'minLength' is not permitted.","type":"invalid_request_error","param":"response_format","code":null}}"#;
+        let anthropic = r#"{"type":"error","error":{"type":"invalid_request_error","message":"output_config.format.schema: For 'integer' type, property 'minimum' is not supported"}}"#;
+        let field = r#"{"type":"error","error":{"type":"invalid_request_error","message":"temperature: Extra inputs are not permitted"}}"#;
+        for body in [openai, anthropic, field] {
+            let v = classify(400, &none, body);
+            assert_eq!((v.class, v.code.as_str()), (Class::Fatal, "request_refused"), "{body}");
+            assert!(v.message.contains("every row would get this"));
+        }
+        let row = r#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+        assert_eq!(classify(400, &none, row).class, Class::Permanent);
     }
 
     #[test]
