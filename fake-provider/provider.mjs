@@ -3,6 +3,7 @@
 // varied per row, else a value generated from the schema), usage with cached tokens when a
 // prefix repeats, rate limits with the real headers, and injected faults.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { createBatches } from './batches.mjs';
 import { cacheMinTokens, refuseAnthropic, refuseOpenAi } from './strict.mjs';
 
@@ -59,13 +60,26 @@ function stream(...parts) {
 
 const tokens = (s) => Math.ceil(Buffer.byteLength(s ?? '', 'utf8') / 4);
 
+/** The providers' prices (core/prices/prices.json): what the bill charges per million tokens. */
+const PRICES = JSON.parse(fs.readFileSync(new URL('../core/prices/prices.json', import.meta.url), 'utf8'));
+
+/** What an answer costs: the model's price (its longest prefix in the table), 0 without one. */
+function charge(model, u, inBatch) {
+  const p = PRICES.models.filter((m) => model.startsWith(m.model)).sort((a, b) => b.model.length - a.model.length)[0];
+  if (!p) return 0;
+  const usd = (u.input * p.input + u.cached * p.cachedInput + u.written * (p.cacheWrite ?? p.input) + u.output * p.output) / 1e6;
+  return inBatch ? usd * PRICES.batchDiscount : usd;
+}
+
 export function createFakeProvider(options = {}) {
   const o = { ...DEFAULTS, ...options };
   const seen = new Map(); // body hash -> times seen (so a retry is a new draw)
   const prefixes = new Set(); // cached prompt prefixes
   const buckets = new Map(); // key -> { requests, tokens, at }
   // chargedTokens: what the token limit counted (prompt plus the whole output allowance).
-  const stats = { requests: 0, answers: 0, faults: 0, byStatus: {}, promptTokens: 0, cachedTokens: 0, outputTokens: 0, chargedTokens: 0, keys: new Set() };
+  // billUsd/bill: what the provider charged (in all, and per API key), from its own usage and
+  // prices: the measure of overspend, independent of what rowbatch thinks it spent.
+  const stats = { requests: 0, answers: 0, faults: 0, byStatus: {}, promptTokens: 0, cachedTokens: 0, outputTokens: 0, chargedTokens: 0, keys: new Set(), billUsd: 0, bill: {} };
 
   function bucket(key, now) {
     const b = buckets.get(key) ?? { requests: o.rpm, tokens: o.tpm, at: now };
@@ -190,6 +204,9 @@ export function createFakeProvider(options = {}) {
       else { prefixes.add(cacheKey); written = anthropic ? prefixTokens : 0; }
     }
     stats.answers += 1;
+    const usd = charge(body.model, { input: prompt - cached - written, cached, written, output: out }, inBatch);
+    stats.billUsd += usd;
+    stats.bill[key] = (stats.bill[key] ?? 0) + usd;
     stats.promptTokens += prompt;
     stats.cachedTokens += cached;
     stats.outputTokens += out;

@@ -204,3 +204,19 @@ test('both example jobs, sent to either provider, use only what that provider ac
     }
   }
 });
+
+test('the fake provider keeps the bill: what it charged per key, from its own usage and the price table, half for batch lines', { skip }, async () => {
+  const { createFakeProvider } = await import('../../fake-provider/provider.mjs');
+  const p = createFakeProvider({ invalidKeys: [] });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', max_completion_tokens: 50, messages: [{ role: 'user', content: 'hello there' }] });
+  const r = await p.handle({ method: 'POST', url: 'http://x/v1/chat/completions', headers: { authorization: 'Bearer k1' }, body });
+  const u = JSON.parse(r.body).usage;
+  const want = (u.prompt_tokens * 0.15 + u.completion_tokens * 0.6) / 1e6;
+  assert.ok(Math.abs(p.stats.bill.k1 - want) < 1e-12, `${p.stats.bill.k1} vs ${want}`);
+  // A refused request costs nothing; an unknown model has no price.
+  await p.handle({ method: 'POST', url: 'http://x/v1/chat/completions', headers: { authorization: 'Bearer k1' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], cache_control: {} }) });
+  assert.ok(Math.abs(p.stats.billUsd - want) < 1e-12);
+  const inBatch = await p.handle({ method: 'POST', url: 'http://x/v1/chat/completions', headers: { authorization: 'Bearer batch' }, body }, Date.now(), true);
+  const b = JSON.parse(inBatch.body).usage;
+  assert.ok(Math.abs(p.stats.bill.batch - (b.prompt_tokens * 0.15 + b.completion_tokens * 0.6) / 2e6) < 1e-12);
+});
