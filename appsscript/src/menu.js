@@ -13,6 +13,7 @@ function onOpen() {
     .addItem('Start', 'rowbatchStartMenu')
     .addItem('Stop', 'rowbatchStop')
     .addItem('Resume', 'rowbatchResume')
+    .addItem('Retry failed rows', 'rowbatchRetryFailed')
     .addSeparator()
     .addItem('Submit as batch', 'rowbatchSubmitBatchMenu')
     .addItem('Cancel batches', 'rowbatchCancelBatches')
@@ -154,6 +155,7 @@ async function rbWebApp_(req) {
       case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
       case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
       case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
+      case 'retry-failed': return rbJson_({ ok: true, result: await rowbatchRetryFailed() });
       default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be status, validate, plan, process-chunk or report' } });
     }
   } catch (err) {

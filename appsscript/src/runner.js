@@ -58,6 +58,28 @@ async function rowbatchHeartbeat(e) {
   return rowbatchContinue(e);
 }
 
+/**
+ * "Retry failed rows" (menu, sidebar, web app): every failed output row is re-opened in place
+ * (its status becomes `retry`, in one write under the lock), and the run resumes: those rows
+ * are sent again with their attempts starting over, and each answer takes its own row.
+ */
+async function rowbatchRetryFailed() {
+  var rb = await rowbatchAsync_();
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var spec = rbSpec_(ss);
+  var out = ss.getSheetByName(spec.output.sheet || 'Output');
+  if (!out) return { reopened: 0 };
+  var lock = LockService.getScriptLock();
+  lock.waitLock(30000);
+  var reopen = rb.retryFailed({ outputs: rbBlock_(out, 5) });
+  if (reopen.rows > 0) rbPut_(out, reopen.firstRow, 4, reopen.statuses.map(function (r) { return r.map(rbSafe_); }), 0);
+  SpreadsheetApp.flush();
+  lock.releaseLock();
+  if (reopen.rows === 0) return { reopened: 0 };
+  var result = await rowbatchResume();
+  return { reopened: reopen.rows, run: result };
+}
+
 /** Resumes a stopped or interrupted run where the sheets say it is. */
 async function rowbatchResume() {
   PropertiesService.getScriptProperties().deleteProperty('ROWBATCH_STOP');

@@ -54,6 +54,9 @@ pub enum Status {
     /// Done, and the status cell says the input has changed since.
     Stale,
     Failed,
+    /// A failure re-opened by "Retry failed rows" (`retry` in the status cell): sent again, and
+    /// its answer or new failure takes this row.
+    Reopened,
 }
 
 impl Status {
@@ -62,11 +65,17 @@ impl Status {
             Status::Done => "done",
             Status::Stale => "stale",
             Status::Failed => "failed",
+            Status::Reopened => "retry",
         }
     }
 
     pub fn is_failed(self) -> bool {
         self == Status::Failed
+    }
+
+    /// An answer is on the row (done, or done and edited since).
+    pub fn is_answer(self) -> bool {
+        matches!(self, Status::Done | Status::Stale)
     }
 }
 
@@ -174,6 +183,8 @@ impl<'a> Ledger<'a> {
             Status::Stale
         } else if is("failed") {
             Status::Failed
+        } else if is("retry") {
+            Status::Reopened
         } else {
             self.unreadable_outputs.push(row);
             Status::Done
@@ -193,7 +204,7 @@ impl<'a> Ledger<'a> {
                 self.outputs.insert(key, out);
             }
             // An answer beats a failure for the same key; otherwise the first row stands.
-            Some(first) if first.status.is_failed() && !out.status.is_failed() => {
+            Some(first) if !first.status.is_answer() && out.status.is_answer() => {
                 self.duplicate_outputs.push(first.row);
                 *first = out;
             }
@@ -277,6 +288,57 @@ pub(crate) fn number_of(cell: Option<&Cell>) -> f64 {
         Some(Cell::Text(t)) => crate::decode::number(t).unwrap_or(0.0),
         _ => 0.0,
     }
+}
+
+/// "Retry failed rows": the output ledger read under the lock.
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryInput {
+    /// The output sheet's ledger columns (`_key` … `_note`).
+    pub outputs: Block,
+}
+
+/// What re-opens them: the `_status` column from the first failed row to the last, with every
+/// failed row's status now `retry` and the others as they were (one write), and how many.
+#[derive(Debug, Clone, PartialEq, ToJson)]
+#[serde(rename_all = "camelCase")]
+pub struct Reopen {
+    pub rows: usize,
+    pub first_row: u64,
+    /// One cell a row: the `_status` column (the fourth) from `first_row` on.
+    pub statuses: Vec<[Cell; 1]>,
+}
+
+/// Re-opens every failed output row for another round of attempts: the planner sends it again
+/// (its attempts start over) and its answer, or its new failure, takes the same row. Nothing is
+/// deleted by hand, and no row moves.
+pub fn retry_failed(input: RetryInput) -> Reopen {
+    let status = |row: &[Cell]| match row.get(3) {
+        Some(Cell::Text(t)) => t.trim_ascii().to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    let failed: Vec<usize> = input
+        .outputs
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.first().and_then(key_of_cell).is_some() && status(r) == Status::Failed.as_str())
+        .map(|(i, _)| i)
+        .collect();
+    let (Some(&first), Some(&last)) = (failed.first(), failed.last()) else {
+        return Reopen { rows: 0, first_row: input.outputs.first_row, statuses: Vec::new() };
+    };
+    let statuses = (first..=last)
+        .map(|i| {
+            let row = &input.outputs.rows[i];
+            if failed.binary_search(&i).is_ok() {
+                [Cell::Text(Status::Reopened.as_str().to_owned())]
+            } else {
+                [row.get(3).cloned().unwrap_or(Cell::Empty)]
+            }
+        })
+        .collect();
+    Reopen { rows: failed.len(), first_row: input.outputs.first_row + first as u64, statuses }
 }
 
 #[cfg(test)]

@@ -250,7 +250,7 @@ pub fn plan_wave(input: PlanInput) -> Result<Plan> {
 /// the sheet never moves work to a row that has not started.
 fn rank(ledger: &Ledger, key: &str, sig: &str) -> u8 {
     match (ledger.outputs.get(key), ledger.progress.get(key)) {
-        (Some(o), _) if o.signature == sig && !o.status.is_failed() => 0,
+        (Some(o), _) if o.signature == sig && o.status.is_answer() => 0,
         (Some(_), _) => 1,
         (None, Some(_)) => 2,
         (None, None) => 3,
@@ -319,7 +319,7 @@ pub fn plan(job: &Job, input: &PlanInput) -> Plan {
         let progress = ledger.progress.get(key.as_str());
         if let Some(out) = ledger.outputs.get(key.as_str()) {
             matched += 1;
-            if out.older_spec && !out.status.is_failed() {
+            if out.older_spec && out.status.is_answer() {
                 plan.counts.older_spec += 1;
             }
             let edited = out.signature != sig.as_str();
@@ -352,8 +352,8 @@ pub fn plan(job: &Job, input: &PlanInput) -> Plan {
                     plan.failed.push(Failed { sheet_row, key: key.clone(), reason });
                     continue;
                 }
-                // Edited after it failed, or after it was answered when edits are reprocessed:
-                // send again, and the answer takes the old output's row.
+                // Edited after it failed, re-opened by "Retry failed rows", or answered and
+                // edited when edits are reprocessed: send again, the answer takes the old row.
                 _ => {}
             }
         }
@@ -377,7 +377,7 @@ pub fn plan(job: &Job, input: &PlanInput) -> Plan {
         answered.extend(open.iter().map(|&i| (rows.signatures[i].as_str(), None)));
         for (k, o) in &ledger.outputs {
             if let Some(slot @ None) = answered.get_mut(o.signature.as_ref())
-                && !o.status.is_failed()
+                && o.status.is_answer()
             {
                 *slot = Some(k.as_ref());
             }

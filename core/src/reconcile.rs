@@ -142,9 +142,11 @@ pub fn reconcile_with(job: &Job, input: &ReconcileInput) -> Reconciled {
         let existing = ledger.outputs.get(r.key.as_str()).cloned();
         let same = existing.as_ref().is_some_and(|e| e.signature == r.signature);
         let verdict = match (&existing, status) {
-            (Some(e), _) if same && !e.status.is_failed() => Err("already written"),
-            (Some(_), OutcomeStatus::Retry) if same => Err("failure already recorded"),
-            (Some(e), OutcomeStatus::Failed) if same || !e.status.is_failed() => {
+            (Some(e), _) if same && e.status.is_answer() => Err("already written"),
+            (Some(e), OutcomeStatus::Retry) if same && e.status.is_failed() => {
+                Err("failure already recorded")
+            }
+            (Some(e), OutcomeStatus::Failed) if (same && e.status.is_failed()) || e.status.is_answer() => {
                 Err(if same { "failure already recorded" } else { "an older answer is kept" })
             }
             (Some(e), OutcomeStatus::Done | OutcomeStatus::Failed) => Ok(Some(e.row)),

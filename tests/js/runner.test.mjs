@@ -111,7 +111,7 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
   assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchStartMenu', 'rowbatchStop',
-    'rowbatchResume', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
+    'rowbatchResume', 'rowbatchRetryFailed', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
   rt.uiAnswer = 'NO';
   for (const fn of fns.filter((f) => !/Run|Stop|Resume/.test(f))) ok(await rt.run(fn));
   // Validate selection opens the sidebar and presses its Validate button as it loads.
@@ -350,4 +350,34 @@ test('a request the provider refuses for every row (structured outputs forced on
   ok(await rt.run('rowbatchResume'));
   (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
   assertOneRowPerKey(rt, spec, 30);
+});
+
+test('Retry failed rows (menu, sidebar, web app): failed rows are re-opened in place, sent again with fresh attempts, and answered in their own rows', { skip }, async () => {
+  // Every answer is out of range, and still is after the re-ask: every row fails.
+  const { rt, spec, fake } = simulatedJob({ rows: 30, limits: { waveSize: 10 }, faults: { outOfRange: 1 } });
+  ok(await rt.run('rowbatchRun'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  const before = outputs(rt, spec);
+  assert.equal([...before.values()].filter((r) => r[0].status === 'failed').length, 30);
+  const rowOf = new Map([...before].map(([k, r]) => [k, r[0].row]));
+  // The provider is fixed; the user asks for another round through the web app.
+  fake.options.outOfRange = 0;
+  rt.properties.script.ROWBATCH_WEBAPP_SECRET = 'retry-secret';
+  const post = await rt.run('doPost', [{ postData: { contents: JSON.stringify({ action: 'retry-failed', secret: 'retry-secret' }) } }]);
+  ok(post);
+  const answer = JSON.parse(post.value.text);
+  assert.equal(answer.ok, true);
+  assert.equal(answer.result.reopened, 30);
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  const after = assertOneRowPerKey(rt, spec, 30);
+  for (const [key, rows] of after) {
+    assert.equal(rows[0].status, 'done', key);
+    assert.equal(rows[0].row, rowOf.get(key), `${key} answered in its own row`);
+  }
+  // Nothing failed: nothing to re-open, nothing sent.
+  const sent = fake.stats.requests;
+  const again = await rt.run('rowbatchRetryFailed');
+  ok(again);
+  assert.deepEqual(again.value, { reopened: 0 });
+  assert.equal(fake.stats.requests, sent);
 });

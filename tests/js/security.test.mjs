@@ -57,7 +57,7 @@ test('the web app refuses a missing or wrong secret, and says nothing else', { s
   const { rt } = simulatedJob({ rows: 3 });
   rt.properties.script.ROWBATCH_WEBAPP_SECRET = 'correct-horse-battery-staple';
   for (const secret of [undefined, '', 'correct-horse-battery-stapl', 'correct-horse-battery-staple ', 'CORRECT-HORSE-BATTERY-STAPLE']) {
-    for (const action of ['status', 'report', 'process-chunk']) {
+    for (const action of ['status', 'report', 'process-chunk', 'retry-failed']) {
       const r = await rt.run('doPost', [{ postData: { contents: JSON.stringify({ action, secret }) } }]);
       const body = JSON.parse(r.value.text);
       assert.deepEqual(body, { ok: false, error: { code: 'forbidden', message: 'wrong or missing secret' } }, `${action} with ${secret}`);

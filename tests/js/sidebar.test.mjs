@@ -41,7 +41,7 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
     await page.exposeFunction('__rowbatchCall', async (fn, args) => {
       called.push(fn);
       const run = rt.run(fn, args);
-      if (fn === 'rowbatchRun') started = run;
+      if (fn === 'rowbatchStartMenu') started = run;
       const r = await run;
       if (!r.ok) throw new Error(r.error.message);
       return r.value;

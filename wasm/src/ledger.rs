@@ -127,7 +127,18 @@ export interface Report {
   /** The Report sheet's rows: what, value, sheet rows. */
   table: [Cell, Cell, Cell][];
 }
+export interface RetryFailedInput { outputs: Block }
+/** The `_status` column from `firstRow` on (one setValues), failed rows now `retry`. */
+export interface Reopen { rows: number; firstRow: number; statuses: [Cell][] }
 "##;
+
+/// "Retry failed rows": the status column that re-opens every failed output row in place.
+#[wasm_bindgen(js_name = retryFailed, unchecked_return_type = "Reopen")]
+pub fn retry_failed(
+    #[wasm_bindgen(unchecked_param_type = "RetryFailedInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    call(input, |i| Ok(ledger::retry_failed(i)))
+}
 
 /// The header rows of the ledger columns, the progress sheet and the Batches sheet.
 #[wasm_bindgen(js_name = ledgerColumns, unchecked_return_type = "LedgerColumns")]
