@@ -137,7 +137,7 @@ export async function crashRun(seed) {
     max_calls_per_row: calls.length ? Math.max(...calls) : 0,
     kills: rt.counters.kills,
     executions: rt.counters.executions,
-    pauses: (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').pauses ?? []).length,
+    pauses: (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').pauses ?? []).length + (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').earlierPauses ?? 0),
     quota_refusals: rt.counters.quotaRefusals,
   };
 }

@@ -263,7 +263,12 @@ function rbPause_(props, run, quota, state) {
   var last = run.pauses[run.pauses.length - 1];
   if (last && last.until >= now) last.until = quota.pauseUntil;
   else run.pauses.push({ at: now, until: quota.pauseUntil, reason: quota.message });
-  if (run.pauses.length > 50) run.pauses = run.pauses.slice(-50); // Properties hold 9 KB a value
+  // Properties hold 9 KB a value: the latest 20 pauses are kept whole, earlier ones as totals.
+  while (run.pauses.length > 20) {
+    var old = run.pauses.shift();
+    run.earlierPauses = (run.earlierPauses || 0) + 1;
+    run.earlierPausedMs = (run.earlierPausedMs || 0) + (old.until - old.at);
+  }
   props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
   props.setProperty('ROWBATCH_STATE', JSON.stringify(state));
   var snapshot = JSON.parse(props.getProperty('ROWBATCH_PROGRESS') || 'null') || { startedAt: run.startedAt, costUsd: run.costUsd };

@@ -46,8 +46,11 @@ pub struct Run {
     pub cost_usd: f64,
     pub budget_usd: Option<f64>,
     pub stopped: Option<String>,
-    /// The times the run waited for a daily quota (see [`crate::quota`]).
+    /// The times the run waited for a daily quota (see [`crate::quota`]): the latest ones, and
+    /// how many earlier ones (and how long) no longer fit in the host's record.
     pub pauses: Vec<Pause>,
+    pub earlier_pauses: u32,
+    pub earlier_paused_ms: f64,
 }
 
 /// A wait for Apps Script's daily quotas: when it began, until when, and why.
@@ -97,8 +100,9 @@ pub struct Summary {
     pub failures: Vec<Reason>,
     pub excluded: Vec<Reason>,
     pub duplicate_groups: usize,
-    /// The run's waits for daily quotas, and their total.
+    /// The run's latest waits for daily quotas; their number and total time include earlier ones.
     pub pauses: Vec<Pause>,
+    pub pause_count: u32,
     pub paused_s: f64,
 }
 
@@ -270,7 +274,12 @@ pub fn report(input: ReportInput) -> Result<Report> {
         failures: reasons(lines.iter().filter(|l| l.status == "failed")),
         excluded: reasons(lines.iter().filter(|l| l.status == "excluded")),
         duplicate_groups: rows.duplicate_groups.len(),
-        paused_s: round(run.pauses.iter().map(|p| (p.until - p.at).max(0.0)).sum::<f64>() / 1000.0, 1),
+        paused_s: round(
+            (run.earlier_paused_ms + run.pauses.iter().map(|p| (p.until - p.at).max(0.0)).sum::<f64>())
+                / 1000.0,
+            1,
+        ),
+        pause_count: run.earlier_pauses + run.pauses.len() as u32,
         pauses: run.pauses.clone(),
         counts: c,
     };
@@ -355,7 +364,7 @@ fn table(s: &Summary) -> Vec<[Cell; 3]> {
     }
     if let Some(last) = s.pauses.last() {
         let what = format!("paused for daily quotas (s): last {}", crate::finding::clip(&last.reason, 500));
-        t.push([text(&what), num(s.paused_s), text(&format!("{} pauses", s.pauses.len()))]);
+        t.push([text(&what), num(s.paused_s), text(&format!("{} pauses", s.pause_count))]);
     }
     for (title, list) in [("failed", &s.failures), ("excluded", &s.excluded)] {
         for r in list {
@@ -393,7 +402,7 @@ fn markdown(s: &Summary) -> String {
         let _ = writeln!(
             m,
             "- paused {} time(s) for Apps Script's daily quotas, {:.1} h in all",
-            s.pauses.len(),
+            s.pause_count,
             s.paused_s / 3600.0
         );
         for p in s.pauses.iter().rev().take(5).rev() {

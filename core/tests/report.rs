@@ -247,6 +247,8 @@ fn a_known_run_adds_its_spend_time_and_stop() {
                 reason: "UrlFetch quota for today used (20000 requests a day on a consumer account); resumes about 11:00 UTC"
                     .into(),
             }],
+            earlier_pauses: 0,
+            earlier_paused_ms: 0.0,
         }),
     );
     let s = &r.summary;

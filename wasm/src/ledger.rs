@@ -101,7 +101,11 @@ export interface ReportInput {
   /** The whole output sheet under its header, every column. */
   outputs?: Block;
   progress?: Block;
-  run?: { id?: string; startedAt?: number; costUsd?: number; budgetUsd?: number | null; stopped?: string | null; pauses?: Pause[] } | null;
+  run?: {
+    id?: string; startedAt?: number; costUsd?: number; budgetUsd?: number | null; stopped?: string | null;
+    /** The latest waits for daily quotas; earlier ones as a count and a total. */
+    pauses?: Pause[]; earlierPauses?: number; earlierPausedMs?: number;
+  } | null;
   now: number;
 }
 /** A wait for Apps Script's daily quotas. */
@@ -117,7 +121,7 @@ export interface ReportSummary {
   /** Answered rows by the attempt that answered them, first attempt first. */
   attempts: { attempt: number; rows: number }[];
   failures: ReportReason[]; excluded: ReportReason[]; duplicateGroups: number;
-  pauses: Pause[]; pausedS: number;
+  pauses: Pause[]; pauseCount: number; pausedS: number;
 }
 export interface Report {
   summary: ReportSummary;
