@@ -69,7 +69,7 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
     const evil = { done: 1, failed: 1, duplicates: 0, excluded: 0, pending: 0, rows: 2, costUsd: 0, startedAt: 0, at: 60000, finished: true,
       errors: [{ row: 7, key: 'SIM-7', note: '<img src=x onerror="window.__pwned=1">' }] };
     rt.properties.script.ROWBATCH_PROGRESS = JSON.stringify(evil);
-    await page.waitForFunction(() => document.getElementById('errors').textContent.includes('<img'), null, { timeout: 10000 });
+    await page.waitForFunction(() => document.getElementById('errors').textContent.includes('<img'), null, { timeout: 20000 });
     assert.equal(await page.$$eval('#errors img', (n) => n.length), 0);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
     // Each error links to its row: a click selects it in the input sheet.
