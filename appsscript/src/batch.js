@@ -48,8 +48,8 @@ async function rowbatchSubmitBatch() {
   try {
     var out = rbSheet_(ss, spec.output.sheet || 'Output', job.outputColumns, false);
     var progress = rbSheet_(ss, RB_PROGRESS_SHEET_, rb.ledgerColumns().progress, true);
-    var outputs = rbBlock_(out, 5);
-    var progressBlock = rbBlock_(progress, 6);
+    var outputs = rbBlock_(out, rbWidth_(rb).output);
+    var progressBlock = rbBlock_(progress, rbWidth_(rb).progress);
     var budget = spec.budget ? { maxUsd: spec.budget.maxUsd, spentUsd: state.spentUsd || 0, reservedUsd: state.batchReservedUsd || 0 } : null;
     var now = Date.now();
     var cap = rb.capacity({ spec: spec, now: now, budget: budget, batch: true });
@@ -64,12 +64,12 @@ async function rowbatchSubmitBatch() {
     var parts = files.parts.map(function (part, i) {
       var holder = 'batch:' + local + '.' + (i + 1);
       var plan = rb.planWave(Object.assign({}, base, { progress: progressBlock, execution: holder, maxRows: part.lines }));
-      rbApply_(progressBlock, plan.progressWrites, 6);
+      rbApply_(progressBlock, plan.progressWrites, rbWidth_(rb).progress);
       writes = writes.concat(plan.progressWrites);
       return { part: part, holder: holder };
     });
     props.setProperty('ROWBATCH_LEDGER', 'batch/' + local);
-    rbWriteSpan_(progress, progressBlock, writes, 6);
+    rbWriteSpan_(progress, progressBlock, writes, rbWidth_(rb).progress);
     SpreadsheetApp.flush();
     lock.releaseLock();
     locked = false;
@@ -233,7 +233,7 @@ function rbIngestBatch_(rb, c, b, deadline) {
     var slice = lines.slice(b.ingested, b.ingested + RB_INGEST_LINES_);
     var last = b.ingested + slice.length >= lines.length;
     lock.waitLock(30000);
-    var progressBlock = rbBlock_(c.progress, 6);
+    var progressBlock = rbBlock_(c.progress, rbWidth_(rb).progress);
     lock.releaseLock();
     var got = rb.batchResults({
       spec: c.spec, text: slice.join('\n'), inputs: c.keyed, now: Date.now(), seed: rb.newSeed(),
@@ -250,12 +250,12 @@ function rbIngestBatch_(rb, c, b, deadline) {
     outcomes = outcomes.concat(rbSend_(rb, ctx, again));
     b.costUsd += got.costUsd + ctx.costUsd;
     lock.waitLock(30000);
-    var outputs = rbBlock_(c.out, 5);
-    progressBlock = rbBlock_(c.progress, 6);
+    var outputs = rbBlock_(c.out, rbWidth_(rb).output);
+    progressBlock = rbBlock_(c.progress, rbWidth_(rb).progress);
     var rec = rbReconcile_(rb, c.spec, b.holder, outputs, progressBlock, outcomes, c.width);
     props.setProperty('ROWBATCH_LEDGER', 'batch/' + b.id + '/' + b.ingested);
-    rbWriteRows_(c.out, rec.outWrites, c.width);
-    rbWriteSpan_(c.progress, progressBlock, rec.progressWrites, 6);
+    rbWriteRows_(rb, c.out, rec.outWrites, c.width);
+    rbWriteSpan_(c.progress, progressBlock, rec.progressWrites, rbWidth_(rb).progress);
     SpreadsheetApp.flush();
     lock.releaseLock();
     b.done += rec.counts.written;
@@ -276,11 +276,11 @@ function rbBatchRelease_(rb, ss, spec, keyed, holder, reason) {
   var c = { out: rbSheet_(ss, spec.output.sheet || 'Output', rb.checkSpec({ spec: spec }).outputColumns, false), progress: ss.getSheetByName(RB_PROGRESS_SHEET_) };
   var lock = LockService.getScriptLock();
   lock.waitLock(30000);
-  var progressBlock = rbBlock_(c.progress, 6);
+  var progressBlock = rbBlock_(c.progress, rbWidth_(rb).progress);
   var got = rb.batchResults({ spec: spec, text: '', inputs: keyed, now: Date.now(), seed: rb.newSeed(), last: { holder: holder, progress: progressBlock, reason: reason } });
-  var rec = rbReconcile_(rb, spec, holder, rbBlock_(c.out, 5), progressBlock, got.results, 0);
+  var rec = rbReconcile_(rb, spec, holder, rbBlock_(c.out, rbWidth_(rb).output), progressBlock, got.results, 0);
   PropertiesService.getScriptProperties().setProperty('ROWBATCH_LEDGER', 'release/' + holder);
-  rbWriteSpan_(c.progress, progressBlock, rec.progressWrites, 6);
+  rbWriteSpan_(c.progress, progressBlock, rec.progressWrites, rbWidth_(rb).progress);
   SpreadsheetApp.flush();
   lock.releaseLock();
 }

@@ -111,7 +111,7 @@ async function rowbatchStatus() {
   var now = Date.now();
   var plan = rb.planWave({
     spec: spec, inputs: keyed, execution: 'status', now: now, deadline: now,
-    outputs: out ? rbBlock_(out, 5) : { rows: [] }, progress: progress ? rbBlock_(progress, 6) : { rows: [] },
+    outputs: out ? rbBlock_(out, rbWidth_(rb).output) : { rows: [] }, progress: progress ? rbBlock_(progress, rbWidth_(rb).progress) : { rows: [] },
   });
   var props = PropertiesService.getScriptProperties();
   return { counts: plan.counts, finished: plan.finished, nextAt: plan.nextAt, stopped: props.getProperty('ROWBATCH_STOP'),

@@ -45,7 +45,7 @@ function rbMakeReport_(rb, ss, spec, known) {
   return rb.report({
     spec: spec, inputs: keyed, now: Date.now(),
     outputs: out ? rbBlock_(out, rb.checkSpec({ spec: spec }).outputColumns.length) : { rows: [] },
-    progress: progress ? rbBlock_(progress, 6) : { rows: [] },
+    progress: progress ? rbBlock_(progress, rbWidth_(rb).progress) : { rows: [] },
     run: run && { id: run.id, startedAt: run.startedAt, costUsd: run.costUsd, budgetUsd: spec.budget ? spec.budget.maxUsd : null,
       stopped: props.getProperty('ROWBATCH_STOP'), pauses: run.pauses || [],
       earlierPauses: run.earlierPauses || 0, earlierPausedMs: run.earlierPausedMs || 0 },

@@ -71,8 +71,8 @@ async function rowbatchRetryFailed() {
   if (!out) return { reopened: 0 };
   var lock = LockService.getScriptLock();
   lock.waitLock(30000);
-  var reopen = rb.retryFailed({ outputs: rbBlock_(out, 5) });
-  if (reopen.rows > 0) rbPut_(out, reopen.firstRow, 4, reopen.statuses.map(function (r) { return r.map(rbSafe_); }), 0);
+  var reopen = rb.retryFailed({ outputs: rbBlock_(out, rbWidth_(rb).output) });
+  if (reopen.rows > 0) rbPut_(out, reopen.firstRow, rbWidth_(rb).status, reopen.statuses.map(function (r) { return r.map(rbSafe_); }), 0);
   SpreadsheetApp.flush();
   lock.releaseLock();
   if (reopen.rows === 0) return { reopened: 0 };
@@ -150,8 +150,8 @@ async function rowbatchContinue(e) {
   for (;;) {
     var stopAsked = props.getProperty('ROWBATCH_STOP');
     lock.waitLock(30000);
-    var outputs = rbBlock_(out, 5);
-    if (!progressBlock || props.getProperty('ROWBATCH_LEDGER') !== mark) progressBlock = rbBlock_(progress, 6);
+    var outputs = rbBlock_(out, rbWidth_(rb).output);
+    if (!progressBlock || props.getProperty('ROWBATCH_LEDGER') !== mark) progressBlock = rbBlock_(progress, rbWidth_(rb).progress);
     var outWrites = [];
     var progressWrites = [];
     if (pending) {
@@ -174,7 +174,7 @@ async function rowbatchContinue(e) {
         spec: spec, inputs: keyed, outputs: outputs, progress: progressBlock,
         execution: execution, now: now, deadline: deadline, capacity: cap.capacity, reserve: cap.reserve, timing: cap.timing,
       });
-      rbApply_(progressBlock, planned.progressWrites, 6);
+      rbApply_(progressBlock, planned.progressWrites, rbWidth_(rb).progress);
       progressWrites = progressWrites.concat(planned.progressWrites);
       planned.marks.forEach(function (m) { outWrites.push({ row: m.row, values: null, status: m.status }); });
       plan = planned;
@@ -184,8 +184,8 @@ async function rowbatchContinue(e) {
       mark = execution + '/' + (writes += 1);
       props.setProperty('ROWBATCH_LEDGER', mark);
     }
-    rbWriteRows_(out, outWrites, width);
-    rbWriteSpan_(progress, progressBlock, progressWrites, 6);
+    rbWriteRows_(rb, out, outWrites, width);
+    rbWriteSpan_(progress, progressBlock, progressWrites, rbWidth_(rb).progress);
     SpreadsheetApp.flush();
     lock.releaseLock();
     props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: day }));
@@ -296,11 +296,11 @@ function rbReconcile_(rb, spec, execution, outputs, progressBlock, results, widt
   // is what the sheet will then return, for the blocks kept in memory.
   rec.outWrites = rec.outputWrites.map(function (w) {
     var r = results[w.result];
-    var answer = r.cells && r.cells.length ? r.cells : new Array(width - 5).fill('');
+    var answer = r.cells && r.cells.length ? r.cells : new Array(width - rbWidth_(rb).output).fill('');
     return { row: w.row, values: w.ledger.map(rbSafe_).concat(answer), raw: w.ledger };
   });
-  rbApply_(outputs, rec.outWrites, 5);
-  rbApply_(progressBlock, rec.progressWrites, 6);
+  rbApply_(outputs, rec.outWrites, rbWidth_(rb).output);
+  rbApply_(progressBlock, rec.progressWrites, rbWidth_(rb).progress);
   return rec;
 }
 
@@ -385,6 +385,20 @@ function rbSheet_(ss, name, header, hidden) {
     if (hidden) sheet.hideSheet();
   }
   return sheet;
+}
+
+var RB_WIDTH_ = null;
+
+/**
+ * The ledger's layout, from the core: the output ledger's and the progress sheet's column
+ * counts, and the output sheet's `_status` column.
+ */
+function rbWidth_(rb) {
+  if (!RB_WIDTH_) {
+    var c = rb.ledgerColumns();
+    RB_WIDTH_ = { output: c.output.length, progress: c.progress.length, status: c.output.indexOf('_status') + 1 };
+  }
+  return RB_WIDTH_;
 }
 
 /** Rows the output and progress sheets grow by at a time (from the core's spec report). */
@@ -480,8 +494,9 @@ function rbWriteSpan_(sheet, block, writes, width) {
 }
 
 /** Writes rows, one setValues per run of consecutive rows; a status mark writes one cell. */
-function rbWriteRows_(sheet, writes, width) {
-  writes.filter(function (w) { return !w.values; }).forEach(function (m) { rbPut_(sheet, m.row, 4, [[m.status]], RB_STEP_); });
+function rbWriteRows_(rb, sheet, writes, width) {
+  var status = rbWidth_(rb).status;
+  writes.filter(function (w) { return !w.values; }).forEach(function (m) { rbPut_(sheet, m.row, status, [[m.status]], RB_STEP_); });
   var sorted = writes.filter(function (w) { return w.values; }).sort(function (a, b) { return a.row - b.row; });
   for (var i = 0; i < sorted.length;) {
     var j = i;
