@@ -14,7 +14,7 @@ use crate::provider::{self, BuildInput, Item, anthropic, openai};
 use crate::read::FromJson;
 use crate::signature;
 use crate::spec::{Job, ProviderKind};
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! fit is not sent, so parallel work can never overrun the budget.
 
 use crate::read::FromJson;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 
 #[derive(Debug, Clone, Copy, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

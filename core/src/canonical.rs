@@ -183,9 +183,9 @@ pub fn row(values: &[Value]) -> String {
 }
 
 fn push_json_str(out: &mut String, s: &str) {
-    // serde_json's escaping, byte for byte (core::write's tests compare the two): signatures
+    // serde_json's escaping, byte for byte (core::to_json's tests compare the two): signatures
     // made before and after must match.
-    crate::write::string(out, s);
+    crate::to_json::string(out, s);
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! turned into ISO text by the host.
 
 use crate::read::{At, FromJson, Read};
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]

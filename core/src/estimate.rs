@@ -10,8 +10,8 @@ use crate::prompt::{self, PrefixReport};
 use crate::ratelimit::Limiter;
 use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
+use crate::to_json::ToJson;
 use crate::validate;
-use crate::write::ToJson;
 use serde_json::Value;
 
 #[derive(Debug, Clone, FromJson)]

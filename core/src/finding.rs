@@ -1,7 +1,7 @@
 //! Findings: what validation says about one value, located well enough to point a user at it.
 
 use crate::read::FromJson;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson, FromJson)]
@@ -92,5 +92,5 @@ pub fn clip(s: &str, max: usize) -> String {
 }
 
 pub fn quote(s: &str) -> String {
-    crate::write::to_string(s)
+    crate::to_json::to_string(s)
 }

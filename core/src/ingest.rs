@@ -6,7 +6,6 @@ use crate::budget::Budget;
 use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
 use crate::finding::{Finding, clip};
-use crate::ledger::OUTPUT_COLUMNS;
 use crate::price::Usage;
 use crate::provider::classify::{Class, Verdict, classify};
 use crate::provider::{self, Finish, Reask};
@@ -16,8 +15,8 @@ use crate::ratelimit::Limiter;
 use crate::read::FromJson;
 use crate::retry;
 use crate::spec::Job;
+use crate::to_json::ToJson;
 use crate::validate;
-use crate::write::ToJson;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -144,24 +143,6 @@ pub struct Ingested {
     pub limiter: Limiter,
     pub budget: Option<Budget>,
     pub counts: IngestCounts,
-}
-
-/// What every answer row carries after its fields: the quality score, the warnings left after
-/// the fixes, the attempt that answered, what that request cost, and when it was answered.
-pub const ANSWER_COLUMNS: [&str; 5] = ["_quality", "_warnings", "_attempt", "_costUsd", "_answeredAt"];
-
-/// The output sheet's header: the ledger columns, one column per top-level output field, and
-/// [`ANSWER_COLUMNS`].
-pub fn output_columns(job: &Job) -> Vec<String> {
-    let mut cols: Vec<String> = OUTPUT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    cols.extend(fields(job));
-    cols.extend(ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()));
-    cols
-}
-
-fn fields(job: &Job) -> Vec<String> {
-    let s = &job.output_schema;
-    s.keywords(s.root()).map(|k| k.properties.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
 }
 
 pub fn ingest(input: IngestInput) -> Result<Ingested> {
@@ -341,7 +322,7 @@ fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, batch: bool, r: &m
             cells.push(Cell::Text(crate::cell::sheet_text(&clip(&warnings.join("; "), 1_000))));
             cells.push(Cell::Number(f64::from(sent.attempt)));
             cells.push(Cell::Number((r.cost_usd * 1e8).round() / 1e8));
-            cells.push(Cell::Text(crate::batch::iso_time(now)));
+            cells.push(Cell::Text(crate::layout::iso_time(now)));
             r.status = Status::Done;
             r.cells = cells;
             r.answer = Some(fixed.answer);
@@ -380,7 +361,7 @@ fn reask_or_fail(r: &mut RowResult, sent: &Sent, max: u32, text: &str, problems:
 /// apostrophe ([`crate::cell::sheet_text`]).
 fn cells(job: &Job, answer: &Value, score: u32) -> std::result::Result<Vec<Cell>, String> {
     let mut out = Vec::new();
-    for name in fields(job) {
+    for name in crate::layout::fields(job) {
         let cell = match answer.get(&name).unwrap_or(&Value::Null) {
             Value::Null => Cell::Empty,
             Value::Bool(b) => Cell::Bool(*b),
@@ -398,10 +379,4 @@ fn cells(job: &Job, answer: &Value, score: u32) -> std::result::Result<Vec<Cell>
     }
     out.push(Cell::Number(f64::from(score)));
     Ok(out)
-}
-
-/// Text safe from formula injection where it is read as CSV or Markdown (`=`, `+`, `-`, `@`
-/// get an apostrophe); for cells written to a sheet, [`crate::cell::sheet_text`].
-pub fn text_cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() }
 }

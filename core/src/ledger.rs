@@ -10,15 +10,11 @@
 use crate::cell::Cell;
 use crate::keys::key_of_cell;
 use crate::read::FromJson;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 
-/// The columns every output row starts with; the answer's columns follow.
-pub const OUTPUT_COLUMNS: [&str; 5] = ["_key", "_signature", "_spec", "_status", "_note"];
-/// The columns of the progress sheet.
-pub const PROGRESS_COLUMNS: [&str; 6] =
-    ["key", "attempts", "notBefore", "leasedBy", "leaseUntil", "lastError"];
+use crate::layout::{BATCH_COLUMNS, OUTPUT_COLUMNS, PROGRESS_COLUMNS};
 
 /// The header rows hosts write: output ledger columns, progress sheet, Batches sheet.
 #[derive(Debug, Clone, ToJson)]
@@ -30,7 +26,7 @@ pub struct Columns {
 }
 
 pub fn columns() -> Columns {
-    Columns { output: OUTPUT_COLUMNS, progress: PROGRESS_COLUMNS, batches: crate::batch::BATCH_COLUMNS }
+    Columns { output: OUTPUT_COLUMNS, progress: PROGRESS_COLUMNS, batches: BATCH_COLUMNS }
 }
 
 /// A block of sheet rows as `getValues()` returns it, and the sheet row of its first row.

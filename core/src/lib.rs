@@ -4,7 +4,6 @@
 //! Node, native tests) pass time, responses and seeds in, and get decisions out, so every
 //! decision can be replayed from a recorded input.
 
-pub mod batch;
 pub mod batchapi;
 pub mod budget;
 pub mod canonical;
@@ -15,6 +14,7 @@ pub mod estimate;
 pub mod finding;
 pub mod ingest;
 pub mod keys;
+pub mod layout;
 pub mod ledger;
 pub mod path;
 pub mod plan;
@@ -29,17 +29,18 @@ pub mod reconcile;
 pub mod report;
 pub mod retry;
 pub mod rules;
+pub mod run_record;
 pub mod schema;
 pub mod signature;
 pub mod spec;
+pub mod to_json;
 pub mod validate;
-pub mod write;
 
 pub use cell::Cell;
 pub use error::{Error, Problem};
 
 /// What made a result: reported by hosts in run reports.
-#[derive(Debug, Clone, PartialEq, write::ToJson)]
+#[derive(Debug, Clone, PartialEq, to_json::ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Versions {
     pub core: &'static str,

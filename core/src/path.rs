@@ -9,7 +9,7 @@ pub fn key(parent: &str, key: &str) -> String {
     match (parent.is_empty(), plain) {
         (true, true) => key.to_owned(),
         (false, true) => format!("{parent}.{key}"),
-        (_, false) => format!("{parent}[{}]", crate::write::to_string(key)),
+        (_, false) => format!("{parent}[{}]", crate::to_json::to_string(key)),
     }
 }
 

@@ -7,10 +7,11 @@
 
 use crate::error::Result;
 use crate::keys::KeyedRows;
-use crate::ledger::{Block, Ledger, PROGRESS_COLUMNS, Progress, RowWrite, Status};
+use crate::layout::PROGRESS_COLUMNS;
+use crate::ledger::{Block, Ledger, Progress, RowWrite, Status};
 use crate::read::FromJson;
 use crate::spec::{Job, OnEdit};
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Prices as data (`core/prices/prices.json`, each with its date) and usage → dollars.
 
 use crate::read::FromJson;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use std::sync::OnceLock;
 
 /// USD per million tokens for one model.

@@ -4,7 +4,7 @@
 use crate::canonical;
 use crate::cell::Cell;
 use crate::spec::Job;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::{Map, Value};
 
 /// What the prefix costs and whether the provider will cache it.

@@ -8,7 +8,7 @@
 use crate::finding::{Finding, Severity};
 use crate::read::FromJson;
 use crate::schema::{Id, Schema};
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::Value;
 
 pub const ERROR_PENALTY: u32 = 25;

@@ -11,7 +11,7 @@
 use crate::error::Result;
 use crate::read::FromJson;
 use crate::spec::{Account, Job};
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::Value;
 
 const HOUR_MS: f64 = 3_600_000.0;

@@ -4,7 +4,7 @@
 
 use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, ToJson, FromJson)]

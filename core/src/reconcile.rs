@@ -7,10 +7,11 @@
 //! next plan clears, never a lost or doubled answer.
 
 use crate::error::Result;
-use crate::ledger::{Block, Ledger, OUTPUT_COLUMNS, Output, Progress, RowWrite, Status};
+use crate::layout::OUTPUT_COLUMNS;
+use crate::ledger::{Block, Ledger, Output, Progress, RowWrite, Status};
 use crate::read::FromJson;
 use crate::spec::Job;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
 

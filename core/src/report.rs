@@ -4,16 +4,16 @@
 //! Everything is read from the sheets (the keyed input, the output and progress ledgers), so a
 //! report made after a crash, by another execution or from a copied workbook says the same.
 
-use crate::batch::{iso_time, run_status};
 use crate::cell::Cell;
 use crate::error::Result;
-use crate::ingest::{output_columns, text_cell};
 use crate::keys::KeyedRows;
+use crate::layout::{iso_time, output_columns, text_cell};
 use crate::ledger::{Block, Ledger, number_of, text_of};
 use crate::plan::{Counts, PlanInput, plan};
 use crate::read::FromJson;
+use crate::run_record::run_status;
 use crate::spec::Job;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::Value;
 use std::fmt::Write;
 

@@ -2,7 +2,7 @@
 //! `x-ratelimit-reset-*` durations, Anthropic's RFC 3339 resets), else exponential backoff with
 //! full jitter, drawn from the host's seed so a run can be replayed.
 
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use std::collections::BTreeMap;
 
 /// Backoff without a server hint: up to 1 s × 2^(attempt−1), capped at 60 s, times a random

@@ -9,7 +9,7 @@ use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
 use crate::finding::quote;
 use crate::read::FromJson;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -195,7 +195,7 @@ fn column_positions(header: &[String], columns: Option<&[String]>) -> Result<Vec
 fn not_finite(path: String, cell: &Cell) -> Problem {
     let found = match cell {
         Cell::Number(n) => n.to_string(),
-        other => crate::finding::show(&crate::write::to_value(other)),
+        other => crate::finding::show(&crate::to_json::to_value(other)),
     };
     Problem::new(path, "a finite number").found(found)
 }

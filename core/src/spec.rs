@@ -162,7 +162,7 @@ pub struct Limits {
 
 /// Apps Script account types: consumer (gmail.com) or Google Workspace. Unset means consumer,
 /// the smaller quotas.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromJson, crate::write::ToJson)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromJson, crate::to_json::ToJson)]
 #[serde(rename_all = "camelCase")]
 pub enum Account {
     #[default]

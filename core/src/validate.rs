@@ -10,7 +10,7 @@ use crate::quality::{self, Quality};
 use crate::read::FromJson;
 use crate::schema::{Type, json_equal};
 use crate::spec::Job;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, FromJson)]
@@ -64,7 +64,7 @@ pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
         columns: job.columns.clone(),
         identity: job.identity.clone(),
         output_schema: job.output_schema.to_json(),
-        output_columns: crate::ingest::output_columns(&job),
+        output_columns: crate::layout::output_columns(&job),
         prompt: crate::prompt::prefix_report(&job, &crate::prompt::prefix(&job)),
         version: job.version.clone(),
         time_slice_ms: f64::from(job.spec.limits.time_slice_seconds) * 1000.0,

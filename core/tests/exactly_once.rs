@@ -11,7 +11,8 @@
 use proptest::prelude::*;
 use rowbatch_core::Cell;
 use rowbatch_core::keys::key_block;
-use rowbatch_core::ledger::{Block, OUTPUT_COLUMNS, PROGRESS_COLUMNS, RowWrite};
+use rowbatch_core::layout::{OUTPUT_COLUMNS, PROGRESS_COLUMNS};
+use rowbatch_core::ledger::{Block, RowWrite};
 use rowbatch_core::plan::{self, PlanInput, Send, Timing};
 use rowbatch_core::reconcile::{self, Outcome, OutcomeStatus, ReconcileInput};
 use rowbatch_core::spec::Job;

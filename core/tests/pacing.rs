@@ -170,7 +170,7 @@ fn waves_fit_the_slice_through_a_capped_fetch_all() {
     // 150 s left: (lanes of 5 − 1) × 20 s + a 60 s request + 8 s of writes fits; a sixth place does not.
     let p = plan(150_000.0);
     assert_eq!(p.send.len(), 50);
-    assert_eq!(rowbatch_core::write::to_value(&p.stop), json!("time"));
+    assert_eq!(rowbatch_core::to_json::to_value(&p.stop), json!("time"));
     // With the whole slice, the wave size (100) is the limit again.
     assert_eq!(plan(300_000.0).send.len(), 100);
     // A fetchAll that turns out to run everything at once: the pace per place drops, waves grow.

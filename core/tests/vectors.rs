@@ -5,9 +5,9 @@
 //! `UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors` rewrites the outputs from this
 //! core; review the diff of the canonical forms before committing it.
 
-use rowbatch_core::write::to_value;
+use rowbatch_core::to_json::to_value;
 use rowbatch_core::{
-    Error, batch, estimate, ingest, keys, plan, provider, quality, reconcile, signature, validate,
+    Error, estimate, ingest, keys, plan, provider, quality, reconcile, run_record, signature, validate,
 };
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ fn dispatch(function: &str, input: Value) -> Result<Value, Error> {
         "keyRows" => to_value(&keys::key_rows(from_json(input)?)?),
         "planWave" => to_value(&plan::plan_wave(from_json(input)?)?),
         "reconcile" => to_value(&reconcile::reconcile(from_json(input)?)?),
-        "batchRecord" => to_value(&batch::batch_record(from_json(input)?)?),
+        "batchRecord" => to_value(&run_record::batch_record(from_json(input)?)?),
         "buildRequests" => to_value(&provider::build_requests(from_json(input)?)?),
         "ingest" => to_value(&ingest::ingest(from_json(input)?)?),
         "capacity" => to_value(&estimate::capacity(from_json(input)?)?),

@@ -1,6 +1,6 @@
 //! `#[derive(FromJson)]` and `#[derive(ToJson)]` for rowbatch-core's boundary types: read from an
 //! already parsed `serde_json::Value` through `rowbatch_core::read`, written as JSON text through
-//! `rowbatch_core::write`. Both honour the `#[serde(...)]` attributes serde users know
+//! `rowbatch_core::to_json`. Both honour the `#[serde(...)]` attributes serde users know
 //! (`rename_all`, `rename`, `default`, `default = "fn"`, `deny_unknown_fields`,
 //! `skip_serializing_if`, `flatten`), so a type's JSON is spelled once for both directions.
 //!
@@ -203,11 +203,11 @@ fn to_json(input: &DeriveInput, shape: Shape) -> Tokens {
             let writes = members.iter().map(|m| {
                 let ident = m.ident;
                 if m.attrs.flatten {
-                    return quote!(crate::write::ToJson::write_fields(&self.#ident, out, first););
+                    return quote!(crate::to_json::ToJson::write_fields(&self.#ident, out, first););
                 }
                 // Keys are written as they are: field names need no escaping.
                 let key = format!("\"{}\":", m.key);
-                let write = quote!(crate::write::field(out, first, #key, &self.#ident););
+                let write = quote!(crate::to_json::field(out, first, #key, &self.#ident););
                 match &m.attrs.skip_serializing_if {
                     Some(skip) => quote!(if !#skip(&self.#ident) { #write }),
                     None => write,
@@ -239,7 +239,7 @@ fn to_json(input: &DeriveInput, shape: Shape) -> Tokens {
     };
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
     quote! {
-        impl #impl_g crate::write::ToJson for #name #ty_g #where_g {
+        impl #impl_g crate::to_json::ToJson for #name #ty_g #where_g {
             #methods
         }
     }

@@ -7,7 +7,7 @@
 
 use crate::error::ApiError;
 use rowbatch_core::read::FromJson;
-use rowbatch_core::write::{self, ToJson};
+use rowbatch_core::to_json::{self, ToJson};
 use rowbatch_core::{Error, Problem};
 use wasm_bindgen::JsValue;
 
@@ -73,7 +73,7 @@ thread_local! {
 }
 
 pub fn encode<T: ToJson + ?Sized>(value: &T) -> Result<JsValue, ApiError> {
-    js_sys::JSON::parse(&write::to_string(value))
+    js_sys::JSON::parse(&to_json::to_string(value))
         .map_err(|_| ApiError::Encode("JSON.parse refused the result".into()))
 }
 

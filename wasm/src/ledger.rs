@@ -1,5 +1,5 @@
 use crate::codec::{call, encode};
-use rowbatch_core::{batch, keys, ledger, plan, reconcile, report};
+use rowbatch_core::{keys, ledger, plan, reconcile, report, run_record};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -179,7 +179,7 @@ pub fn reconcile(
 pub fn batch_record(
     #[wasm_bindgen(unchecked_param_type = "BatchInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
-    call(input, batch::batch_record)
+    call(input, run_record::batch_record)
 }
 
 /// The run report (JSON summary, Markdown, CSV and the Report sheet) from the sheets.

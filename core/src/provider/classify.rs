@@ -1,7 +1,7 @@
 //! Error classes from status, body and headers: retry the row, give up on the row, or stop the
 //! whole job before another cent is spent.
 
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

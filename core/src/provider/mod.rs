@@ -11,8 +11,8 @@ use crate::price::Usage;
 use crate::prompt::{self, PrefixReport};
 use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
+use crate::to_json::ToJson;
 use crate::validate;
-use crate::write::ToJson;
 use serde_json::{Value, json};
 
 /// Where requests go and how the host authenticates them. The API key never enters the core:

@@ -1,30 +1,13 @@
-//! Batch records: one row per run in the Batches sheet, the seed notes' `processing_batches`.
+//! Run records: one row per run (or provider batch) in the Batches sheet, the seed notes' `processing_batches`.
 
 use crate::cell::Cell;
 use crate::error::Result;
+use crate::layout::{BATCH_COLUMNS, iso_time};
 use crate::plan::Counts;
 use crate::read::FromJson;
 use crate::spec::Job;
-use crate::write::ToJson;
+use crate::to_json::ToJson;
 use serde_json::Value;
-
-pub const BATCH_COLUMNS: [&str; 15] = [
-    "batch",
-    "job",
-    "spec",
-    "status",
-    "started",
-    "finished",
-    "rows",
-    "done",
-    "stale",
-    "failed",
-    "duplicates",
-    "excluded",
-    "pending",
-    "costUsd",
-    "note",
-];
 
 #[derive(Debug, Clone, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -88,36 +71,5 @@ pub fn run_status(stopped: Option<&str>, finished: bool, failed: usize) -> &'sta
         (None, true) if failed > 0 => "completed_with_failures",
         (None, true) => "completed",
         (None, false) => "running",
-    }
-}
-
-/// `2026-11-22T21:47:05.123Z` for milliseconds since the epoch (UTC, proleptic Gregorian).
-pub fn iso_time(ms: f64) -> String {
-    let ms = ms.max(0.0).round() as i64;
-    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::iso_time;
-
-    #[test]
-    fn iso_times() {
-        assert_eq!(iso_time(0.0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(951_782_400_000.0), "2000-02-29T00:00:00.000Z");
-        assert_eq!(iso_time(1_795_384_025_123.0), "2026-11-22T21:47:05.123Z");
-        assert_eq!(iso_time(4_107_542_399_999.0), "2100-02-28T23:59:59.999Z");
     }
 }

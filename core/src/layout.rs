@@ -1,0 +1,86 @@
+//! What the sheets rowbatch writes look like: the output sheet's columns, the Batches sheet's,
+//! and text and times as their cells hold them. Everything here is a leaf: modules that write
+//! rows (ingest, reconcile, report, batch records) and the one that reads them (ledger) share
+//! it without importing one another.
+
+use crate::spec::Job;
+
+/// The columns every output row starts with (the ledger); the answer's columns follow.
+pub const OUTPUT_COLUMNS: [&str; 5] = ["_key", "_signature", "_spec", "_status", "_note"];
+/// The columns of the hidden progress sheet.
+pub const PROGRESS_COLUMNS: [&str; 6] =
+    ["key", "attempts", "notBefore", "leasedBy", "leaseUntil", "lastError"];
+
+/// What every answer row carries after its fields: the quality score, the warnings left after
+/// the fixes, the attempt that answered, what that request cost, and when it was answered.
+pub const ANSWER_COLUMNS: [&str; 5] = ["_quality", "_warnings", "_attempt", "_costUsd", "_answeredAt"];
+
+/// The output sheet's header: the ledger columns, one column per top-level output field, and
+/// [`ANSWER_COLUMNS`].
+pub fn output_columns(job: &Job) -> Vec<String> {
+    let mut cols: Vec<String> = OUTPUT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    cols.extend(fields(job));
+    cols.extend(ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()));
+    cols
+}
+
+pub(crate) fn fields(job: &Job) -> Vec<String> {
+    let s = &job.output_schema;
+    s.keywords(s.root()).map(|k| k.properties.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
+}
+
+/// The Batches sheet's header: one row per run or provider batch.
+pub const BATCH_COLUMNS: [&str; 15] = [
+    "batch",
+    "job",
+    "spec",
+    "status",
+    "started",
+    "finished",
+    "rows",
+    "done",
+    "stale",
+    "failed",
+    "duplicates",
+    "excluded",
+    "pending",
+    "costUsd",
+    "note",
+];
+
+/// `2026-11-22T21:47:05.123Z` for milliseconds since the epoch (UTC, proleptic Gregorian).
+pub fn iso_time(ms: f64) -> String {
+    let ms = ms.max(0.0).round() as i64;
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+}
+
+/// Text safe from formula injection where it is read as CSV or Markdown (`=`, `+`, `-`, `@`
+/// get an apostrophe); for cells written to a sheet, [`crate::cell::sheet_text`].
+pub fn text_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iso_time;
+
+    #[test]
+    fn iso_times() {
+        assert_eq!(iso_time(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_time(951_782_400_000.0), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso_time(1_795_384_025_123.0), "2026-11-22T21:47:05.123Z");
+        assert_eq!(iso_time(4_107_542_399_999.0), "2100-02-28T23:59:59.999Z");
+    }
+}
