@@ -134,7 +134,8 @@ async function rowbatchContinue(e) {
   var summary = { sent: 0, written: 0, failed: 0, retries: 0, costUsd: 0, waves: 0 };
 
   var pending = null; // the last wave's results, written under the next lock
-  var log = []; // this slice's outcomes for the Progress sheet, written once at the end
+  var log = []; // the last wave's outcomes for the Progress sheet, appended with its results
+  var logSheet = null;
   var fatal = null;
   var pause = null; // a daily quota is spent: the slice ends and the run waits
   var width = job.outputColumns.length;
@@ -186,6 +187,11 @@ async function rowbatchContinue(e) {
     }
     rbWriteRows_(rb, out, outWrites, width);
     rbWriteSpan_(progress, progressBlock, progressWrites, rbWidth_(rb).progress);
+    // The wave's outcome lines go with its results: a slice killed later loses none of them.
+    if (log.length > 0) {
+      logSheet = rbAppendLog_(ss, log, logSheet);
+      log = [];
+    }
     SpreadsheetApp.flush();
     lock.releaseLock();
     props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: day }));
@@ -613,13 +619,19 @@ function rowbatchProgress() {
   return JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_PROGRESS') || 'null');
 }
 
-/** Appends the slice's outcomes to the Progress sheet: one read and one write per slice. */
+/** Appends outcome lines to the Progress sheet, under the caller's lock: one read, one write. */
+function rbAppendLog_(ss, log, sheet) {
+  sheet = sheet || rbSheet_(ss, RB_LOG_SHEET_, RB_LOG_COLUMNS_, false);
+  rbPut_(sheet, sheet.getLastRow() + 1, 1, log.map(function (r) { return r.map(rbSafe_); }), 0);
+  return sheet;
+}
+
+/** Lines not yet appended when the slice ends (none, when every wave was reconciled). */
 function rbWriteLog_(ss, log) {
   if (log.length === 0) return;
   var lock = LockService.getScriptLock();
   lock.waitLock(30000);
-  var sheet = rbSheet_(ss, RB_LOG_SHEET_, RB_LOG_COLUMNS_, false);
-  rbPut_(sheet, sheet.getLastRow() + 1, 1, log.map(function (r) { return r.map(rbSafe_); }), 0);
+  rbAppendLog_(ss, log, null);
   SpreadsheetApp.flush();
   lock.releaseLock();
 }

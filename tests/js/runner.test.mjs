@@ -387,3 +387,18 @@ test('Retry failed rows (menu, sidebar, web app): failed rows are re-opened in p
   assert.deepEqual(again.value, { reopened: 0 });
   assert.equal(fake.stats.requests, sent);
 });
+
+test('the Progress log is written wave by wave: a slice killed later keeps the lines of the waves it finished', { skip }, async () => {
+  const { rt } = simulatedJob({ rows: 60, limits: { waveSize: 10 } });
+  // The first execution dies as it sends its third wave: two waves are reconciled by then.
+  let fetches = 0;
+  rt.crashAt = (exec, service) => exec.id === 1 && service === 'urlfetch' && (fetches += 1) === 3;
+  const first = await rt.run('rowbatchRun');
+  assert.equal(first.killed, true);
+  const lines = rt.workbook.sheet('Progress').rows.slice(1).filter((r) => r[0] !== '');
+  assert.equal(lines.length, 20, 'both finished waves are in the log');
+  rt.crashAt = null;
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  const all = rt.workbook.sheet('Progress').rows.slice(1).filter((r) => r[0] !== '');
+  assert.ok(all.filter((r) => r[3] === 'done').length >= 60 - 0, `${all.length} lines`);
+});
