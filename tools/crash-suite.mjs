@@ -28,13 +28,16 @@ function random(seed) {
   };
 }
 
-/** One randomised run; returns its invariant counts. */
-export async function crashRun(seed) {
+/**
+ * One randomised run; returns its invariant counts. `budgets`: every run gets a budget that is
+ * reached (`--budgets`), not a quarter of them.
+ */
+export async function crashRun(seed, { budgets = false } = {}) {
   const rand = random(seed);
   const pick = (a) => a[Math.floor(rand() * a.length)];
   const rows = 30 + Math.floor(rand() * 60);
   const storm = rand() < 0.4;
-  const budgetRun = rand() < 0.25;
+  const budgetRun = rand() < 0.25 || budgets;
   const faults = {
     rate429: storm ? 0.3 : 0.03, rate500: storm ? 0.1 : 0.02, rate503: 0.01, timeout: 0.01, reset: 0.01,
     outOfRange: 0.05, malformed: 0.02, latencyMedianMs: 3000, latencyP95Ms: 15_000, seed: `crash-${seed}`,
@@ -149,7 +152,7 @@ async function main() {
   const totals = { runs: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0, paused_runs: 0, quota_refusals: 0 };
   const failures = [];
   for (let i = 0; i < runs; i += 1) {
-    const r = await crashRun(i + 1);
+    const r = await crashRun(i + 1, { budgets: process.argv.includes('--budgets') });
     totals.runs += 1;
     for (const k of ['duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions', 'quota_refusals']) totals[k] += r[k];
     totals.paused_runs += r.pauses > 0 ? 1 : 0;
