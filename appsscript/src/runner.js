@@ -119,7 +119,7 @@ async function rowbatchContinue(e) {
   var day = quota.day;
   var deadline = quota.deadline;
   var key = rbKey_(props, spec);
-  if (quota.pauseUntil) return rbPause_(props, run, quota, { limiter: limiter, spentUsd: state.spentUsd || 0, day: day });
+  if (quota.pauseUntil) return rbPause_(props, run, quota, { limiter: limiter, day: day });
 
   var input = rbInput_(ss, spec);
   var keyed = rb.keyRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow });
@@ -151,6 +151,12 @@ async function rowbatchContinue(e) {
   for (;;) {
     var stopAsked = props.getProperty('ROWBATCH_STOP');
     lock.waitLock(30000);
+    // What every execution (and the Batch API) has recorded as spent and reserved, read fresh.
+    if (budget) {
+      var shared = rbState_(props);
+      budget.spentUsd = shared.spentUsd || 0;
+      budget.reservedUsd = shared.batchReservedUsd || 0;
+    }
     var outputs = rbBlock_(out, rbWidth_(rb).output);
     if (!progressBlock || props.getProperty('ROWBATCH_LEDGER') !== mark) progressBlock = rbBlock_(progress, rbWidth_(rb).progress);
     var outWrites = [];
@@ -194,7 +200,7 @@ async function rowbatchContinue(e) {
     }
     SpreadsheetApp.flush();
     lock.releaseLock();
-    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: day }));
+    rbSaveState_(props, { limiter: limiter, day: day });
     props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
     if (fatal) { stop = fatal.message; break; }
     if (stopAsked) { stop = stopAsked; break; }
@@ -211,7 +217,7 @@ async function rowbatchContinue(e) {
     var waveStarted = Date.now();
     var sentByKey = {};
     plan.send.forEach(function (s) { sentByKey[s.key] = s; });
-    var ctx = { spec: spec, header: input.header, key: key, limiter: limiter, budget: budget, day: day, deadline: deadline, costUsd: 0, sent: 0, fatal: null, pause: null };
+    var ctx = { spec: spec, header: input.header, key: key, limiter: limiter, budget: budget, day: day, deadline: deadline, costUsd: 0, sent: 0, fatal: null, pause: null, props: props };
     pending = rbSend_(rb, ctx, wave);
     limiter = ctx.limiter;
     budget = ctx.budget;
@@ -238,11 +244,11 @@ async function rowbatchContinue(e) {
   if (pause && !stop) {
     if (plan) rbReport_(plan, run, summary, { budgetUsd: budget && budget.maxUsd });
     var spent = rb.quotaDay({ spec: spec, day: day, now: Date.now(), triggerMs: trigger ? Date.now() - started : 0 });
-    return rbPause_(props, run, pause, { limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: spent.day });
+    return rbPause_(props, run, pause, { limiter: limiter, day: spent.day });
   }
   if (trigger) {
     day = rb.quotaDay({ spec: spec, day: day, now: Date.now(), triggerMs: Date.now() - started }).day;
-    props.setProperty('ROWBATCH_STATE', JSON.stringify({ limiter: limiter, spentUsd: budget ? budget.spentUsd : 0, day: day }));
+    rbSaveState_(props, { limiter: limiter, day: day });
   }
   if (plan) {
     rbRecordBatch_(ss, rb, spec, run, plan, stop);
@@ -257,6 +263,28 @@ async function rowbatchContinue(e) {
   };
   console.log('rowbatch ' + JSON.stringify(result));
   return result;
+}
+
+/** ROWBATCH_STATE as it is now: the limiter, the day's quota use, and the money. */
+function rbState_(props) {
+  return JSON.parse(props.getProperty('ROWBATCH_STATE') || '{}');
+}
+
+/**
+ * Sets some fields of ROWBATCH_STATE, keeping the others as they are now: the money fields
+ * (spentUsd, batchReservedUsd) are only ever added to, by rbAddSpend_ and the Batch API host.
+ */
+function rbSaveState_(props, changes) {
+  var st = rbState_(props);
+  Object.keys(changes).forEach(function (k) { st[k] = changes[k]; });
+  props.setProperty('ROWBATCH_STATE', JSON.stringify(st));
+}
+
+function rbAddSpend_(props, usd) {
+  if (!usd) return;
+  var st = rbState_(props);
+  st.spentUsd = (st.spentUsd || 0) + usd;
+  props.setProperty('ROWBATCH_STATE', JSON.stringify(st));
 }
 
 /**
@@ -276,7 +304,7 @@ function rbPause_(props, run, quota, state) {
     run.earlierPausedMs = (run.earlierPausedMs || 0) + (old.until - old.at);
   }
   props.setProperty('ROWBATCH_RUN', JSON.stringify(run));
-  props.setProperty('ROWBATCH_STATE', JSON.stringify(state));
+  rbSaveState_(props, state);
   var snapshot = JSON.parse(props.getProperty('ROWBATCH_PROGRESS') || 'null') || { startedAt: run.startedAt, costUsd: run.costUsd };
   snapshot.at = now;
   snapshot.paused = { until: quota.pauseUntil, message: quota.message };
@@ -333,6 +361,9 @@ function rbSend_(rb, ctx, wave) {
       }),
       responses: responses,
     });
+    // Recorded at once, added to what is there: an execution killed from here on has not
+    // forgotten what this round cost, and overlapping executions do not overwrite each other.
+    if (ctx.props) rbAddSpend_(ctx.props, ingested.costUsd);
     ctx.limiter = ingested.limiter;
     ctx.budget = ingested.budget;
     if (ctx.day) ctx.day = ingested.day;
