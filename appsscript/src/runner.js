@@ -110,7 +110,7 @@ async function rowbatchContinue(e) {
   var job = rb.checkSpec({ spec: spec });
   RB_STEP_ = job.gridStepRows;
   var run = JSON.parse(props.getProperty('ROWBATCH_RUN') || 'null') || { id: rb.newSeed().slice(0, 12), startedAt: started, costUsd: 0 };
-  var state = JSON.parse(props.getProperty('ROWBATCH_STATE') || '{}');
+  var state = rbState_(props);
   var budget = spec.budget ? { maxUsd: spec.budget.maxUsd, spentUsd: state.spentUsd || 0, reservedUsd: 0 } : null;
   var limiter = state.limiter || null;
   var execution = rb.newSeed().slice(0, 12);
