@@ -69,6 +69,8 @@ const SCOPES = {
   mail: [['MailApp', 'https://www.googleapis.com/auth/script.send_mail']],
   ui: [['Ui', 'https://www.googleapis.com/auth/script.container.ui']],
   'ui.toast': [['Spreadsheet', 'https://www.googleapis.com/auth/spreadsheets.currentonly', 'https://www.googleapis.com/auth/spreadsheets']],
+  // Without the scope, Apps Script may return "" rather than throw (the docs leave it open);
+  // throwing is the stricter of the two.
   'session.user': [['Session', 'https://www.googleapis.com/auth/userinfo.email']],
 };
 const METHOD_NAMES = { 'urlfetch.fetchAll': 'UrlFetchApp.fetchAll', 'mail.send': 'MailApp.sendEmail', 'mail.quota': 'MailApp.getRemainingDailyQuota',
@@ -155,17 +157,6 @@ export class Runtime {
       throw new Error(`Service invoked too many times for one day: ${kind}.`);
     }
     this.usage[kind].push([this.now(), amount]);
-  }
-
-  /** When `amount` more of a quota will be free (now, if it is). */
-  freeAt(kind, amount = 1) {
-    let over = this.used(kind) + amount - this.quotas[kind];
-    for (const [at, n] of this.usage[kind]) {
-      if (over <= 0) break;
-      over -= n;
-      if (over <= 0) return at + DAY_MS;
-    }
-    return this.now();
   }
 
   /** Moves the simulated clock (Sheets calls, fetches, sleeps); real time moves by itself. */

@@ -228,7 +228,7 @@ pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
     let account = limits.account;
     let q = account.quotas();
     let daily_minutes = q.trigger_runtime_ms / 60_000.0;
-    let account_name = if account == crate::spec::Account::Consumer { "a consumer" } else { "a Workspace" };
+    let account_name = format!("a {}", account.name());
     if minutes > daily_minutes {
         warnings.push(format!(
             "about {minutes:.0} minutes of Apps Script time: more than the {daily_minutes:.0} minutes of trigger \

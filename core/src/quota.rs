@@ -35,7 +35,8 @@ impl Account {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// "consumer" or "Workspace", as a sentence names the account.
+    pub fn name(self) -> &'static str {
         match self {
             Account::Consumer => "consumer",
             Account::Workspace => "Workspace",
