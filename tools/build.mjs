@@ -25,7 +25,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Issue 17 (2026-12-02): each provider's strict subset and the daily quotas → 579,468 B.
 // The budget sits a little above today's size so nothing grows unnoticed; the 300 KB target is
 // withdrawn (issue 18: start-up, not bytes, is what a user feels).
-export const WASM_BUDGET_BYTES = 600_000;
+export const WASM_BUDGET_BYTES = 700_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

@@ -50,18 +50,22 @@ function rowbatchSync_() {
  */
 function rowbatchApi_(module) {
   ROWBATCH_INSTANCES_ = 1;
+  ROWBATCH_MODULE_ = module;
   var api = {};
   Object.keys(wasm_bindgen).forEach(function (name) {
     if (typeof wasm_bindgen[name] !== 'function' || name === 'initSync') return;
+    // A class (the run's Driver): made on the current instance; a trap in one of its methods
+    // is the caller's to recover from (rowbatchRecover_), as it holds the object.
+    if (/^[A-Z]/.test(name)) {
+      api[name] = function (arg) { return new wasm_bindgen[name](arg); };
+      return;
+    }
     api[name] = function () {
       try {
         return wasm_bindgen[name].apply(null, arguments);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) {
-          wasm_bindgen = rowbatchGlue_();
-          wasm_bindgen.initSync({ module: module });
-          ROWBATCH_INSTANCES_ += 1;
-          console.log('rowbatch: the module trapped in ' + name + ' (' + e.message + '); a fresh instance replaces it');
+          rowbatchRecover_(e, name);
           var err = new Error('rowbatch: ' + name + ' failed inside the module (' + e.message + '); the module was restarted');
           err.code = 'trapped';
           throw err;
@@ -71,6 +75,16 @@ function rowbatchApi_(module) {
     };
   });
   return api;
+}
+
+var ROWBATCH_MODULE_ = null;
+
+/** Replaces a trapped instance with a fresh one from the same compiled module. */
+function rowbatchRecover_(e, where) {
+  wasm_bindgen = rowbatchGlue_();
+  wasm_bindgen.initSync({ module: ROWBATCH_MODULE_ });
+  ROWBATCH_INSTANCES_ += 1;
+  console.log('rowbatch: the module trapped in ' + where + ' (' + e.message + '); a fresh instance replaces it');
 }
 
 /**

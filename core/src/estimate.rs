@@ -52,14 +52,19 @@ pub struct CapacityReport {
 
 pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
     let job = Job::compile(&input.spec)?;
-    let mut limiter = input.limiter.unwrap_or_else(|| Limiter::new(&job, input.now));
-    let (mut requests, tokens) = limiter.capacity(&job, input.now);
-    let quota = input.day.map(|d| crate::quota::report(&job, d, input.now, false));
+    Ok(capacity_with(&job, input))
+}
+
+/// [`capacity`] for a compiled job (`input.spec` is not read).
+pub fn capacity_with(job: &Job, input: CapacityInput) -> CapacityReport {
+    let mut limiter = input.limiter.unwrap_or_else(|| Limiter::new(job, input.now));
+    let (mut requests, tokens) = limiter.capacity(job, input.now);
+    let quota = input.day.map(|d| crate::quota::report(job, d, input.now, false));
     if let Some(q) = &quota {
         requests = if q.pause_until.is_some() { 0 } else { requests.min(q.fetches_left) };
     }
     let budget = input.budget.or_else(|| job.spec.budget.as_ref().map(|b| Budget::new(b.max_usd)));
-    let prefix = prompt::prefix(&job);
+    let prefix = prompt::prefix(job);
     let row_bytes = input.row_bytes.unwrap_or(2_000);
     let max_output = u64::from(job.spec.provider.max_output_tokens);
     let factor = if input.batch { crate::price::batch_factor() } else { 1.0 };
@@ -76,7 +81,7 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
         tokens: prompt_estimate + max_output,
         usd: job.price.as_ref().map_or(0.0, |p| p.worst_case(prompt_max, max_output) * factor),
     };
-    Ok(CapacityReport {
+    CapacityReport {
         capacity: Capacity {
             requests: (!input.batch).then_some(requests),
             tokens: (!input.batch).then_some(tokens),
@@ -90,7 +95,7 @@ pub fn capacity(input: CapacityInput) -> Result<CapacityReport> {
         },
         limiter,
         quota,
-    })
+    }
 }
 
 #[derive(Debug, Clone, FromJson)]

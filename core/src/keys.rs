@@ -30,7 +30,7 @@ pub struct KeyRowsInput {
 /// The keyed input block, in sheet order. Rows that are not to be processed are listed in
 /// `excluded` with the reason; those that stand for no key (blank, no key, a repeated key) have
 /// the key `""`.
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Default, PartialEq, ToJson, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyedRows {
     pub first_row: u64,

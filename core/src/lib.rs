@@ -27,6 +27,7 @@ pub mod ratelimit;
 pub mod read;
 pub mod reconcile;
 pub mod report;
+pub mod run;
 pub mod retry;
 pub mod rules;
 pub mod run_record;

@@ -153,6 +153,11 @@ struct Columns {
 
 pub fn report(input: ReportInput) -> Result<Report> {
     let job = Job::compile(&input.spec)?;
+    Ok(report_with(&job, input))
+}
+
+/// [`report`] for a compiled job (`input.spec` is not read).
+pub fn report_with(job: &Job, input: ReportInput) -> Report {
     let cols = output_columns(&job);
     let at = |name: &str| cols.iter().position(|c| c == name).unwrap_or(usize::MAX);
     let columns = Columns {
@@ -176,7 +181,7 @@ pub fn report(input: ReportInput) -> Result<Report> {
         batch: false,
         max_rows: None,
     };
-    let p = plan(&job, &plan_input);
+    let p = plan(job, &plan_input);
     let rows = &plan_input.inputs;
     let ledger = Ledger::read(&plan_input.outputs, &plan_input.progress, &job.version);
     let output_row = |key: &str| {
@@ -286,7 +291,7 @@ pub fn report(input: ReportInput) -> Result<Report> {
     let markdown = markdown(&summary);
     let csv = csv(lines.iter(), &columns);
     let table = table(&summary);
-    Ok(Report { summary, markdown, csv, table })
+    Report { summary, markdown, csv, table }
 }
 
 fn exclusion_note(e: &crate::keys::Exclusion) -> String {

@@ -39,17 +39,32 @@ pub struct BatchRecord {
 
 pub fn batch_record(input: BatchInput) -> Result<BatchRecord> {
     let job = Job::compile(&input.spec)?;
-    let c = &input.counts;
+    let i = &input;
+    Ok(record(&job, &i.id, i.started_at, i.now, i.cost_usd, &i.counts, i.finished, i.stopped.as_deref()))
+}
+
+/// [`batch_record`] for a compiled job.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    job: &Job,
+    id: &str,
+    started_at: f64,
+    now: f64,
+    cost_usd: f64,
+    c: &Counts,
+    finished: bool,
+    stopped: Option<&str>,
+) -> BatchRecord {
     let pending = c.due + c.waiting + c.in_flight;
-    let status = run_status(input.stopped.as_deref(), input.finished, c.failed);
-    let finished = if status == "running" { Cell::Empty } else { Cell::Text(iso_time(input.now)) };
+    let status = run_status(stopped, finished, c.failed);
+    let finished = if status == "running" { Cell::Empty } else { Cell::Text(iso_time(now)) };
     let n = |v: usize| Cell::Number(v as f64);
     let cells = vec![
-        Cell::Text(input.id.clone()),
+        Cell::Text(id.to_owned()),
         Cell::Text(job.spec.name.clone()),
         Cell::Text(job.version.clone()),
         Cell::Text(status.to_owned()),
-        Cell::Text(iso_time(input.started_at)),
+        Cell::Text(iso_time(started_at)),
         finished,
         n(c.rows),
         n(c.done),
@@ -58,10 +73,10 @@ pub fn batch_record(input: BatchInput) -> Result<BatchRecord> {
         n(c.duplicates),
         n(c.excluded),
         n(pending),
-        Cell::Number((input.cost_usd * 1e6).round() / 1e6),
-        input.stopped.map_or(Cell::Empty, Cell::Text),
+        Cell::Number((cost_usd * 1e6).round() / 1e6),
+        stopped.map_or(Cell::Empty, |s| Cell::Text(s.to_owned())),
     ];
-    Ok(BatchRecord { header: BATCH_COLUMNS.to_vec(), cells, status, pending })
+    BatchRecord { header: BATCH_COLUMNS.to_vec(), cells, status, pending }
 }
 
 /// `running`, `completed`, `completed_with_failures` or `stopped`.

@@ -8,6 +8,7 @@ mod codec;
 mod error;
 mod ledger;
 mod provider;
+mod run;
 mod signature;
 mod validation;
 

@@ -1,0 +1,205 @@
+//! What the driver asks of its host, and what the host tells it back.
+//!
+//! Every step returns a list of [`Command`]s; the host performs them in order and answers with
+//! one [`Event`]: the clock after the last of them, and one result per command (null for those
+//! that return nothing). The host decides nothing: which sheet, which rows, which cells (already
+//! safe as Sheets text), which requests, which property, which trigger — all come from here. API
+//! keys never cross: a fetch names the Property that holds the key, and the host adds it.
+
+use crate::cell::Cell;
+use crate::read::FromJson;
+use crate::to_json::{self, ToJson};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Script Properties, one read: `{name: text | null}`.
+    GetProps { keys: Vec<&'static str> },
+    /// Sets (or, for `None`, deletes) Script Properties.
+    SetProps { set: Vec<(&'static str, Option<String>)> },
+    /// The script lock (30 s wait); a host that cannot get it ends the execution.
+    Lock,
+    Unlock,
+    /// `SpreadsheetApp.flush()`: what was written is in the sheet before the lock is released.
+    Flush,
+    /// The text of cell A1 of `sheet`, or null when the sheet does not exist.
+    ReadCell { sheet: &'static str },
+    /// The input block: `{header, rows, firstRow}` (dates as ISO text, blanks null); null when
+    /// the sheet does not exist. No `sheet`: the spreadsheet's first sheet.
+    ReadInput { sheet: Option<String>, header_row: u64 },
+    /// The sheet, made with this header (and hidden) when it does not exist.
+    Sheet { name: String, header: Vec<Cell>, hidden: bool },
+    /// The first `width` columns under the header as a block; null when the sheet does not exist.
+    Read { sheet: String, width: usize },
+    /// `setValues` at (row, col), growing the sheet first (`step` rows at least) when needed.
+    Write { sheet: String, row: u64, col: u64, values: Vec<Vec<Cell>>, step: u64 },
+    /// Rows written under the sheet's last row (the sheet made with `header` if missing).
+    Append { sheet: String, header: Vec<Cell>, values: Vec<Vec<Cell>> },
+    /// The sheet (made if missing) cleared and written from A1.
+    Replace { sheet: String, values: Vec<Vec<Cell>> },
+    /// Whether the user's or the script's Properties hold `name` (the key never comes back).
+    HasKey { name: String },
+    /// One `fetchAll` of POSTs; the key from Property `key` goes in as `auth` says. Result: one
+    /// `{status, headers, body}` per body (status 0 when there was no response).
+    Fetch { url: String, auth: &'static str, key: String, headers: Vec<(String, String)>, bodies: Vec<String> },
+    /// Deletes every trigger of the `delete` handlers; keeps exactly one recurring `every`
+    /// trigger; creates the one-shot `after` triggers.
+    Triggers { delete: Vec<&'static str>, every: Option<(&'static str, u32)>, after: Vec<(&'static str, f64)> },
+    /// Whether the script may use `scope` (`ScriptApp.getAuthorizationInfo`).
+    MayUse { scope: &'static str },
+    /// One email; the result is null, or the error's message.
+    Mail { to: String, subject: String, body: String },
+    /// The active user's email (may be "").
+    User,
+    Log { text: String },
+    /// Throws `message`: the execution ends with this error.
+    Fail { message: String },
+    /// The execution's result; the last command.
+    Done { result: Value },
+}
+
+impl Command {
+    fn op(&self) -> &'static str {
+        match self {
+            Self::GetProps { .. } => "getProps",
+            Self::SetProps { .. } => "setProps",
+            Self::Lock => "lock",
+            Self::Unlock => "unlock",
+            Self::Flush => "flush",
+            Self::ReadCell { .. } => "readCell",
+            Self::ReadInput { .. } => "readInput",
+            Self::Sheet { .. } => "sheet",
+            Self::Read { .. } => "read",
+            Self::Write { .. } => "write",
+            Self::Append { .. } => "append",
+            Self::Replace { .. } => "replace",
+            Self::HasKey { .. } => "hasKey",
+            Self::Fetch { .. } => "fetch",
+            Self::Triggers { .. } => "triggers",
+            Self::MayUse { .. } => "mayUse",
+            Self::Mail { .. } => "mail",
+            Self::User => "user",
+            Self::Log { .. } => "log",
+            Self::Fail { .. } => "fail",
+            Self::Done { .. } => "done",
+        }
+    }
+}
+
+/// Writes `"name":value` members after the op.
+struct Obj<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl Obj<'_> {
+    fn f<T: ToJson + ?Sized>(&mut self, name: &str, v: &T) -> &mut Self {
+        let key = format!("\"{name}\":");
+        to_json::field(self.out, &mut self.first, &key, v);
+        self
+    }
+}
+
+struct Pairs<'a, V>(&'a [(&'a str, V)]);
+
+impl<V: ToJson> ToJson for Pairs<'_, V> {
+    fn write(&self, out: &mut String) {
+        out.push('{');
+        let mut first = true;
+        for (k, v) in self.0 {
+            let mut key = String::new();
+            to_json::string(&mut key, k);
+            key.push(':');
+            to_json::field(out, &mut first, &key, v);
+        }
+        out.push('}');
+    }
+}
+
+impl ToJson for Command {
+    fn write(&self, out: &mut String) {
+        out.push('{');
+        let mut o = Obj { out, first: true };
+        o.f("op", self.op());
+        match self {
+            Self::GetProps { keys } => {
+                o.f("keys", keys);
+            }
+            Self::SetProps { set } => {
+                let pairs: Vec<(&str, Option<&String>)> = set.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+                o.f("set", &Pairs(&pairs));
+            }
+            Self::Lock | Self::Unlock | Self::Flush | Self::User => {}
+            Self::ReadCell { sheet } => {
+                o.f("sheet", sheet);
+            }
+            Self::ReadInput { sheet, header_row } => {
+                o.f("sheet", sheet).f("headerRow", &(*header_row as f64));
+            }
+            Self::Sheet { name, header, hidden } => {
+                o.f("name", name).f("header", header).f("hidden", hidden);
+            }
+            Self::Read { sheet, width } => {
+                o.f("sheet", sheet).f("width", &(*width as f64));
+            }
+            Self::Write { sheet, row, col, values, step } => {
+                o.f("sheet", sheet).f("row", &(*row as f64)).f("col", &(*col as f64)).f("values", values);
+                o.f("step", &(*step as f64));
+            }
+            Self::Append { sheet, header, values } => {
+                o.f("sheet", sheet).f("header", header).f("values", values);
+            }
+            Self::Replace { sheet, values } => {
+                o.f("sheet", sheet).f("values", values);
+            }
+            Self::HasKey { name } => {
+                o.f("name", name);
+            }
+            Self::Fetch { url, auth, key, headers, bodies } => {
+                let h: Vec<(&str, &String)> = headers.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                o.f("url", url).f("auth", auth).f("key", key).f("headers", &Pairs(&h)).f("bodies", bodies);
+            }
+            Self::Triggers { delete, every, after } => {
+                let every = every.map(|(h, m)| Raw(format!("{{\"handler\":\"{h}\",\"minutes\":{m}}}")));
+                o.f("delete", delete).f("every", &every);
+                let after: Vec<Raw> =
+                    after.iter().map(|(h, ms)| Raw(format!("{{\"handler\":\"{h}\",\"ms\":{}}}", to_json::to_string(ms)))).collect();
+                o.f("after", &after);
+            }
+            Self::MayUse { scope } => {
+                o.f("scope", scope);
+            }
+            Self::Mail { to, subject, body } => {
+                o.f("to", to).f("subject", subject).f("body", body);
+            }
+            Self::Log { text } => {
+                o.f("text", text);
+            }
+            Self::Fail { message } => {
+                o.f("message", message);
+            }
+            Self::Done { result } => {
+                o.f("result", result);
+            }
+        }
+        out.push('}');
+    }
+}
+
+/// JSON text written as it is.
+struct Raw(String);
+
+impl ToJson for Raw {
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.0);
+    }
+}
+
+/// What the host observed: the clock after the last command, and each command's result.
+#[derive(Debug, Clone, FromJson, ToJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Event {
+    pub now: f64,
+    #[serde(default)]
+    pub results: Vec<Value>,
+}
