@@ -100,23 +100,7 @@ async function rowbatchStartMenu() {
 }
 
 /** Where the job stands, from the sheets (no request is sent). */
-async function rowbatchStatus() {
-  var rb = await rowbatchAsync_();
-  var ss = SpreadsheetApp.getActiveSpreadsheet();
-  var spec = rbSpec_(ss);
-  var input = rbInput_(ss, spec);
-  var keyed = rb.keyRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow });
-  var out = ss.getSheetByName(spec.output.sheet || 'Output');
-  var progress = ss.getSheetByName(RB_PROGRESS_SHEET_);
-  var now = Date.now();
-  var plan = rb.planWave({
-    spec: spec, inputs: keyed, execution: 'status', now: now, deadline: now,
-    outputs: out ? rbBlock_(out, rbWidth_(rb).output) : { rows: [] }, progress: progress ? rbBlock_(progress, rbWidth_(rb).progress) : { rows: [] },
-  });
-  var props = PropertiesService.getScriptProperties();
-  return { counts: plan.counts, finished: plan.finished, nextAt: plan.nextAt, stopped: props.getProperty('ROWBATCH_STOP'),
-    run: JSON.parse(props.getProperty('ROWBATCH_RUN') || 'null') };
-}
+async function rowbatchStatus() { return rbDrive_('status'); }
 
 /**
  * The web app: POST {secret, action, ...} with action status | validate | plan | process-chunk |

@@ -43,7 +43,7 @@ async function rbDrive_(flow, e) {
     var driver = new rb.Driver(start);
     try {
       var result = rbPerform_(driver, x);
-      if (result && typeof result === 'object' && !Array.isArray(result)) result.startupMs = ROWBATCH_STARTUP_MS_;
+      if (result && typeof result.run === 'string') result.startupMs = ROWBATCH_STARTUP_MS_;
       return result;
     } catch (err) {
       if (!(err instanceof WebAssembly.RuntimeError) || recovered > 0) throw err;
@@ -144,6 +144,26 @@ var RB_OPS_ = {
     } catch (e) {
       // The whole call failed (no network, a quota): no response for any of them.
       return requests.map(function () { return { status: 0, headers: {}, body: String(e && e.message) }; });
+    }
+  },
+  call: function (c) {
+    var headers = Object.assign({}, c.headers);
+    var key = rbKeyOf_(c.key);
+    if (c.auth === 'bearer') headers.Authorization = 'Bearer ' + key;
+    else headers['x-api-key'] = key;
+    var params = { method: c.method.toLowerCase(), headers: headers, muteHttpExceptions: true };
+    if (c.form) {
+      params.payload = Object.assign({}, c.form);
+      params.payload.file = Utilities.newBlob(c.file, 'application/jsonl', c.fileName);
+    } else if (c.body !== null) {
+      params.contentType = 'application/json';
+      params.payload = c.body;
+    }
+    try {
+      var res = UrlFetchApp.fetch(c.url, params);
+      return { status: res.getResponseCode(), body: res.getContentText() };
+    } catch (e) {
+      return { status: 0, body: String(e && e.message) };
     }
   },
   triggers: function (c) {

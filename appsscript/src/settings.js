@@ -37,7 +37,7 @@ async function rowbatchSaveSettings(form) {
   } catch (e) {
     return { ok: false, problems: (e.data || []).map(function (p) { return p.path + ': expected ' + p.expected + (p.found ? ', found ' + p.found : ''); }) };
   }
-  ss.getSheetByName(RB_SPEC_SHEET_).getRange(1, 1).setValue("'" + JSON.stringify(spec));
+  ss.getSheetByName('_rowbatch_spec').getRange(1, 1).setValue("'" + JSON.stringify(spec));
   if (form.apiKey) PropertiesService.getUserProperties().setProperty(rbKeyName_(spec.provider.kind), String(form.apiKey).trim());
   return { ok: true, settings: rowbatchGetSettings() };
 }

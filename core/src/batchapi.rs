@@ -135,6 +135,11 @@ pub struct Part {
 /// The submission's files: one line per row, cut into parts under every limit.
 pub fn files(input: FilesInput) -> Result<Files> {
     let job = Job::compile(&input.spec)?;
+    files_with(&job, input)
+}
+
+/// [`files`] for a compiled job (`input.spec` is not read).
+pub fn files_with(job: &Job, input: FilesInput) -> Result<Files> {
     let kind = job.spec.provider.kind;
     let items: Vec<Item> = input
         .items
@@ -244,6 +249,11 @@ pub struct CallInput {
 
 pub fn call(input: CallInput) -> Result<Call> {
     let job = Job::compile(&input.spec)?;
+    call_with(&job, input)
+}
+
+/// [`call`] for a compiled job (`input.spec` is not read).
+pub fn call_with(job: &Job, input: CallInput) -> Result<Call> {
     let p = &job.spec.provider;
     let kind = p.kind;
     let base = match kind {
@@ -367,6 +377,11 @@ pub struct BatchState {
 
 pub fn state(input: StateInput) -> Result<BatchState> {
     let job = Job::compile(&input.spec)?;
+    state_with(&job, input)
+}
+
+/// [`state`] for a compiled job (`input.spec` is not read).
+pub fn state_with(job: &Job, input: StateInput) -> Result<BatchState> {
     let v: Value = crate::decode::value(input.body.as_bytes()).map_err(|e| {
         Error::invalid(
             Problem::new("body", "the provider's batch object (JSON)")
@@ -525,6 +540,11 @@ enum Line {
 
 pub fn results(input: ResultsInput) -> Result<Results> {
     let job = Job::compile(&input.spec)?;
+    results_with(&job, input)
+}
+
+/// [`results`] for a compiled job (`input.spec` is not read).
+pub fn results_with(job: &Job, input: ResultsInput) -> Result<Results> {
     let kind = job.spec.provider.kind;
     let rows = &input.inputs;
     let mut by_hash: rustc_hash::FxHashMap<String, usize> = Default::default();

@@ -69,13 +69,14 @@ for (const kind of ['openai', 'anthropic']) {
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
     for (const [key, row] of want) assert.deepEqual(got.get(key), row, key);
 
-    // Half the price per row the batch answered; a row re-asked (realtime, in both paths) paid
-    // the full price for the answer it has.
+    // `_costUsd` is what the row cost over every request it took. Half the price for a row the
+    // batch answered; a row re-asked paid its first answer (half price in a batch) and the re-ask
+    // (full price, realtime in both paths): about three quarters of the realtime row's two.
     const cost = (rt) => new Map(rt.workbook.sheet(spec.output.sheet).rows.slice(1).filter((r) => r[3] === 'done').map((r) => [r[0], r.at(-2)]));
     const [rc, bc] = [cost(realtime.rt), cost(batch.rt)];
     const ratios = [...bc.keys()].filter((k) => rc.has(k)).map((k) => bc.get(k) / rc.get(k));
-    assert.ok(ratios.every((x) => Math.abs(x - 0.5) < 0.01 || Math.abs(x - 1) < 0.01), ratios.join(' '));
-    const halved = ratios.filter((x) => x < 0.75).length;
+    assert.ok(ratios.every((x) => Math.abs(x - 0.5) < 0.01 || Math.abs(x - 0.77) < 0.03), ratios.join(' '));
+    const halved = ratios.filter((x) => x < 0.6).length;
     assert.ok(halved >= ratios.length * 0.8 && halved < ratios.length, `${halved} of ${ratios.length} at the batch price`);
 
     // The Batches sheet has the provider batch, ingested; no trigger is left.

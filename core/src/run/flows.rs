@@ -21,8 +21,13 @@ pub(crate) enum Phase {
     /// Retry failed: the spec, then the output ledger under the lock.
     RetrySpec,
     RetryRead,
+    /// Status and report: the spec, then the sheets.
+    LookSpec,
+    Look,
     /// A slice (see [`slice`]).
     Slice(slice::Phase),
+    /// A Batch API flow (see [`super::batch`]).
+    Batch(super::batch::Phase),
 }
 
 /// Every trigger of the run deleted: it has ended.
@@ -44,6 +49,10 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
             run.phase = Phase::RetrySpec;
             vec![Command::ReadCell { sheet: super::SPEC_SHEET }]
         }
+        Flow::Status | Flow::Report => {
+            run.phase = Phase::LookSpec;
+            vec![Command::ReadCell { sheet: super::SPEC_SHEET }]
+        }
         Flow::Run => {
             let info = slice::RunInfo::new(run.run_id(), run.now);
             let mut cmds = vec![Command::SetProps { set: vec![(P_RUN, Some(to_string(&info))), (P_STOP, None)] }];
@@ -56,6 +65,7 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
             cmds
         }
         Flow::Continue => slice::begin(run),
+        Flow::SubmitBatch | Flow::PollBatches | Flow::CancelBatches => super::batch::begin(run),
     }
 }
 
@@ -129,6 +139,90 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
             }
             cmds
         }
+        Phase::LookSpec => match slice::compile(take(0))? {
+            Err(message) => vec![Command::Fail { message }],
+            Ok(job) => {
+                let width = if run.start.flow == Flow::Report {
+                    crate::layout::output_columns(&job).len()
+                } else {
+                    crate::layout::OUTPUT_COLUMNS.len()
+                };
+                let cmds = vec![
+                    Command::ReadInput { sheet: job.spec.input.sheet.clone(), header_row: u64::from(job.spec.input.header_row) },
+                    Command::Read { sheet: slice::output_sheet(&job), width },
+                    Command::Read { sheet: super::PROGRESS_SHEET.to_owned(), width: crate::layout::PROGRESS_COLUMNS.len() },
+                    Command::GetProps { keys: vec![P_RUN, P_STOP] },
+                ];
+                run.slice = Some(Box::new(Slice::new(job)));
+                run.phase = Phase::Look;
+                cmds
+            }
+        },
+        Phase::Look => {
+            let s = run.slice.take().expect("the spec was read");
+            look(run, s.job, take(0), take(1), take(2), read(take(3), "getProps")?)?
+        }
         Phase::Slice(p) => slice::step(run, p, got)?,
+        Phase::Batch(p) => super::batch::step(run, p, got)?,
     })
+}
+
+/// Status or report, from the sheets as they are.
+fn look(run: &Run, job: crate::spec::Job, input: Value, outputs: Value, progress: Value, props: Props) -> Result<Vec<Command>> {
+    let Some(input) = read::<Option<slice::InputBlock>>(input, "readInput")? else {
+        let name = job.spec.input.sheet.clone().unwrap_or_default();
+        return Ok(vec![Command::Fail { message: format!("rowbatch: the input sheet \"{name}\" does not exist") }]);
+    };
+    let inputs = match crate::keys::key_block(&job, &input.header, &input.rows, input.first_row) {
+        Ok(k) => k,
+        Err(e) => return Ok(vec![Command::Fail { message: format!("rowbatch: the input sheet cannot be read: {e}") }]),
+    };
+    let outputs: Block = read::<Option<Block>>(outputs, "read")?.unwrap_or_default();
+    let progress: Block = read::<Option<Block>>(progress, "read")?.unwrap_or_default();
+    let info: Option<slice::RunInfo> = props
+        .get(P_RUN)
+        .cloned()
+        .flatten()
+        .and_then(|t| crate::decode::value(t.as_bytes()).ok())
+        .and_then(|v| crate::read::from_value(v).ok());
+    let stopped = props.get(P_STOP).cloned().flatten();
+    if run.start.flow == Flow::Status {
+        let input = crate::plan::PlanInput {
+            spec: Value::Null,
+            inputs,
+            outputs,
+            progress,
+            execution: "status".into(),
+            now: run.now,
+            deadline: run.now,
+            timing: Default::default(),
+            capacity: Default::default(),
+            reserve: Default::default(),
+            batch: false,
+            max_rows: None,
+        };
+        let plan = crate::plan::plan(&job, &input);
+        let result = json!({
+            "counts": crate::to_json::to_value(&plan.counts),
+            "finished": plan.finished,
+            "nextAt": plan.next_at,
+            "stopped": stopped,
+            "run": info.map(|i| crate::to_json::to_value(&i)),
+        });
+        return Ok(vec![Command::Done { result }]);
+    }
+    let report = crate::report::report_with(
+        &job,
+        crate::report::ReportInput {
+            spec: Value::Null,
+            inputs,
+            outputs,
+            progress,
+            run: info.map(|i| slice::report_run(&job, &i, stopped)),
+            now: run.now,
+        },
+    );
+    let result = crate::to_json::to_value(&report);
+    let values = report.table.into_iter().map(|r| slice::safe_row(r.to_vec())).collect();
+    Ok(vec![Command::Replace { sheet: super::REPORT_SHEET.to_owned(), values }, Command::Done { result }])
 }

@@ -9,6 +9,7 @@
 //! them again. Given the same start and events, a run issues the same commands on every host:
 //! recorded runs replay as golden vectors.
 
+mod batch;
 mod flows;
 mod protocol;
 mod shared;
@@ -69,6 +70,16 @@ pub enum Flow {
     Stop,
     /// Re-opens every failed output row, then resumes.
     RetryFailed,
+    /// Where the job stands, from the sheets; nothing is sent or written.
+    Status,
+    /// The run report, made from the sheets and written to the Report sheet.
+    Report,
+    /// Submits the due rows as provider batches.
+    SubmitBatch,
+    /// Polls the pending batches and ingests those that ended.
+    PollBatches,
+    /// Cancels the pending batches.
+    CancelBatches,
 }
 
 #[derive(Debug, Clone, FromJson)]
@@ -91,6 +102,7 @@ pub struct Run {
     /// Indices of the last commands whose results the next step reads.
     wanted: Vec<usize>,
     pub(crate) slice: Option<Box<slice::Slice>>,
+    pub(crate) batch: Option<Box<batch::Work>>,
     /// Re-opened rows, reported around the slice's result (`RetryFailed`).
     pub(crate) reopened: Option<usize>,
     seeds: u32,
@@ -108,6 +120,7 @@ impl Run {
             phase: flows::Phase::Begin,
             wanted: Vec::new(),
             slice: None,
+            batch: None,
             reopened: None,
             seeds: 0,
             done: false,
@@ -168,6 +181,7 @@ fn returns(c: &Command) -> bool {
             | Command::Read { .. }
             | Command::HasKey { .. }
             | Command::Fetch { .. }
+            | Command::Call { .. }
             | Command::MayUse { .. }
             | Command::Mail { .. }
             | Command::User

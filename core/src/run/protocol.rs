@@ -42,6 +42,18 @@ pub enum Command {
     /// One `fetchAll` of POSTs; the key from Property `key` goes in as `auth` says. Result: one
     /// `{status, headers, body}` per body (status 0 when there was no response).
     Fetch { url: String, auth: &'static str, key: String, headers: Vec<(String, String)>, bodies: Vec<String> },
+    /// One HTTP call of a Batch API (`UrlFetchApp.fetch`): a JSON `body`, or a multipart
+    /// `form` whose field `file` is `file` named `fileName`. Result: `{status, body}`.
+    Call {
+        method: &'static str,
+        url: String,
+        auth: &'static str,
+        key: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+        form: Option<Vec<(String, String)>>,
+        file: Option<(String, String)>,
+    },
     /// Deletes every trigger of the `delete` handlers; keeps exactly one recurring `every`
     /// trigger; creates the one-shot `after` triggers.
     Triggers { delete: Vec<&'static str>, every: Option<(&'static str, u32)>, after: Vec<(&'static str, f64)> },
@@ -75,6 +87,7 @@ impl Command {
             Self::Replace { .. } => "replace",
             Self::HasKey { .. } => "hasKey",
             Self::Fetch { .. } => "fetch",
+            Self::Call { .. } => "call",
             Self::Triggers { .. } => "triggers",
             Self::MayUse { .. } => "mayUse",
             Self::Mail { .. } => "mail",
@@ -158,6 +171,13 @@ impl ToJson for Command {
             Self::Fetch { url, auth, key, headers, bodies } => {
                 let h: Vec<(&str, &String)> = headers.iter().map(|(k, v)| (k.as_str(), v)).collect();
                 o.f("url", url).f("auth", auth).f("key", key).f("headers", &Pairs(&h)).f("bodies", bodies);
+            }
+            Self::Call { method, url, auth, key, headers, body, form, file } => {
+                let h: Vec<(&str, &String)> = headers.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                o.f("method", method).f("url", url).f("auth", auth).f("key", key).f("headers", &Pairs(&h)).f("body", body);
+                let form: Option<Vec<(&str, &String)>> = form.as_ref().map(|f| f.iter().map(|(k, v)| (k.as_str(), v)).collect());
+                o.f("form", &form.as_ref().map(|f| Pairs(f)));
+                o.f("fileName", &file.as_ref().map(|f| &f.0)).f("file", &file.as_ref().map(|f| &f.1));
             }
             Self::Triggers { delete, every, after } => {
                 let every = every.map(|(h, m)| Raw(format!("{{\"handler\":\"{h}\",\"minutes\":{m}}}")));

@@ -77,7 +77,7 @@ pub(crate) struct Summary {
 }
 
 /// A row on its way: what the round sent and what it has cost so far.
-struct Flight {
+pub(crate) struct Flight {
     key: String,
     signature: String,
     index: usize,
@@ -89,40 +89,44 @@ struct Flight {
 }
 
 /// An outcome waiting for the next locked section, with its answer cells.
-struct Finished {
+pub(crate) struct Finished {
     outcome: Outcome,
     cells: Vec<Cell>,
 }
 
 pub(crate) struct Slice {
     pub job: Job,
-    info: RunInfo,
-    shared: Shared,
+    pub(crate) info: RunInfo,
+    pub(crate) shared: Shared,
     /// This execution's limiter, newer than the shared one once it has seen responses.
-    limiter: Option<Limiter>,
+    pub(crate) limiter: Option<Limiter>,
     /// Not yet in the shared state: requests sent, a refusal for today, what was spent.
-    fetched: u64,
-    refused: bool,
-    unsettled: f64,
-    deadline: f64,
-    header: Vec<String>,
-    rows: Vec<Vec<Cell>>,
-    ledger: PlanInput,
-    mark: Option<String>,
-    writes: u64,
-    pending: Vec<Finished>,
-    log: Vec<Vec<Cell>>,
-    flights: Vec<Flight>,
-    wave_started: f64,
-    fetch_started: f64,
-    summary: Summary,
-    plan: Option<Plan>,
-    stop: Option<String>,
-    stop_asked: Option<String>,
-    fatal: Option<String>,
-    pause: Option<DayReport>,
-    alert_problem: Option<String>,
-    alerts: Option<text::AlertsDue>,
+    pub(crate) fetched: u64,
+    pub(crate) refused: bool,
+    pub(crate) unsettled: f64,
+    pub(crate) deadline: f64,
+    pub(crate) header: Vec<String>,
+    pub(crate) rows: Vec<Vec<Cell>>,
+    pub(crate) ledger: PlanInput,
+    pub(crate) mark: Option<String>,
+    pub(crate) writes: u64,
+    pub(crate) pending: Vec<Finished>,
+    pub(crate) log: Vec<Vec<Cell>>,
+    pub(crate) flights: Vec<Flight>,
+    pub(crate) wave_started: f64,
+    pub(crate) fetch_started: f64,
+    pub(crate) summary: Summary,
+    pub(crate) plan: Option<Plan>,
+    pub(crate) stop: Option<String>,
+    pub(crate) stop_asked: Option<String>,
+    pub(crate) fatal: Option<String>,
+    pub(crate) pause: Option<DayReport>,
+    pub(crate) alert_problem: Option<String>,
+    pub(crate) alerts: Option<text::AlertsDue>,
+    /// Re-ask rounds for a batch's results: the batch being ingested, and the holder of
+    /// their reservations (else the execution's own rounds, back to the wave loop).
+    pub(crate) after_rounds: Option<usize>,
+    pub(crate) round_holder: Option<String>,
 }
 
 impl Slice {
@@ -167,15 +171,17 @@ impl Slice {
             pause: None,
             alert_problem: None,
             alerts: None,
+            after_rounds: None,
+            round_holder: None,
         }
     }
 
-    fn max_usd(&self) -> Option<f64> {
+    pub(crate) fn max_usd(&self) -> Option<f64> {
         self.job.spec.budget.as_ref().map(|b| b.max_usd)
     }
 
     /// Folds this execution's unrecorded use into the state just read under the lock.
-    fn merge(&mut self, fresh: Shared, holder: &str, now: f64) {
+    pub(crate) fn merge(&mut self, fresh: Shared, holder: &str, now: f64) {
         self.shared = fresh;
         self.shared.expire(now);
         self.shared.settle(holder, self.unsettled);
@@ -194,6 +200,79 @@ impl Slice {
             _ => {}
         }
         self.shared.limiter = self.limiter.clone();
+    }
+
+    pub(crate) fn set_deadline(&mut self, deadline: f64) {
+        self.deadline = deadline;
+    }
+
+    pub(crate) fn deadline(&self) -> f64 {
+        self.deadline
+    }
+
+    pub(crate) fn set_after_rounds(&mut self, batch: Option<usize>, holder: String) {
+        self.after_rounds = batch;
+        self.round_holder = Some(holder);
+    }
+
+    /// Rows written and failed so far, to tell what one reconciliation did.
+    pub(crate) fn summary_counts(&self) -> (usize, usize) {
+        (self.summary.written, self.summary.failed)
+    }
+
+    pub(crate) fn summary_counts_since(&self, before: (usize, usize)) -> (usize, usize) {
+        (self.summary.written - before.0, self.summary.failed - before.1)
+    }
+
+    /// The key check and the input block: a command to fail with, or the keyed rows kept.
+    pub(crate) fn load_input(&mut self, has_key: Value, input: Value) -> Result<Option<Command>> {
+        if has_key != true {
+            let name = key_name(&self.job);
+            return Ok(Some(Command::Fail {
+                message: format!("rowbatch: no API key: set it in rowbatch → Settings (or the Script Property {name})"),
+            }));
+        }
+        self.load_rows(input)
+    }
+
+    pub(crate) fn load_rows(&mut self, input: Value) -> Result<Option<Command>> {
+        let Some(input) = read::<Option<InputBlock>>(input, "readInput")? else {
+            let name = self.job.spec.input.sheet.clone().unwrap_or_default();
+            return Ok(Some(Command::Fail { message: format!("rowbatch: the input sheet \"{name}\" does not exist") }));
+        };
+        self.ledger.inputs = match key_block(&self.job, &input.header, &input.rows, input.first_row) {
+            Ok(k) => k,
+            Err(e) => return Ok(Some(Command::Fail { message: format!("rowbatch: the input sheet cannot be read: {e}") })),
+        };
+        (self.header, self.rows) = (input.header, input.rows);
+        Ok(None)
+    }
+
+    pub(crate) fn has_rows(&self) -> bool {
+        !self.header.is_empty()
+    }
+
+    /// A round of re-asks reserved under `holder` (the lock held, the state fresh): those the
+    /// budget cannot hold are released for a later wave. Whether any is left to send.
+    pub(crate) fn reserve_round(&mut self, holder: &str, flights: Vec<Flight>, now: f64) -> Result<bool> {
+        if flights.is_empty() {
+            return Ok(false);
+        }
+        let items: Vec<Item> = flights
+            .iter()
+            .map(|f| Item { key: f.key.clone(), signature: f.signature.clone(), row: self.rows[f.index].clone(), reask: f.reask.clone() })
+            .collect();
+        let built = build_requests_with(&self.job, &BuildInput { spec: Value::Null, header: self.header.clone(), items })?;
+        let max = self.max_usd();
+        let until = now + self.ledger.timing.lease_ms;
+        let (mut go, mut wait) = (Vec::new(), Vec::new());
+        for (f, r) in flights.into_iter().zip(&built.requests) {
+            if self.shared.reserve(holder, r.reserve_usd, until, max) { go.push(f) } else { wait.push(f) }
+        }
+        release(self, wait, "budget reached before the re-ask");
+        let any = !go.is_empty();
+        self.flights = go;
+        Ok(any)
     }
 
     pub fn info(&self) -> &RunInfo {
@@ -216,7 +295,7 @@ impl Slice {
         self.alert_problem.as_deref()
     }
 
-    fn state_prop(&self) -> (&'static str, Option<String>) {
+    pub(crate) fn state_prop(&self) -> (&'static str, Option<String>) {
         (P_STATE, Some(to_string(&self.shared)))
     }
 }
@@ -230,7 +309,7 @@ pub(crate) fn safe_row(row: Vec<Cell>) -> Vec<Cell> {
     row.into_iter().map(|c| if let Cell::Text(t) = c { Cell::Text(sheet_text(&t)) } else { c }).collect()
 }
 
-fn header(cols: &[impl AsRef<str>]) -> Vec<Cell> {
+pub(crate) fn header(cols: &[impl AsRef<str>]) -> Vec<Cell> {
     safe_row(cols.iter().map(|c| Cell::Text(c.as_ref().to_owned())).collect())
 }
 
@@ -278,11 +357,11 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
     }
 }
 
-fn prop(props: &Props, key: &str) -> Option<String> {
+pub(crate) fn prop(props: &Props, key: &str) -> Option<String> {
     props.get(key).cloned().flatten()
 }
 
-fn shared_of(props: &Props) -> Result<Shared> {
+pub(crate) fn shared_of(props: &Props) -> Result<Shared> {
     Shared::parse(prop(props, P_STATE).as_deref()).map_err(|e| host_error(P_STATE, e))
 }
 
@@ -338,29 +417,17 @@ pub fn key_name(job: &Job) -> &'static str {
 
 #[derive(Debug, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct InputBlock {
-    header: Vec<String>,
-    rows: Vec<Vec<Cell>>,
-    first_row: u64,
+pub(crate) struct InputBlock {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    pub first_row: u64,
 }
 
 fn ready(run: &mut Run, has_key: Value, input: Value) -> Result<Vec<Command>> {
     let s = run.slice.as_mut().expect("loaded");
-    if has_key != true {
-        let name = key_name(&s.job);
-        return Ok(vec![Command::Fail {
-            message: format!("rowbatch: no API key: set it in rowbatch → Settings (or the Script Property {name})"),
-        }]);
+    if let Some(fail) = s.load_input(has_key, input)? {
+        return Ok(vec![fail]);
     }
-    let Some(input) = read::<Option<InputBlock>>(input, "readInput")? else {
-        let name = s.job.spec.input.sheet.clone().unwrap_or_default();
-        return Ok(vec![Command::Fail { message: format!("rowbatch: the input sheet \"{name}\" does not exist") }]);
-    };
-    s.ledger.inputs = match key_block(&s.job, &input.header, &input.rows, input.first_row) {
-        Ok(k) => k,
-        Err(e) => return Ok(vec![Command::Fail { message: format!("rowbatch: the input sheet cannot be read: {e}") }]),
-    };
-    (s.header, s.rows) = (input.header, input.rows);
     Ok(wave_top(run))
 }
 
@@ -394,40 +461,8 @@ fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<V
     if let Some(p) = progress {
         s.ledger.progress = p;
     }
-    let mut out_writes: Vec<(u64, Vec<Cell>)> = Vec::new();
+    let (out_writes, mut progress_writes) = reconciled(s, &execution, now);
     let mut marks: Vec<(u64, Cell)> = Vec::new();
-    let mut progress_writes: Vec<RowWrite> = Vec::new();
-    if !s.pending.is_empty() {
-        let pending = std::mem::take(&mut s.pending);
-        let input = ReconcileInput {
-            spec: Value::Null,
-            results: pending.iter().map(|f| f.outcome.clone()).collect(),
-            outputs: std::mem::take(&mut s.ledger.outputs),
-            progress: std::mem::take(&mut s.ledger.progress),
-            execution: execution.clone(),
-            now,
-        };
-        let rec = reconcile_with(&s.job, &input);
-        // Taken back: reconcile only reads them.
-        (s.ledger.outputs, s.ledger.progress) = (input.outputs, input.progress);
-        let answer_width = output_columns(&s.job).len() - OUTPUT_COLUMNS.len();
-        for w in &rec.output_writes {
-            let ledger: Vec<Cell> = w.ledger.iter().map(|t| Cell::Text(t.clone())).collect();
-            apply(&mut s.ledger.outputs, w.row, &ledger, OUTPUT_COLUMNS.len());
-            let cells = &pending[w.result].cells;
-            let mut row = safe_row(ledger);
-            row.extend(if cells.is_empty() { vec![Cell::Empty; answer_width] } else { cells.clone() });
-            out_writes.push((w.row, row));
-        }
-        for w in &rec.progress_writes {
-            apply(&mut s.ledger.progress, w.row, &w.values, PROGRESS_COLUMNS.len());
-        }
-        progress_writes.extend(rec.progress_writes);
-        s.summary.waves += 1;
-        s.summary.written += rec.counts.written;
-        s.summary.failed += rec.counts.failed;
-        s.summary.retries += rec.counts.retries;
-    }
     let go = s.fatal.is_none() && s.stop_asked.is_none() && s.pause.is_none();
     if go {
         let cap = crate::estimate::capacity_with(
@@ -525,8 +560,56 @@ fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<V
     Ok(cmds)
 }
 
+/// The outcomes waiting since the last locked section, against the ledger just read: the
+/// output rows to write (ledger cells made safe, answer cells safe from ingest) and the progress
+/// writes, both applied to the blocks kept in memory.
+fn reconciled(s: &mut Slice, execution: &str, now: f64) -> (Vec<(u64, Vec<Cell>)>, Vec<RowWrite>) {
+    let mut out_writes = Vec::new();
+    if s.pending.is_empty() {
+        return (out_writes, Vec::new());
+    }
+    let pending = std::mem::take(&mut s.pending);
+    let input = ReconcileInput {
+        spec: Value::Null,
+        results: pending.iter().map(|f| f.outcome.clone()).collect(),
+        outputs: std::mem::take(&mut s.ledger.outputs),
+        progress: std::mem::take(&mut s.ledger.progress),
+        execution: execution.to_owned(),
+        now,
+    };
+    let rec = reconcile_with(&s.job, &input);
+    // Taken back: reconcile only reads them.
+    (s.ledger.outputs, s.ledger.progress) = (input.outputs, input.progress);
+    let answer_width = output_columns(&s.job).len() - OUTPUT_COLUMNS.len();
+    for w in &rec.output_writes {
+        let ledger: Vec<Cell> = w.ledger.iter().map(|t| Cell::Text(t.clone())).collect();
+        apply(&mut s.ledger.outputs, w.row, &ledger, OUTPUT_COLUMNS.len());
+        let cells = &pending[w.result].cells;
+        let mut row = safe_row(ledger);
+        row.extend(if cells.is_empty() { vec![Cell::Empty; answer_width] } else { cells.clone() });
+        out_writes.push((w.row, row));
+    }
+    for w in &rec.progress_writes {
+        apply(&mut s.ledger.progress, w.row, &w.values, PROGRESS_COLUMNS.len());
+    }
+    s.summary.waves += 1;
+    s.summary.written += rec.counts.written;
+    s.summary.failed += rec.counts.failed;
+    s.summary.retries += rec.counts.retries;
+    (out_writes, rec.progress_writes)
+}
+
+/// [`reconciled`] as the writes of a locked section: output rows, then the progress span.
+pub(crate) fn reconcile_pending(s: &mut Slice, execution: &str, now: f64) -> Vec<Command> {
+    let (out, progress) = reconciled(s, execution, now);
+    let step = u64::from(crate::validate::GRID_STEP_ROWS);
+    let mut cmds = runs(&output_sheet(&s.job), out, step);
+    cmds.extend(span(&s.ledger.progress, &progress, step));
+    cmds
+}
+
 /// Writes a value row into a block read earlier, so the next decision sees it without a read.
-fn apply(block: &mut Block, row: u64, values: &[Cell], width: usize) {
+pub(crate) fn apply(block: &mut Block, row: u64, values: &[Cell], width: usize) {
     let Some(i) = row.checked_sub(block.first_row).map(|i| i as usize) else { return };
     while block.rows.len() <= i {
         block.rows.push(vec![Cell::Empty; width]);
@@ -551,7 +634,7 @@ fn runs(sheet: &str, mut writes: Vec<(u64, Vec<Cell>)>, step: u64) -> Vec<Comman
 }
 
 /// One write over the progress rows from the first to the last written, from the block.
-fn span(block: &Block, writes: &[RowWrite], step: u64) -> Option<Command> {
+pub(crate) fn span(block: &Block, writes: &[RowWrite], step: u64) -> Option<Command> {
     let first = writes.iter().map(|w| w.row).min()?;
     let last = writes.iter().map(|w| w.row).max()?;
     let width = PROGRESS_COLUMNS.len();
@@ -566,7 +649,7 @@ fn span(block: &Block, writes: &[RowWrite], step: u64) -> Option<Command> {
 }
 
 /// The round of requests for the rows in flight.
-fn send(run: &mut Run) -> Result<Vec<Command>> {
+pub(crate) fn send(run: &mut Run) -> Result<Vec<Command>> {
     let s = run.slice.as_mut().expect("loaded");
     let items = s
         .flights
@@ -658,11 +741,11 @@ fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Command>> {
         s.pause = Some(paused_day(s, now));
     }
     if again.is_empty() {
-        return Ok(wave_top(run));
+        return Ok(rounds_over(run));
     }
     if s.fatal.is_some() || s.pause.is_some() || now > s.deadline {
         release(s, again, "no time left to re-ask");
-        return Ok(wave_top(run));
+        return Ok(rounds_over(run));
     }
     s.flights = again;
     run.phase = Top::Slice(Phase::Journal);
@@ -674,6 +757,30 @@ fn paused_day(s: &Slice, now: f64) -> DayReport {
     let mut day = s.shared.day.clone().unwrap_or_default();
     crate::quota::refused(&s.job, &mut day, now);
     crate::quota::report(&s.job, day, now, false)
+}
+
+impl Finished {
+    /// An outcome that needs no more request (a batch line's).
+    pub(crate) fn of(r: RowResult) -> Self {
+        let f = Flight::reask(RowResult { reask: None, ..r.clone() }, 0, 0, 0);
+        finished(&f, r)
+    }
+}
+
+impl Flight {
+    /// A row to ask again (from a batch line), at the attempt the line was.
+    pub(crate) fn reask(r: RowResult, index: usize, sheet_row: u64, attempt: u32) -> Self {
+        Flight {
+            key: r.key,
+            signature: r.signature,
+            index,
+            sheet_row,
+            attempt,
+            reask: r.reask,
+            reserve_usd: 0.0,
+            cost_usd: r.cost_usd,
+        }
+    }
 }
 
 fn finished(f: &Flight, r: RowResult) -> Finished {
@@ -706,31 +813,23 @@ fn release(s: &mut Slice, rows: Vec<Flight>, why: &str) {
 /// hold is released for a later wave.
 fn journal(run: &mut Run, props: Props) -> Result<Vec<Command>> {
     let now = run.now;
-    let holder = run.execution();
+    let execution = run.execution();
     let s = run.slice.as_mut().expect("loaded");
-    let fresh = shared_of(&props)?;
-    s.merge(fresh, &holder, now);
-    let items: Vec<Item> = s
-        .flights
-        .iter()
-        .map(|f| Item { key: f.key.clone(), signature: f.signature.clone(), row: s.rows[f.index].clone(), reask: f.reask.clone() })
-        .collect();
-    let built = build_requests_with(&s.job, &BuildInput { spec: Value::Null, header: s.header.clone(), items })?;
-    let max = s.max_usd();
-    let until = now + s.ledger.timing.lease_ms;
-    let (mut go, mut wait) = (Vec::new(), Vec::new());
-    for (f, r) in std::mem::take(&mut s.flights).into_iter().zip(&built.requests) {
-        if s.shared.reserve(&holder, r.reserve_usd, until, max) { go.push(f) } else { wait.push(f) }
-    }
-    release(s, wait, "budget reached before the re-ask");
+    let holder = s.round_holder.clone().unwrap_or(execution);
+    s.merge(shared_of(&props)?, &holder, now);
+    let flights = std::mem::take(&mut s.flights);
+    let go = s.reserve_round(&holder, flights, now)?;
     let mut cmds = vec![Command::SetProps { set: vec![s.state_prop()] }, Command::Unlock];
-    if go.is_empty() {
-        cmds.extend(wave_top(run));
-        return Ok(cmds);
-    }
-    s.flights = go;
-    cmds.extend(send(run)?);
+    cmds.extend(if go { send(run)? } else { rounds_over(run) });
     Ok(cmds)
+}
+
+/// The rounds of a wave (or of a batch slice's re-asks) have their outcomes.
+fn rounds_over(run: &mut Run) -> Vec<Command> {
+    match run.slice.as_ref().and_then(|s| s.after_rounds) {
+        Some(j) => super::batch::after_rounds(run, j),
+        None => wave_top(run),
+    }
 }
 
 /// The end of the slice: the day's trigger time and the money under the lock, the run's row in
@@ -859,16 +958,7 @@ fn reporting(run: &mut Run, outputs: Block, progress: Block) -> Vec<Command> {
             inputs: std::mem::take(&mut s.ledger.inputs),
             outputs,
             progress,
-            run: Some(crate::report::Run {
-                id: s.info.id.clone(),
-                started_at: s.info.started_at,
-                cost_usd: s.info.cost_usd,
-                budget_usd: s.max_usd(),
-                stopped: s.stop.clone(),
-                pauses: s.info.pauses.clone(),
-                earlier_pauses: s.info.earlier_pauses,
-                earlier_paused_ms: s.info.earlier_paused_ms,
-            }),
+            run: Some(report_run(&s.job, &s.info, s.stop.clone())),
             now,
         },
     );
@@ -876,6 +966,20 @@ fn reporting(run: &mut Run, outputs: Block, progress: Block) -> Vec<Command> {
     let mut cmds = vec![Command::Replace { sheet: REPORT_SHEET.to_owned(), values }];
     cmds.extend(finish(run));
     cmds
+}
+
+/// What the report knows of the run beyond the sheets.
+pub(crate) fn report_run(job: &Job, info: &RunInfo, stopped: Option<String>) -> crate::report::Run {
+    crate::report::Run {
+        id: info.id.clone(),
+        started_at: info.started_at,
+        cost_usd: info.cost_usd,
+        budget_usd: job.spec.budget.as_ref().map(|b| b.max_usd),
+        stopped,
+        pauses: info.pauses.clone(),
+        earlier_pauses: info.earlier_pauses,
+        earlier_paused_ms: info.earlier_paused_ms,
+    }
 }
 
 /// The sidebar's snapshot, the next slice (or none), and the result.
