@@ -147,7 +147,7 @@ pub fn files_with(job: &Job, input: FilesInput) -> Result<Files> {
         .map(|i| Item { key: i.key.clone(), signature: i.signature.clone(), row: i.row.clone(), reask: None })
         .collect();
     let built =
-        provider::build_requests_with(&job, &BuildInput { spec: Value::Null, header: input.header, items })?;
+        provider::build_requests_with(job, &BuildInput { spec: Value::Null, header: input.header, items })?;
     let (lines_cap, bytes_cap) = match kind {
         ProviderKind::Openai => (OPENAI_LINES, OPENAI_BYTES),
         ProviderKind::Anthropic => (ANTHROPIC_REQUESTS, ANTHROPIC_BYTES),
@@ -261,7 +261,7 @@ pub fn call_with(job: &Job, input: CallInput) -> Result<Call> {
         ProviderKind::Anthropic => p.base_url.clone().unwrap_or_else(|| anthropic::BASE_URL.to_owned()),
     };
     let base = base.trim_end_matches('/');
-    let endpoint = provider::endpoint(&job);
+    let endpoint = provider::endpoint(job);
     let need = |v: &Option<String>, what: &str| {
         v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
             Error::invalid(Problem::new(what, format!("a value for the {} call", input.op)).found("nothing"))
@@ -629,7 +629,7 @@ pub fn results_with(job: &Job, input: ResultsInput) -> Result<Results> {
     if !sent.is_empty() {
         let attempts: Vec<u32> = sent.iter().map(|s| s.attempt).collect();
         let ingested = ingest::ingest_with(
-            &job,
+            job,
             &IngestInput {
                 spec: Value::Null,
                 sent,

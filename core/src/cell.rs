@@ -41,8 +41,9 @@ impl FromJson for Cell {
 /// `2026-01-02`, `1/2` or `Jan 2, 2026`, times, formulas after `=`, `+`, `-`, `@`) and drops a
 /// leading apostrophe; a leading apostrophe is also what keeps text text. So any text that
 /// starts like one of those gets one. The apostrophe is not shown and `getValues` does not
-/// return it; erring towards adding it costs nothing. The Apps Script host applies the same
-/// rule (`rbSafe_` in appsscript/src/runner.js; a test runs both over the same samples).
+/// return it; erring towards adding it costs nothing. Every cell the run writes comes through
+/// here (the driver's commands carry cells ready); a runtime test writes samples through the
+/// exported `sheetText` and reads them back.
 pub fn sheet_text(s: &str) -> String {
     if needs_apostrophe(s) { format!("'{s}") } else { s.to_owned() }
 }

@@ -158,7 +158,7 @@ pub fn report(input: ReportInput) -> Result<Report> {
 
 /// [`report`] for a compiled job (`input.spec` is not read).
 pub fn report_with(job: &Job, input: ReportInput) -> Report {
-    let cols = output_columns(&job);
+    let cols = output_columns(job);
     let at = |name: &str| cols.iter().position(|c| c == name).unwrap_or(usize::MAX);
     let columns = Columns {
         quality: at("_quality"),

@@ -189,10 +189,11 @@ function probeSleep(ms) {
   return Date.now();
 }
 
-/** Writes each text as the host writes ledger cells (rbSafe_) and as it is; reads both back. */
+/** Writes each text as the run writes cells (the core's sheetText) and as it is; reads both back. */
 function probeTyping(samples) {
+  var rb = rowbatchSync_();
   var s = SpreadsheetApp.getActiveSpreadsheet().insertSheet('Typing');
-  s.getRange(1, 1, samples.length, 2).setValues(samples.map(function (t) { return [t, rbSafe_(t)]; }));
+  s.getRange(1, 1, samples.length, 2).setValues(samples.map(function (t) { return [t, rb.sheetText(t)]; }));
   return s.getRange(1, 1, samples.length, 2).getValues().map(function (r) {
     return r.map(function (v) { return v instanceof Date ? 'date:' + v.toISOString() : v; });
   });

@@ -254,7 +254,7 @@ test('time-driven triggers start late by the set delay plus seeded jitter', { sk
   assert.deepEqual(await starts(7), a, 'and replays with the seed');
 });
 
-test('Sheets types what a script writes: dates, times, percentages, currency and thousands; the host\'s rbSafe_ keeps text text', { skip }, async () => {
+test('Sheets types what a script writes: dates, times, percentages, currency and thousands; the core\'s sheetText keeps text text', { skip }, async () => {
   const rt = new Runtime({ buildDir });
   const samples = ['2026-01-02', '1/2/2026', 'Jan 2, 2026', '10:30', '12%', '$1,234.50', '(5)', '1,000', '007', 'TRUE', '=1+1',
     "'quoted", '2/30/2026', '120/80', 'SIM-001', 'a0b1c2d3e4f5', '4e12345'];
@@ -270,6 +270,6 @@ test('Sheets types what a script writes: dates, times, percentages, currency and
   assert.deepEqual([typed['2/30/2026'], typed['120/80'], typed['SIM-001']], ['2/30/2026', '120/80', 'SIM-001'], 'not a day, not a date');
   assert.equal(typed['4e12345'], '4e12345', 'too large for a number: text');
   assert.equal(typed.a0b1c2d3e4f5, 'a0b1c2d3e4f5');
-  // Through rbSafe_, every text comes back as it was.
+  // Through the core's sheetText, every text comes back as it was.
   assert.deepEqual(got.map((r) => r[1]), samples);
 });

@@ -43,7 +43,10 @@ impl Driver {
 
     /// The next commands, from what the last ones returned.
     #[wasm_bindgen(unchecked_return_type = "Command[]")]
-    pub fn step(&mut self, #[wasm_bindgen(unchecked_param_type = "Event")] event: JsValue) -> Result<JsValue, JsValue> {
+    pub fn step(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Event")] event: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let event: Event = decode(event)?;
         Ok(encode(&self.run.step(event).map_err(ApiError::from)?)?)
     }

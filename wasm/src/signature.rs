@@ -56,3 +56,10 @@ pub fn sign_rows(
 ) -> Result<JsValue, JsValue> {
     call(input, signature::sign_rows)
 }
+
+/// Text as it must be written to a cell to stay this text (`core::cell::sheet_text`): every cell
+/// the run writes goes through it in the core; exported for hosts that write cells of their own.
+#[wasm_bindgen(js_name = sheetText)]
+pub fn sheet_text(text: &str) -> String {
+    rowbatch_core::cell::sheet_text(text)
+}

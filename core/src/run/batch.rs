@@ -112,7 +112,10 @@ impl Answer {
 /// The slice and the batch work, borrowed apart from the run's phase.
 macro_rules! parts {
     ($run:expr) => {
-        ($run.slice.as_deref_mut().expect("the spec was read"), $run.batch.as_deref_mut().expect("a batch flow"))
+        (
+            $run.slice.as_deref_mut().expect("the spec was read"),
+            $run.batch.as_deref_mut().expect("a batch flow"),
+        )
     };
 }
 
@@ -121,7 +124,10 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
     if run.start.flow == Flow::SubmitBatch {
         run.phase = Top::Batch(Phase::SubmitSpec);
         // Started by the last poll's one-shot trigger, or by hand: either way none stays.
-        return vec![Command::Triggers { delete: vec![SUBMIT], every: None, after: Vec::new() }, Command::ReadCell { sheet: SPEC_SHEET }];
+        return vec![
+            Command::Triggers { delete: vec![SUBMIT], every: None, after: Vec::new() },
+            Command::ReadCell { sheet: SPEC_SHEET },
+        ];
     }
     run.phase = Top::Batch(Phase::Loaded);
     vec![Command::GetProps { keys: vec![P_BATCHES] }, Command::ReadCell { sheet: SPEC_SHEET }]
@@ -181,7 +187,14 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
 }
 
 /// A Batch API call as the host's `call` command.
-fn call(job: &Job, op: &str, id: Option<&str>, file: Option<&str>, body: Option<&str>, upload: Option<&str>) -> Result<Command> {
+fn call(
+    job: &Job,
+    op: &str,
+    id: Option<&str>,
+    file: Option<&str>,
+    body: Option<&str>,
+    upload: Option<&str>,
+) -> Result<Command> {
     let c = batchapi::call_with(
         job,
         CallInput {
@@ -200,7 +213,10 @@ fn call(job: &Job, op: &str, id: Option<&str>, file: Option<&str>, body: Option<
         key: slice::key_name(job).to_owned(),
         headers: c.headers,
         body: if c.form.is_some() { None } else { c.body },
-        file: c.form.as_ref().map(|_| (c.file_name.clone().unwrap_or_default(), upload.unwrap_or_default().to_owned())),
+        file: c
+            .form
+            .as_ref()
+            .map(|_| (c.file_name.clone().unwrap_or_default(), upload.unwrap_or_default().to_owned())),
         form: c.form,
     })
 }
@@ -208,15 +224,26 @@ fn call(job: &Job, op: &str, id: Option<&str>, file: Option<&str>, body: Option<
 /// The provider's refusal in its own words, without the query string.
 fn refusal(what: &str, a: &Answer) -> String {
     let text: String = a.body.chars().take(300).collect();
-    if a.status == 0 { format!("rowbatch: {what}: no answer ({text})") } else { format!("rowbatch: {what} answered {}: {text}", a.status) }
+    if a.status == 0 {
+        format!("rowbatch: {what}: no answer ({text})")
+    } else {
+        format!("rowbatch: {what} answered {}: {text}", a.status)
+    }
 }
 
 fn submit_spec(run: &mut Run, job: Job) -> Vec<Command> {
     let cmds = vec![
         Command::HasKey { name: slice::key_name(&job).to_owned() },
-        Command::ReadInput { sheet: job.spec.input.sheet.clone(), header_row: u64::from(job.spec.input.header_row) },
+        Command::ReadInput {
+            sheet: job.spec.input.sheet.clone(),
+            header_row: u64::from(job.spec.input.header_row),
+        },
         Command::Lock,
-        Command::Sheet { name: output_sheet(&job), header: header(&crate::layout::output_columns(&job)), hidden: false },
+        Command::Sheet {
+            name: output_sheet(&job),
+            header: header(&crate::layout::output_columns(&job)),
+            hidden: false,
+        },
         Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
         Command::Read { sheet: output_sheet(&job), width: OUTPUT_COLUMNS.len() },
         Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() },
@@ -227,7 +254,14 @@ fn submit_spec(run: &mut Run, job: Job) -> Vec<Command> {
     cmds
 }
 
-fn submit_locked(run: &mut Run, has: Value, input: Value, out: Value, progress: Value, props: Props) -> Result<Vec<Command>> {
+fn submit_locked(
+    run: &mut Run,
+    has: Value,
+    input: Value,
+    out: Value,
+    progress: Value,
+    props: Props,
+) -> Result<Vec<Command>> {
     let now = run.now;
     let local = run.execution()[..10].to_owned();
     let (s, w) = parts!(run);
@@ -255,13 +289,25 @@ fn submit_locked(run: &mut Run, has: Value, input: Value, out: Value, progress: 
     // What would go: the core cuts it into parts; each part is then leased under its own holder.
     let dry = crate::plan::plan(&s.job, &s.ledger);
     if dry.send.is_empty() {
-        let note = if dry.stop == crate::plan::Stop::Budget { "the budget allows no more rows" } else { "no row is due" };
-        return Ok(vec![Command::Unlock, Command::Done { result: json!({ "submitted": 0, "batches": [], "note": note }) }]);
+        let note = if dry.stop == crate::plan::Stop::Budget {
+            "the budget allows no more rows"
+        } else {
+            "no row is due"
+        };
+        return Ok(vec![
+            Command::Unlock,
+            Command::Done { result: json!({ "submitted": 0, "batches": [], "note": note }) },
+        ]);
     }
     let items = dry
         .send
         .iter()
-        .map(|p| FileItem { key: p.key.clone(), signature: p.signature.clone(), attempt: p.attempt, row: s.rows[p.index].clone() })
+        .map(|p| FileItem {
+            key: p.key.clone(),
+            signature: p.signature.clone(),
+            attempt: p.attempt,
+            row: s.rows[p.index].clone(),
+        })
         .collect();
     let files = batchapi::files_with(
         &s.job,
@@ -281,7 +327,8 @@ fn submit_locked(run: &mut Run, has: Value, input: Value, out: Value, progress: 
         s.shared.reserve(&holder, part.reserve_usd, now + BATCH_LEASE_MS, None);
         w.parts.push(Part { body: part.body, holder, lines: part.lines, reserve_usd: part.reserve_usd });
     }
-    let mut cmds = vec![Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(format!("batch/{local}")))] }];
+    let mut cmds =
+        vec![Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(format!("batch/{local}")))] }];
     cmds.extend(slice::span(&s.ledger.progress, &writes, 0));
     cmds.extend([Command::Flush, Command::Unlock]);
     cmds.extend(part_call(run, 0)?);
@@ -328,7 +375,11 @@ fn uploaded(run: &mut Run, i: usize, a: Answer) -> Result<Vec<Command>> {
 fn created(run: &mut Run, i: usize, a: Answer) -> Result<Vec<Command>> {
     let now = run.now;
     let (s, w) = parts!(run);
-    let state = if a.ok() { batchapi::state_with(&s.job, StateInput { spec: Value::Null, body: a.body.clone() }).ok() } else { None };
+    let state = if a.ok() {
+        batchapi::state_with(&s.job, StateInput { spec: Value::Null, body: a.body.clone() }).ok()
+    } else {
+        None
+    };
     let part = &w.parts[i];
     match state {
         Some(st) => w.made.push(Record {
@@ -386,7 +437,10 @@ fn submit_end(run: &mut Run, props: Props, out: Value, progress: Value, ids: Val
             }
             cmds.extend(slice::reconcile_pending(s, &holder, now));
         }
-        cmds.insert(0, Command::SetProps { set: vec![(P_LEDGER, Some(format!("release/{}", s.ledger.execution)))] });
+        cmds.insert(
+            0,
+            Command::SetProps { set: vec![(P_LEDGER, Some(format!("release/{}", s.ledger.execution)))] },
+        );
     }
     let submitted: usize = w.made.iter().map(|r| r.lines).sum();
     w.batches = records(&props);
@@ -396,7 +450,10 @@ fn submit_end(run: &mut Run, props: Props, out: Value, progress: Value, ids: Val
     cmds.push(Command::SetProps { set: vec![s.state_prop(), (P_BATCHES, Some(to_string(&w.batches)))] });
     cmds.extend(batch_rows(s, w, ids, now)?);
     cmds.extend([Command::Flush, Command::Unlock, poll_trigger(&s.job, &w.batches, None)]);
-    let made: Vec<Value> = w.batches[first..].iter().map(|b| json!({ "id": b.id, "state": b.state, "lines": b.lines })).collect();
+    let made: Vec<Value> = w.batches[first..]
+        .iter()
+        .map(|b| json!({ "id": b.id, "state": b.state, "lines": b.lines }))
+        .collect();
     cmds.push(Command::Done { result: json!({ "submitted": submitted, "batches": made, "note": w.note }) });
     Ok(cmds)
 }
@@ -411,7 +468,11 @@ fn release_input(s: &Slice, holder: &str, reason: &str, now: f64, seed: &str) ->
             inputs: s.ledger.inputs.clone(),
             now,
             seed: seed.to_owned(),
-            last: Some(Last { holder: holder.to_owned(), progress: s.ledger.progress.clone(), reason: reason.to_owned() }),
+            last: Some(Last {
+                holder: holder.to_owned(),
+                progress: s.ledger.progress.clone(),
+                reason: reason.to_owned(),
+            }),
             lease: None,
             budget: None,
         },
@@ -421,7 +482,11 @@ fn release_input(s: &Slice, holder: &str, reason: &str, now: f64, seed: &str) ->
 /// One poll trigger while batches are pending (at `ms`, else the spec's interval), none otherwise.
 fn poll_trigger(job: &Job, batches: &[Record], ms: Option<f64>) -> Command {
     let pending = batches.iter().any(|b| !b.finished);
-    let after = if pending { vec![(POLL, ms.unwrap_or(f64::from(job.spec.batch.poll_minutes) * 60_000.0))] } else { Vec::new() };
+    let after = if pending {
+        vec![(POLL, ms.unwrap_or(f64::from(job.spec.batch.poll_minutes) * 60_000.0))]
+    } else {
+        Vec::new()
+    };
     Command::Triggers { delete: vec![POLL], every: None, after }
 }
 
@@ -440,7 +505,13 @@ fn batch_rows(s: &Slice, w: &mut Work, ids: Value, now: f64) -> Result<Vec<Comma
             },
             |i| ids.first_row + i as u64,
         );
-        cmds.push(Command::Write { sheet: BATCH_SHEET.to_owned(), row, col: 1, values: vec![safe_row(record_row(&s.job, b, now))], step: 0 });
+        cmds.push(Command::Write {
+            sheet: BATCH_SHEET.to_owned(),
+            row,
+            col: 1,
+            values: vec![safe_row(record_row(&s.job, b, now))],
+            step: 0,
+        });
     }
     Ok(cmds)
 }
@@ -486,7 +557,7 @@ fn loaded(run: &mut Run, job: Job, props: &Props) -> Result<Vec<Command>> {
             .collect::<Result<_>>()?;
         run.slice = Some(Box::new(s));
         if cmds.is_empty() {
-            return Ok(cancelled(run, Vec::new())?);
+            return cancelled(run, Vec::new());
         }
         run.phase = Top::Batch(Phase::Cancelled);
         return Ok(cmds);
@@ -516,9 +587,16 @@ fn next(run: &mut Run, i: usize) -> Result<Vec<Command>> {
     if !s.has_rows() {
         run.phase = Top::Batch(Phase::Input(j));
         let input = &s.job.spec.input;
-        return Ok(vec![Command::ReadInput { sheet: input.sheet.clone(), header_row: u64::from(input.header_row) }]);
+        return Ok(vec![Command::ReadInput {
+            sheet: input.sheet.clone(),
+            header_row: u64::from(input.header_row),
+        }]);
     }
-    let cmds: Vec<Command> = b.results.iter().map(|f| call(&s.job, "download", None, Some(f), None, None)).collect::<Result<_>>()?;
+    let cmds: Vec<Command> = b
+        .results
+        .iter()
+        .map(|f| call(&s.job, "download", None, Some(f), None, None))
+        .collect::<Result<_>>()?;
     if cmds.is_empty() {
         w.lines.clear();
         return ingest_slice(run, j);
@@ -530,7 +608,11 @@ fn next(run: &mut Run, i: usize) -> Result<Vec<Command>> {
 fn status(run: &mut Run, j: usize, a: Answer) -> Result<Vec<Command>> {
     let (s, w) = parts!(run);
     let b = &mut w.batches[j];
-    match a.ok().then(|| batchapi::state_with(&s.job, StateInput { spec: Value::Null, body: a.body.clone() }).ok()).flatten() {
+    match a
+        .ok()
+        .then(|| batchapi::state_with(&s.job, StateInput { spec: Value::Null, body: a.body.clone() }).ok())
+        .flatten()
+    {
         Some(st) => {
             b.state = state_word(st.state);
             b.results = st.results;
@@ -550,7 +632,12 @@ fn downloaded(run: &mut Run, j: usize, answers: Vec<Answer>) -> Result<Vec<Comma
         w.dirty.push(j);
         return next(run, j + 1);
     }
-    w.lines = answers.iter().flat_map(|a| a.body.lines()).filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+    w.lines = answers
+        .iter()
+        .flat_map(|a| a.body.lines())
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
     ingest_slice(run, j)
 }
 
@@ -646,7 +733,8 @@ fn ingest_write(run: &mut Run, j: usize, out: Value, progress: Value, props: Pro
     s.ledger.progress = read::<Option<Block>>(progress, "read")?.unwrap_or_default();
     let holder = b.holder.clone();
     let counts = s.summary_counts();
-    let mut cmds = vec![Command::SetProps { set: vec![(P_LEDGER, Some(format!("batch/{}/{}", b.id, b.ingested)))] }];
+    let mut cmds =
+        vec![Command::SetProps { set: vec![(P_LEDGER, Some(format!("batch/{}/{}", b.id, b.ingested)))] }];
     cmds.extend(slice::reconcile_pending(s, &holder, now));
     let (written, failed) = s.summary_counts_since(counts);
     let b = &mut w.batches[j];
@@ -669,7 +757,13 @@ fn cancelled(run: &mut Run, answers: Vec<Answer>) -> Result<Vec<Command>> {
     let (s, w) = parts!(run);
     let open: Vec<usize> = (0..w.batches.len()).filter(|&i| !w.batches[i].ended).collect();
     for (i, a) in open.into_iter().zip(answers) {
-        match a.ok().then(|| batchapi::state_with(&s.job, StateInput { spec: Value::Null, body: a.body.clone() }).ok()).flatten() {
+        match a
+            .ok()
+            .then(|| {
+                batchapi::state_with(&s.job, StateInput { spec: Value::Null, body: a.body.clone() }).ok()
+            })
+            .flatten()
+        {
             Some(st) => w.batches[i].state = state_word(st.state),
             None => w.batches[i].message = refusal("the batch cancel", &a),
         }

@@ -55,7 +55,8 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
         }
         Flow::Run => {
             let info = slice::RunInfo::new(run.run_id(), run.now);
-            let mut cmds = vec![Command::SetProps { set: vec![(P_RUN, Some(to_string(&info))), (P_STOP, None)] }];
+            let mut cmds =
+                vec![Command::SetProps { set: vec![(P_RUN, Some(to_string(&info))), (P_STOP, None)] }];
             cmds.extend(slice::begin(run));
             cmds
         }
@@ -75,7 +76,8 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
         Phase::Begin => unreachable!("begin() emits the first commands"),
         Phase::StopUser => {
             let who = take(0).as_str().map(str::to_owned).unwrap_or_default();
-            let why = if who.is_empty() { "stopped by a user".to_owned() } else { format!("stopped by {who}") };
+            let why =
+                if who.is_empty() { "stopped by a user".to_owned() } else { format!("stopped by {who}") };
             vec![
                 Command::SetProps { set: vec![(P_STOP, Some(why))] },
                 end_triggers(),
@@ -103,7 +105,8 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
         }
         Phase::RetrySpec => {
             let job = slice::compile(take(0))?;
-            let cmds = match job {
+
+            match job {
                 Err(message) => vec![Command::Fail { message }],
                 Ok(job) => {
                     let sheet = slice::output_sheet(&job);
@@ -111,8 +114,7 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                     run.phase = Phase::RetryRead;
                     vec![Command::Lock, Command::Read { sheet, width: crate::layout::OUTPUT_COLUMNS.len() }]
                 }
-            };
-            cmds
+            }
         }
         Phase::RetryRead => {
             let outputs: Option<Block> = read(take(0), "read")?;
@@ -148,9 +150,15 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                     crate::layout::OUTPUT_COLUMNS.len()
                 };
                 let cmds = vec![
-                    Command::ReadInput { sheet: job.spec.input.sheet.clone(), header_row: u64::from(job.spec.input.header_row) },
+                    Command::ReadInput {
+                        sheet: job.spec.input.sheet.clone(),
+                        header_row: u64::from(job.spec.input.header_row),
+                    },
                     Command::Read { sheet: slice::output_sheet(&job), width },
-                    Command::Read { sheet: super::PROGRESS_SHEET.to_owned(), width: crate::layout::PROGRESS_COLUMNS.len() },
+                    Command::Read {
+                        sheet: super::PROGRESS_SHEET.to_owned(),
+                        width: crate::layout::PROGRESS_COLUMNS.len(),
+                    },
                     Command::GetProps { keys: vec![P_RUN, P_STOP] },
                 ];
                 run.slice = Some(Box::new(Slice::new(job)));
@@ -168,14 +176,27 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
 }
 
 /// Status or report, from the sheets as they are.
-fn look(run: &Run, job: crate::spec::Job, input: Value, outputs: Value, progress: Value, props: Props) -> Result<Vec<Command>> {
+fn look(
+    run: &Run,
+    job: crate::spec::Job,
+    input: Value,
+    outputs: Value,
+    progress: Value,
+    props: Props,
+) -> Result<Vec<Command>> {
     let Some(input) = read::<Option<slice::InputBlock>>(input, "readInput")? else {
         let name = job.spec.input.sheet.clone().unwrap_or_default();
-        return Ok(vec![Command::Fail { message: format!("rowbatch: the input sheet \"{name}\" does not exist") }]);
+        return Ok(vec![Command::Fail {
+            message: format!("rowbatch: the input sheet \"{name}\" does not exist"),
+        }]);
     };
     let inputs = match crate::keys::key_block(&job, &input.header, &input.rows, input.first_row) {
         Ok(k) => k,
-        Err(e) => return Ok(vec![Command::Fail { message: format!("rowbatch: the input sheet cannot be read: {e}") }]),
+        Err(e) => {
+            return Ok(vec![Command::Fail {
+                message: format!("rowbatch: the input sheet cannot be read: {e}"),
+            }]);
+        }
     };
     let outputs: Block = read::<Option<Block>>(outputs, "read")?.unwrap_or_default();
     let progress: Block = read::<Option<Block>>(progress, "read")?.unwrap_or_default();

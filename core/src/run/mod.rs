@@ -141,7 +141,7 @@ impl Run {
         if event.results.len() < self.wanted.iter().max().map_or(0, |m| m + 1) {
             return Err(Error::invalid(Problem::new(
                 "results",
-                &format!("one result per command ({} or more)", self.wanted.iter().max().map_or(0, |m| m + 1)),
+                format!("one result per command ({} or more)", self.wanted.iter().max().map_or(0, |m| m + 1)),
             )));
         }
         let mut results = event.results;
@@ -190,7 +190,7 @@ fn returns(c: &Command) -> bool {
 
 /// A result the host gave in the wrong shape: the execution cannot go on.
 pub(crate) fn host_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::invalid(Problem::new(what, &format!("what the host's command returns ({e})")))
+    Error::invalid(Problem::new(what, format!("what the host's command returns ({e})")))
 }
 
 /// Reads one result as `T`.

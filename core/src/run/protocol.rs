@@ -14,34 +14,71 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Script Properties, one read: `{name: text | null}`.
-    GetProps { keys: Vec<&'static str> },
+    GetProps {
+        keys: Vec<&'static str>,
+    },
     /// Sets (or, for `None`, deletes) Script Properties.
-    SetProps { set: Vec<(&'static str, Option<String>)> },
+    SetProps {
+        set: Vec<(&'static str, Option<String>)>,
+    },
     /// The script lock (30 s wait); a host that cannot get it ends the execution.
     Lock,
     Unlock,
     /// `SpreadsheetApp.flush()`: what was written is in the sheet before the lock is released.
     Flush,
     /// The text of cell A1 of `sheet`, or null when the sheet does not exist.
-    ReadCell { sheet: &'static str },
+    ReadCell {
+        sheet: &'static str,
+    },
     /// The input block: `{header, rows, firstRow}` (dates as ISO text, blanks null); null when
     /// the sheet does not exist. No `sheet`: the spreadsheet's first sheet.
-    ReadInput { sheet: Option<String>, header_row: u64 },
+    ReadInput {
+        sheet: Option<String>,
+        header_row: u64,
+    },
     /// The sheet, made with this header (and hidden) when it does not exist.
-    Sheet { name: String, header: Vec<Cell>, hidden: bool },
+    Sheet {
+        name: String,
+        header: Vec<Cell>,
+        hidden: bool,
+    },
     /// The first `width` columns under the header as a block; null when the sheet does not exist.
-    Read { sheet: String, width: usize },
+    Read {
+        sheet: String,
+        width: usize,
+    },
     /// `setValues` at (row, col), growing the sheet first (`step` rows at least) when needed.
-    Write { sheet: String, row: u64, col: u64, values: Vec<Vec<Cell>>, step: u64 },
+    Write {
+        sheet: String,
+        row: u64,
+        col: u64,
+        values: Vec<Vec<Cell>>,
+        step: u64,
+    },
     /// Rows written under the sheet's last row (the sheet made with `header` if missing).
-    Append { sheet: String, header: Vec<Cell>, values: Vec<Vec<Cell>> },
+    Append {
+        sheet: String,
+        header: Vec<Cell>,
+        values: Vec<Vec<Cell>>,
+    },
     /// The sheet (made if missing) cleared and written from A1.
-    Replace { sheet: String, values: Vec<Vec<Cell>> },
+    Replace {
+        sheet: String,
+        values: Vec<Vec<Cell>>,
+    },
     /// Whether the user's or the script's Properties hold `name` (the key never comes back).
-    HasKey { name: String },
+    HasKey {
+        name: String,
+    },
     /// One `fetchAll` of POSTs; the key from Property `key` goes in as `auth` says. Result: one
     /// `{status, headers, body}` per body (status 0 when there was no response).
-    Fetch { url: String, auth: &'static str, key: String, headers: Vec<(String, String)>, bodies: Vec<String> },
+    Fetch {
+        url: String,
+        auth: &'static str,
+        key: String,
+        headers: Vec<(String, String)>,
+        bodies: Vec<String>,
+    },
     /// One HTTP call of a Batch API (`UrlFetchApp.fetch`): a JSON `body`, or a multipart
     /// `form` whose field `file` is `file` named `fileName`. Result: `{status, body}`.
     Call {
@@ -56,18 +93,34 @@ pub enum Command {
     },
     /// Deletes every trigger of the `delete` handlers; keeps exactly one recurring `every`
     /// trigger; creates the one-shot `after` triggers.
-    Triggers { delete: Vec<&'static str>, every: Option<(&'static str, u32)>, after: Vec<(&'static str, f64)> },
+    Triggers {
+        delete: Vec<&'static str>,
+        every: Option<(&'static str, u32)>,
+        after: Vec<(&'static str, f64)>,
+    },
     /// Whether the script may use `scope` (`ScriptApp.getAuthorizationInfo`).
-    MayUse { scope: &'static str },
+    MayUse {
+        scope: &'static str,
+    },
     /// One email; the result is null, or the error's message.
-    Mail { to: String, subject: String, body: String },
+    Mail {
+        to: String,
+        subject: String,
+        body: String,
+    },
     /// The active user's email (may be "").
     User,
-    Log { text: String },
+    Log {
+        text: String,
+    },
     /// Throws `message`: the execution ends with this error.
-    Fail { message: String },
+    Fail {
+        message: String,
+    },
     /// The execution's result; the last command.
-    Done { result: Value },
+    Done {
+        result: Value,
+    },
 }
 
 impl Command {
@@ -174,16 +227,24 @@ impl ToJson for Command {
             }
             Self::Call { method, url, auth, key, headers, body, form, file } => {
                 let h: Vec<(&str, &String)> = headers.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                o.f("method", method).f("url", url).f("auth", auth).f("key", key).f("headers", &Pairs(&h)).f("body", body);
-                let form: Option<Vec<(&str, &String)>> = form.as_ref().map(|f| f.iter().map(|(k, v)| (k.as_str(), v)).collect());
+                o.f("method", method)
+                    .f("url", url)
+                    .f("auth", auth)
+                    .f("key", key)
+                    .f("headers", &Pairs(&h))
+                    .f("body", body);
+                let form: Option<Vec<(&str, &String)>> =
+                    form.as_ref().map(|f| f.iter().map(|(k, v)| (k.as_str(), v)).collect());
                 o.f("form", &form.as_ref().map(|f| Pairs(f)));
                 o.f("fileName", &file.as_ref().map(|f| &f.0)).f("file", &file.as_ref().map(|f| &f.1));
             }
             Self::Triggers { delete, every, after } => {
                 let every = every.map(|(h, m)| Raw(format!("{{\"handler\":\"{h}\",\"minutes\":{m}}}")));
                 o.f("delete", delete).f("every", &every);
-                let after: Vec<Raw> =
-                    after.iter().map(|(h, ms)| Raw(format!("{{\"handler\":\"{h}\",\"ms\":{}}}", to_json::to_string(ms)))).collect();
+                let after: Vec<Raw> = after
+                    .iter()
+                    .map(|(h, ms)| Raw(format!("{{\"handler\":\"{h}\",\"ms\":{}}}", to_json::to_string(ms))))
+                    .collect();
                 o.f("after", &after);
             }
             Self::MayUse { scope } => {

@@ -61,7 +61,11 @@ impl Shared {
 
     /// The budget as every holder has left it.
     pub fn budget(&self, max_usd: f64) -> Budget {
-        Budget { max_usd, spent_usd: self.spent_usd + self.unconfirmed_usd, reserved_usd: self.reserved_usd() }
+        Budget {
+            max_usd,
+            spent_usd: self.spent_usd + self.unconfirmed_usd,
+            reserved_usd: self.reserved_usd(),
+        }
     }
 
     pub fn held_by(&self, holder: &str) -> f64 {
@@ -112,7 +116,7 @@ mod tests {
         assert!(s.reserve("b", 0.4, 1000.0, Some(1.0)));
         s.settle("a", 0.1);
         assert_eq!(s.held_by("a"), 0.0);
-        assert!((s.budget(1.0).headroom() - 0.5).abs() < 1e-9);
+        assert!((s.budget(1.0).headroom() - 0.5).abs() < 1e-8);
         assert!(s.reserve("a", 0.5, 1000.0, Some(1.0)));
         assert!(!s.reserve("c", 0.001, 1000.0, Some(1.0)));
     }
@@ -127,7 +131,7 @@ mod tests {
         s.expire(500.0);
         assert_eq!(s.unconfirmed_usd, 0.3);
         assert_eq!(s.reservations.len(), 1);
-        assert!((s.budget(1.0).headroom() - 0.5).abs() < 1e-9);
+        assert!((s.budget(1.0).headroom() - 0.5).abs() < 1e-8);
     }
 
     #[test]

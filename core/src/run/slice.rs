@@ -229,7 +229,9 @@ impl Slice {
         if has_key != true {
             let name = key_name(&self.job);
             return Ok(Some(Command::Fail {
-                message: format!("rowbatch: no API key: set it in rowbatch → Settings (or the Script Property {name})"),
+                message: format!(
+                    "rowbatch: no API key: set it in rowbatch → Settings (or the Script Property {name})"
+                ),
             }));
         }
         self.load_rows(input)
@@ -238,11 +240,17 @@ impl Slice {
     pub(crate) fn load_rows(&mut self, input: Value) -> Result<Option<Command>> {
         let Some(input) = read::<Option<InputBlock>>(input, "readInput")? else {
             let name = self.job.spec.input.sheet.clone().unwrap_or_default();
-            return Ok(Some(Command::Fail { message: format!("rowbatch: the input sheet \"{name}\" does not exist") }));
+            return Ok(Some(Command::Fail {
+                message: format!("rowbatch: the input sheet \"{name}\" does not exist"),
+            }));
         };
         self.ledger.inputs = match key_block(&self.job, &input.header, &input.rows, input.first_row) {
             Ok(k) => k,
-            Err(e) => return Ok(Some(Command::Fail { message: format!("rowbatch: the input sheet cannot be read: {e}") })),
+            Err(e) => {
+                return Ok(Some(Command::Fail {
+                    message: format!("rowbatch: the input sheet cannot be read: {e}"),
+                }));
+            }
         };
         (self.header, self.rows) = (input.header, input.rows);
         Ok(None)
@@ -260,9 +268,17 @@ impl Slice {
         }
         let items: Vec<Item> = flights
             .iter()
-            .map(|f| Item { key: f.key.clone(), signature: f.signature.clone(), row: self.rows[f.index].clone(), reask: f.reask.clone() })
+            .map(|f| Item {
+                key: f.key.clone(),
+                signature: f.signature.clone(),
+                row: self.rows[f.index].clone(),
+                reask: f.reask.clone(),
+            })
             .collect();
-        let built = build_requests_with(&self.job, &BuildInput { spec: Value::Null, header: self.header.clone(), items })?;
+        let built = build_requests_with(
+            &self.job,
+            &BuildInput { spec: Value::Null, header: self.header.clone(), items },
+        )?;
         let max = self.max_usd();
         let until = now + self.ledger.timing.lease_ms;
         let (mut go, mut wait) = (Vec::new(), Vec::new());
@@ -322,7 +338,8 @@ pub(crate) fn compile(cell: Value) -> Result<std::result::Result<Job, String>> {
         Ok(v) => v,
         Err(e) => return Ok(Err(format!("rowbatch: the job spec in A1 of {SPEC_SHEET} is not JSON: {e}"))),
     };
-    Ok(Job::compile(&spec).map_err(|e| format!("rowbatch: the job spec in A1 of {SPEC_SHEET} is not valid: {e}")))
+    Ok(Job::compile(&spec)
+        .map_err(|e| format!("rowbatch: the job spec in A1 of {SPEC_SHEET} is not valid: {e}")))
 }
 
 pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
@@ -338,7 +355,11 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
         Phase::WaveLocked => wave_locked(run, read(take(0), "getProps")?),
         Phase::WaveRead { progress } => {
             let outputs: Option<Block> = read(take(0), "read")?;
-            let progress = if progress { Some(read::<Option<Block>>(take(1), "read")?.unwrap_or_default()) } else { None };
+            let progress = if progress {
+                Some(read::<Option<Block>>(take(1), "read")?.unwrap_or_default())
+            } else {
+                None
+            };
             wave_read(run, outputs.unwrap_or_default(), progress)
         }
         Phase::Fetched => fetched(run, read(take(0), "fetch")?),
@@ -367,7 +388,10 @@ pub(crate) fn shared_of(props: &Props) -> Result<Shared> {
 
 fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
     if let Some(stopped) = prop(&props, P_STOP) {
-        return Ok(vec![super::flows::end_triggers(), Command::Done { result: json!({ "stopped": stopped }) }]);
+        return Ok(vec![
+            super::flows::end_triggers(),
+            Command::Done { result: json!({ "stopped": stopped }) },
+        ]);
     }
     let job = match compile(spec)? {
         Ok(job) => job,
@@ -380,7 +404,8 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
         .unwrap_or_else(|| RunInfo::new(run.run_id(), run.now));
     s.shared = shared_of(&props)?;
     s.ledger.execution = run.execution();
-    let quota = crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), run.now, run.start.trigger);
+    let quota =
+        crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), run.now, run.start.trigger);
     s.deadline = quota.deadline;
     let mut cmds = vec![Command::Triggers {
         delete: vec![CONTINUE],
@@ -396,7 +421,10 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
     let out = output_sheet(&s.job);
     cmds.extend([
         Command::HasKey { name: key_name(&s.job).to_owned() },
-        Command::ReadInput { sheet: s.job.spec.input.sheet.clone(), header_row: u64::from(s.job.spec.input.header_row) },
+        Command::ReadInput {
+            sheet: s.job.spec.input.sheet.clone(),
+            header_row: u64::from(s.job.spec.input.header_row),
+        },
         Command::Lock,
         Command::Sheet { name: out, header: header(&output_columns(&s.job)), hidden: false },
         Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
@@ -509,7 +537,13 @@ fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<V
     let out = output_sheet(&s.job);
     let step = u64::from(crate::validate::GRID_STEP_ROWS);
     for (row, status) in marks {
-        cmds.push(Command::Write { sheet: out.clone(), row, col: STATUS_COL, values: vec![safe_row(vec![status])], step });
+        cmds.push(Command::Write {
+            sheet: out.clone(),
+            row,
+            col: STATUS_COL,
+            values: vec![safe_row(vec![status])],
+            step,
+        });
     }
     cmds.extend(runs(&out, out_writes, step));
     if let Some(c) = span(&s.ledger.progress, &progress_writes, step) {
@@ -518,9 +552,17 @@ fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<V
     // The wave's outcome lines go with its results: a slice killed later loses none of them.
     if !s.log.is_empty() {
         let values = std::mem::take(&mut s.log).into_iter().map(safe_row).collect();
-        cmds.push(Command::Append { sheet: LOG_SHEET.to_owned(), header: header(&text::LOG_COLUMNS), values });
+        cmds.push(Command::Append {
+            sheet: LOG_SHEET.to_owned(),
+            header: header(&text::LOG_COLUMNS),
+            values,
+        });
     }
-    cmds.extend([Command::Flush, Command::Unlock, Command::SetProps { set: vec![(P_RUN, Some(to_string(&s.info)))] }]);
+    cmds.extend([
+        Command::Flush,
+        Command::Unlock,
+        Command::SetProps { set: vec![(P_RUN, Some(to_string(&s.info)))] },
+    ]);
     if let Some(f) = &s.fatal {
         s.stop = Some(f.clone());
     } else if let Some(asked) = &s.stop_asked {
@@ -540,7 +582,7 @@ fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<V
         return Ok(cmds);
     }
     let plan = s.plan.as_ref().expect("checked");
-    cmds.push(Command::SetProps { set: vec![(P_PROGRESS, Some(text::snapshot(s, now, None)))] });
+    cmds.extend(progress_of(s, now));
     s.flights = plan
         .send
         .iter()
@@ -654,9 +696,15 @@ pub(crate) fn send(run: &mut Run) -> Result<Vec<Command>> {
     let items = s
         .flights
         .iter()
-        .map(|f| Item { key: f.key.clone(), signature: f.signature.clone(), row: s.rows[f.index].clone(), reask: f.reask.clone() })
+        .map(|f| Item {
+            key: f.key.clone(),
+            signature: f.signature.clone(),
+            row: s.rows[f.index].clone(),
+            reask: f.reask.clone(),
+        })
         .collect();
-    let built = build_requests_with(&s.job, &BuildInput { spec: Value::Null, header: s.header.clone(), items })?;
+    let built =
+        build_requests_with(&s.job, &BuildInput { spec: Value::Null, header: s.header.clone(), items })?;
     for (f, r) in s.flights.iter_mut().zip(&built.requests) {
         f.reserve_usd = r.reserve_usd;
     }
@@ -691,7 +739,10 @@ fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Command>> {
         })
         .collect();
     if responses.len() != sent.len() {
-        return Err(host_error("fetch", format!("{} responses for {} requests", responses.len(), sent.len())));
+        return Err(host_error(
+            "fetch",
+            format!("{} responses for {} requests", responses.len(), sent.len()),
+        ));
     }
     let got = crate::ingest::ingest_with(
         &s.job,
@@ -722,7 +773,8 @@ fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Command>> {
         s.fatal = got.fatal.map(|v| v.message);
     }
     let mut again = Vec::new();
-    let cost_col = output_columns(&s.job).iter().position(|c| c == ANSWER_COLUMNS[3]).map(|i| i - OUTPUT_COLUMNS.len());
+    let cost_col =
+        output_columns(&s.job).iter().position(|c| c == ANSWER_COLUMNS[3]).map(|i| i - OUTPUT_COLUMNS.len());
     for (mut f, mut r) in std::mem::take(&mut s.flights).into_iter().zip(got.results) {
         f.cost_usd += r.cost_usd;
         if r.status == Status::Reask {
@@ -734,7 +786,16 @@ fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Command>> {
         if let Some(c) = cost_col.and_then(|i| r.cells.get_mut(i)) {
             *c = Cell::Number((f.cost_usd * 1e6).round() / 1e6);
         }
-        s.log.push(text::log_line(&s.info.id, &execution, s.summary.waves, f.sheet_row, f.attempt, &r, s.wave_started, now));
+        s.log.push(text::log_line(
+            &s.info.id,
+            &execution,
+            s.summary.waves,
+            f.sheet_row,
+            f.attempt,
+            &r,
+            s.wave_started,
+            now,
+        ));
         s.pending.push(finished(&f, r));
     }
     if got.pause.is_some() && s.pause.is_none() {
@@ -791,7 +852,13 @@ fn finished(f: &Flight, r: RowResult) -> Finished {
         Status::Released | Status::Reask => OutcomeStatus::Released,
     };
     Finished {
-        outcome: Outcome { key: f.key.clone(), signature: f.signature.clone(), status, note: r.note, not_before: r.not_before },
+        outcome: Outcome {
+            key: f.key.clone(),
+            signature: f.signature.clone(),
+            status,
+            note: r.note,
+            not_before: r.not_before,
+        },
         cells: r.cells,
     }
 }
@@ -837,9 +904,16 @@ fn rounds_over(run: &mut Run) -> Vec<Command> {
 fn close(run: &mut Run) -> Vec<Command> {
     let s = run.slice.as_ref().expect("loaded");
     run.phase = Top::Slice(Phase::Closing);
-    let mut cmds = vec![Command::Lock, Command::GetProps { keys: vec![P_STATE, P_ALERT_EMAIL, P_ALERTS, P_ALERT_PROBLEM] }];
+    let mut cmds = vec![
+        Command::Lock,
+        Command::GetProps { keys: vec![P_STATE, P_ALERT_EMAIL, P_ALERTS, P_ALERT_PROBLEM] },
+    ];
     if s.plan.is_some() {
-        cmds.push(Command::Sheet { name: BATCH_SHEET.to_owned(), header: header(&crate::layout::BATCH_COLUMNS), hidden: false });
+        cmds.push(Command::Sheet {
+            name: BATCH_SHEET.to_owned(),
+            header: header(&crate::layout::BATCH_COLUMNS),
+            hidden: false,
+        });
         cmds.push(Command::Read { sheet: BATCH_SHEET.to_owned(), width: 1 });
     }
     cmds
@@ -863,7 +937,13 @@ fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec<Command>> 
         let ids = ids.unwrap_or_default();
         let at = ids.rows.iter().position(|r| matches!(r.first(), Some(Cell::Text(t)) if *t == s.info.id));
         let row = at.map_or(ids.first_row + ids.rows.len() as u64, |i| ids.first_row + i as u64);
-        cmds.push(Command::Write { sheet: BATCH_SHEET.to_owned(), row, col: 1, values: vec![safe_row(record)], step: 0 });
+        cmds.push(Command::Write {
+            sheet: BATCH_SHEET.to_owned(),
+            row,
+            col: 1,
+            values: vec![safe_row(record)],
+            step: 0,
+        });
     }
     cmds.extend([Command::Flush, Command::Unlock]);
     if let Some(stop) = &s.stop {
@@ -873,7 +953,10 @@ fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec<Command>> 
         let (until, why) = (q.pause_until.unwrap_or(now), q.message.clone().unwrap_or_default());
         record_pause(&mut s.info, now, until, &why);
         cmds.push(Command::SetProps {
-            set: vec![(P_RUN, Some(to_string(&s.info))), (P_PROGRESS, Some(text::snapshot(s, now, Some((until, &why)))))],
+            set: vec![
+                (P_RUN, Some(to_string(&s.info))),
+                (P_PROGRESS, Some(text::snapshot(s, now, Some((until, &why))))),
+            ],
         });
         cmds.push(Command::Log { text: format!("rowbatch paused {why}") });
         cmds.push(Command::Triggers {
@@ -886,7 +969,14 @@ fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec<Command>> 
         return Ok(cmds);
     }
     if let Some(plan) = &s.plan {
-        s.alerts = text::alerts_due(&s.job, &s.info, plan, s.stop.as_deref(), prop(&props, P_ALERT_EMAIL), prop(&props, P_ALERTS));
+        s.alerts = text::alerts_due(
+            &s.job,
+            &s.info,
+            plan,
+            s.stop.as_deref(),
+            prop(&props, P_ALERT_EMAIL),
+            prop(&props, P_ALERTS),
+        );
     }
     if s.alerts.is_some() {
         run.phase = Top::Slice(Phase::Alerting);
@@ -920,7 +1010,11 @@ fn alerting(run: &mut Run, allowed: bool) -> Result<Vec<Command>> {
         return Ok(cmds);
     }
     run.phase = Top::Slice(Phase::Mailed);
-    Ok(due.mails.iter().map(|m| Command::Mail { to: due.to.clone(), subject: m.subject.clone(), body: m.body.clone() }).collect())
+    Ok(due
+        .mails
+        .iter()
+        .map(|m| Command::Mail { to: due.to.clone(), subject: m.subject.clone(), body: m.body.clone() })
+        .collect())
 }
 
 fn mailed(run: &mut Run, results: Vec<Value>) -> Vec<Command> {
@@ -968,6 +1062,15 @@ fn reporting(run: &mut Run, outputs: Block, progress: Block) -> Vec<Command> {
     cmds
 }
 
+/// The sidebar's snapshot, kept in a Property and logged (`npm start` draws its bar from the log).
+fn progress_of(s: &Slice, now: f64) -> [Command; 2] {
+    let snapshot = text::snapshot(s, now, None);
+    [
+        Command::Log { text: format!("rowbatch progress {snapshot}") },
+        Command::SetProps { set: vec![(P_PROGRESS, Some(snapshot))] },
+    ]
+}
+
 /// What the report knows of the run beyond the sheets.
 pub(crate) fn report_run(job: &Job, info: &RunInfo, stopped: Option<String>) -> crate::report::Run {
     crate::report::Run {
@@ -990,13 +1093,17 @@ fn finish(run: &mut Run) -> Vec<Command> {
     let ended = plan.is_none_or(|p| p.finished) || s.stop.is_some();
     let mut cmds = Vec::new();
     if plan.is_some() {
-        cmds.push(Command::SetProps { set: vec![(P_PROGRESS, Some(text::snapshot(s, now, None)))] });
+        cmds.extend(progress_of(s, now));
     }
     cmds.push(if ended {
         super::flows::end_triggers()
     } else {
         let wait = plan.and_then(|p| p.next_at).map_or(1000.0, |at| (at - now).max(1000.0));
-        Command::Triggers { delete: vec![CONTINUE], every: Some((HEARTBEAT, HEARTBEAT_MINUTES)), after: vec![(CONTINUE, wait)] }
+        Command::Triggers {
+            delete: vec![CONTINUE],
+            every: Some((HEARTBEAT, HEARTBEAT_MINUTES)),
+            after: vec![(CONTINUE, wait)],
+        }
     });
     let result = json!({
         "run": s.info.id,

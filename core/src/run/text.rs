@@ -50,7 +50,16 @@ fn status_word(s: Status) -> &'static str {
 
 /// One outcome's line in the Progress log.
 #[allow(clippy::too_many_arguments)]
-pub fn log_line(run: &str, execution: &str, wave: usize, sheet_row: u64, attempt: u32, r: &RowResult, started: f64, now: f64) -> Vec<Cell> {
+pub fn log_line(
+    run: &str,
+    execution: &str,
+    wave: usize,
+    sheet_row: u64,
+    attempt: u32,
+    r: &RowResult,
+    started: f64,
+    now: f64,
+) -> Vec<Cell> {
     let u = &r.usage;
     let text = |s: String| Cell::Text(s);
     let n = |v: f64| Cell::Number(v);
@@ -75,7 +84,17 @@ pub fn log_line(run: &str, execution: &str, wave: usize, sheet_row: u64, attempt
 
 /// The run's row in the Batches sheet.
 pub fn batch_row(job: &Job, info: &RunInfo, plan: &Plan, stopped: Option<&str>, now: f64) -> Vec<Cell> {
-    crate::run_record::record(job, &info.id, info.started_at, now, info.cost_usd, &plan.counts, plan.finished, stopped).cells
+    crate::run_record::record(
+        job,
+        &info.id,
+        info.started_at,
+        now,
+        info.cost_usd,
+        &plan.counts,
+        plan.finished,
+        stopped,
+    )
+    .cells
 }
 
 /// `ROWBATCH_PROGRESS`: what the sidebar polls (a few hundred bytes).
@@ -130,7 +149,14 @@ pub(crate) struct AlertsDue {
 
 /// Email alerts, off unless `ROWBATCH_ALERT_EMAIL` names a recipient: one notice when the run
 /// finishes or stops, one when more than a fifth of the first 20+ finished rows failed.
-pub(crate) fn alerts_due(job: &Job, info: &RunInfo, plan: &Plan, stop: Option<&str>, to: Option<String>, sent: Option<String>) -> Option<AlertsDue> {
+pub(crate) fn alerts_due(
+    job: &Job,
+    info: &RunInfo,
+    plan: &Plan,
+    stop: Option<&str>,
+    to: Option<String>,
+    sent: Option<String>,
+) -> Option<AlertsDue> {
     let to = to.filter(|t| !t.trim().is_empty())?;
     let mut sent = sent
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
@@ -150,7 +176,10 @@ pub(crate) fn alerts_due(job: &Job, info: &RunInfo, plan: &Plan, stop: Option<&s
     let name = &job.spec.name;
     let mut mails = Vec::new();
     let flag = |k: &str| sent.get(k) == Some(&Value::Bool(true));
-    if !flag("failureRate") && finished >= FAILURE_MIN_ROWS && c.failed as f64 / finished as f64 > FAILURE_RATE {
+    if !flag("failureRate")
+        && finished >= FAILURE_MIN_ROWS
+        && c.failed as f64 / finished as f64 > FAILURE_RATE
+    {
         mails.push(Mail {
             flag: "failureRate",
             subject: format!("rowbatch: many rows are failing in {name}"),
