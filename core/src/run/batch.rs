@@ -278,7 +278,7 @@ fn submit_locked(
             now,
             limiter: None,
             budget: s.max_usd().map(|m| s.shared.budget(m)),
-            row_bytes: None,
+            row_bytes: Some(s.row_bytes),
             batch: true,
             day: None,
         },

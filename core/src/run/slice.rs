@@ -126,6 +126,9 @@ pub(crate) struct Slice {
     /// Re-ask rounds for a batch's results: the batch being ingested, and the holder of
     /// their reservations (else the execution's own rounds, back to the wave loop).
     pub(crate) after_rounds: Option<usize>,
+    /// The most bytes a row can add to a prompt (its cells and their column names): the
+    /// budget's worst case takes it, not a typical row's.
+    pub(crate) row_bytes: u64,
     pub(crate) round_holder: Option<String>,
 }
 
@@ -173,6 +176,7 @@ impl Slice {
             alerts: None,
             after_rounds: None,
             round_holder: None,
+            row_bytes: 0,
         }
     }
 
@@ -252,6 +256,7 @@ impl Slice {
                 }));
             }
         };
+        self.row_bytes = input.rows.iter().map(|r| row_bytes(&input.header, r)).max().unwrap_or(0);
         (self.header, self.rows) = (input.header, input.rows);
         Ok(None)
     }
@@ -327,6 +332,16 @@ pub(crate) fn safe_row(row: Vec<Cell>) -> Vec<Cell> {
 
 pub(crate) fn header(cols: &[impl AsRef<str>]) -> Vec<Cell> {
     safe_row(cols.iter().map(|c| Cell::Text(c.as_ref().to_owned())).collect())
+}
+
+/// An upper bound of what a row adds to a prompt: every cell with its column's name.
+fn row_bytes(header: &[String], row: &[Cell]) -> u64 {
+    let cell = |c: &Cell| match c {
+        Cell::Text(t) => t.len(),
+        Cell::Empty => 0,
+        Cell::Bool(_) | Cell::Number(_) => 24,
+    };
+    row.iter().enumerate().map(|(i, c)| (header.get(i).map_or(0, String::len) + cell(c) + 8) as u64).sum()
 }
 
 /// The spec from A1: the job, or the message the execution fails with.
@@ -500,7 +515,7 @@ fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<V
                 now,
                 limiter: s.limiter.take(),
                 budget: s.max_usd().map(|m| s.shared.budget(m)),
-                row_bytes: None,
+                row_bytes: Some(s.row_bytes),
                 batch: false,
                 day: s.shared.day.clone(),
             },
