@@ -135,3 +135,106 @@ proptest! {
         }
     }
 }
+
+/// Runs one execution of `flow` to its end; its result.
+fn finish(w: &mut World, id: usize, flow: &str, trigger: bool) -> Value {
+    let mut e = w.start(id, flow, trigger);
+    while !matches!(w.advance(&mut e), Step::Done) {}
+    e.log.last().cloned().unwrap()
+}
+
+#[test]
+fn the_heartbeat_leaves_a_live_or_paused_run_alone_and_continues_a_silent_one() {
+    let mut w = World::new(&spec(1.0, 5), &["Key", "Text"], &rows(8), "gpt-4o-mini");
+    let now = w.now;
+    w.props.insert("ROWBATCH_PROGRESS".into(), json!({ "at": now - 60_000.0 }).to_string());
+    assert_eq!(finish(&mut w, 1, "heartbeat", true), json!({ "alive": true }));
+    w.props.insert(
+        "ROWBATCH_PROGRESS".into(),
+        json!({ "at": now - 3_600_000.0, "paused": { "until": now + 60_000.0 } }).to_string(),
+    );
+    assert_eq!(finish(&mut w, 2, "heartbeat", true), json!({ "paused": true }));
+    // Silent for more than 8 minutes: the heartbeat runs the slice itself.
+    w.props.insert("ROWBATCH_PROGRESS".into(), json!({ "at": now - 9.0 * 60_000.0 }).to_string());
+    let r = finish(&mut w, 3, "heartbeat", true);
+    assert_eq!(r["finished"], true, "{r}");
+    assert_eq!(w.output_keys().len(), 8);
+    // A finished run: the heartbeat ends itself.
+    assert_eq!(finish(&mut w, 4, "heartbeat", true), json!({ "ended": true }));
+}
+
+#[test]
+fn stop_names_who_stopped_and_the_next_slice_sends_nothing() {
+    let mut w = World::new(&spec(1.0, 5), &["Key", "Text"], &rows(8), "gpt-4o-mini");
+    assert_eq!(finish(&mut w, 1, "stop", false), json!("stopping"));
+    assert_eq!(w.props["ROWBATCH_STOP"], "stopped by someone@example.com");
+    let r = finish(&mut w, 2, "continue", true);
+    assert_eq!(r, json!({ "stopped": "stopped by someone@example.com" }));
+    assert_eq!(w.requests, 0);
+    // Resume clears the flag and finishes the job.
+    let r = finish(&mut w, 3, "resume", false);
+    assert_eq!(r["finished"], true, "{r}");
+}
+
+fn alerts_after(failing: usize, rows_n: usize) -> (Value, Vec<Value>) {
+    let mut rs = rows(rows_n);
+    for (i, r) in rs.iter_mut().take(failing).enumerate() {
+        r[1] = Cell::Text(format!("FAIL {i}"));
+    }
+    let mut w = World::new(&spec(1.0, 50), &["Key", "Text"], &rs, "gpt-4o-mini");
+    w.props.insert("ROWBATCH_ALERT_EMAIL".into(), "ops@example.com".into());
+    let mut results = Vec::new();
+    for n in 0..10 {
+        let r = finish(&mut w, n, if n == 0 { "run" } else { "continue" }, n > 0);
+        results.push(r.clone());
+        if r["finished"] == true {
+            break;
+        }
+    }
+    (serde_json::from_str(&w.props["ROWBATCH_ALERTS"]).unwrap(), results)
+}
+
+#[test]
+fn a_finished_run_mails_once_and_one_failing_past_a_fifth_of_twenty_rows_warns() {
+    let (alerts, results) = alerts_after(0, 25);
+    assert_eq!(results.last().unwrap()["finished"], true);
+    assert_eq!(alerts["done"], true);
+    assert!(alerts.get("failureRate").is_none(), "no row failed");
+    // 5 of 25 is a fifth, not more: no warning.
+    let (alerts, _) = alerts_after(5, 25);
+    assert!(alerts.get("failureRate").is_none(), "{alerts}");
+    let (alerts, _) = alerts_after(6, 25);
+    assert_eq!(alerts["failureRate"], true, "{alerts}");
+}
+
+#[test]
+fn retry_failed_reopens_failed_rows_in_place_and_answers_them_there() {
+    let mut w = World::new(&spec(1.0, 50), &["Key", "Text"], &rows(6), "gpt-4o-mini");
+    finish(&mut w, 1, "run", false);
+    // Two rows failed earlier (as a bad answer would leave them).
+    let out = w.sheets.get_mut("Output").unwrap();
+    for r in [2, 5] {
+        out[r][3] = Cell::Text("failed".into());
+    }
+    let before = w.requests;
+    let r = finish(&mut w, 2, "retryFailed", false);
+    assert_eq!(r["reopened"], 2, "{r}");
+    assert_eq!(w.requests - before, 2);
+    let out = &w.sheets["Output"];
+    assert_eq!(out.len(), 7, "answered in their own rows");
+    assert!(out[1..].iter().all(|r| r[3] == Cell::Text("done".into())));
+}
+
+#[test]
+fn status_and_report_read_the_sheets_and_send_nothing() {
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    let s = finish(&mut w, 1, "status", false);
+    assert_eq!(s["counts"]["due"], 10);
+    finish(&mut w, 2, "run", false);
+    let s = finish(&mut w, 3, "status", false);
+    assert_eq!((s["finished"].clone(), s["counts"]["done"].clone()), (json!(true), json!(10)));
+    let before = w.requests;
+    let r = finish(&mut w, 4, "report", false);
+    assert_eq!(r["summary"]["counts"]["done"], 10);
+    assert_eq!(w.requests, before);
+}

@@ -7,7 +7,7 @@
 
 use rowbatch_core::to_json::to_value;
 use rowbatch_core::{
-    Error, estimate, ingest, keys, plan, provider, quality, reconcile, run_record, signature, validate,
+    Error, estimate, ingest, keys, plan, provider, quality, reconcile, run, run_record, signature, validate,
 };
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -35,6 +35,7 @@ fn dispatch(function: &str, input: Value) -> Result<Value, Error> {
         "ingest" => to_value(&ingest::ingest(from_json(input)?)?),
         "capacity" => to_value(&estimate::capacity(from_json(input)?)?),
         "estimateJob" => to_value(&estimate::estimate_job(from_json(input)?)?),
+        "replayRun" => to_value(&run::replay(from_json(input)?)?),
         other => panic!("no such function in the vectors: {other}"),
     };
     Ok(out)
@@ -103,4 +104,9 @@ fn ledger_vectors() {
 #[test]
 fn provider_vectors() {
     check_file("provider.json");
+}
+
+#[test]
+fn run_vectors() {
+    check_file("run.json");
 }

@@ -12,7 +12,7 @@ import { openHost, HOST } from './hosts.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const load = (name) => JSON.parse(fs.readFileSync(path.join(root, 'tests', 'vectors', name), 'utf8'));
 const vectors = load('signature.json');
-const FILES = ['signature.json', 'validation.json', 'ledger.json', 'provider.json'];
+const FILES = ['signature.json', 'validation.json', 'ledger.json', 'provider.json', 'run.json'];
 let host;
 
 before(async () => {

@@ -1,6 +1,6 @@
-use crate::codec::{decode, encode};
+use crate::codec::{call, decode, encode};
 use crate::error::ApiError;
-use rowbatch_core::run::{Event, Run, Start};
+use rowbatch_core::run::{Event, Run, Start, replay};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -18,7 +18,16 @@ export interface Start {
 export interface Command { op: string; [field: string]: unknown }
 /** The clock after the last command, and one result per command (null when it returns nothing). */
 export interface Event { now: number; results: unknown[] }
+export interface Recorded { start: Start; events: Event[] }
 "##;
+
+/// Replays a recorded execution: the commands of every step (golden vectors, bug reports).
+#[wasm_bindgen(js_name = replayRun, unchecked_return_type = "Command[][]")]
+pub fn replay_run(
+    #[wasm_bindgen(unchecked_param_type = "Recorded")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    call(input, replay)
+}
 
 /// One execution's run: the host performs its commands and reports what they returned. The
 /// compiled job and the keyed rows stay inside for the whole execution.

@@ -94,6 +94,25 @@ pub struct Start {
     pub trigger: bool,
 }
 
+/// A recorded execution: how it started and what its host observed.
+#[derive(Debug, Clone, FromJson)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Recorded {
+    pub start: Start,
+    pub events: Vec<Event>,
+}
+
+/// Replays a recorded execution: the commands of each step, the first from `begin`. The same
+/// recording gives the same commands on every host (golden vectors in tests/vectors/run.json).
+pub fn replay(recorded: Recorded) -> Result<Vec<Vec<Command>>> {
+    let mut run = Run::new(recorded.start)?;
+    let mut steps = vec![run.begin()];
+    for event in recorded.events {
+        steps.push(run.step(event)?);
+    }
+    Ok(steps)
+}
+
 /// One execution's driver.
 pub struct Run {
     pub(crate) start: Start,

@@ -27,6 +27,9 @@ pub struct Exec {
     results: Vec<Value>,
     pub done: bool,
     pub log: Vec<Value>,
+    /// The start and every event, as a replay takes them.
+    pub start: Value,
+    pub events: Vec<Value>,
 }
 
 pub enum Step {
@@ -73,13 +76,22 @@ impl World {
     }
 
     pub fn start(&mut self, id: usize, flow: &str, trigger: bool) -> Exec {
-        let start: Start = rowbatch_core::read::from_value(json!({
+        let start_json = json!({
             "flow": flow, "now": self.now, "seed": format!("{:032x}", (id as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)), "trigger": trigger,
-        }))
-        .unwrap();
+        });
+        let start: Start = rowbatch_core::read::from_value(start_json.clone()).unwrap();
         let mut run = Run::new(start).unwrap();
         let queue = run.begin().into();
-        Exec { id, run, queue, results: Vec::new(), done: false, log: Vec::new() }
+        Exec {
+            id,
+            run,
+            queue,
+            results: Vec::new(),
+            done: false,
+            log: Vec::new(),
+            start: start_json,
+            events: Vec::new(),
+        }
     }
 
     /// The money as every execution has recorded it.
@@ -101,6 +113,7 @@ impl World {
         }
         let Some(cmd) = e.queue.pop_front() else {
             let event = Event { now: self.now, results: std::mem::take(&mut e.results) };
+            e.events.push(json!({ "now": event.now, "results": event.results }));
             e.queue = e.run.step(event).expect("the driver takes the host's results").into();
             return Step::Ran;
         };
@@ -221,14 +234,16 @@ impl World {
         Step::Ran
     }
 
-    /// The provider: every request answered and billed (a quarter-byte a token, 6 output
+    /// The provider: every request answered and billed (a token per four bytes, 6 output
     /// tokens), whatever becomes of the answer.
     fn answer(&mut self, body: &str) -> Value {
         let usage = Usage { input: body.len() as u64 / 4, cached_input: 0, cache_write: 0, output: 6 };
         self.bill += self.price.cost(&usage, false);
         self.requests += 1;
+        // A row whose text asks for it gets an answer that is not JSON, every time.
+        let content = if body.contains("FAIL") { "no JSON here" } else { "{\"answer\":\"ok\"}" };
         let reply = json!({
-            "choices": [{ "message": { "role": "assistant", "content": "{\"answer\":\"ok\"}" }, "finish_reason": "stop" }],
+            "choices": [{ "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }],
             "usage": { "prompt_tokens": usage.input, "completion_tokens": usage.output },
         });
         json!({ "status": 200, "headers": {}, "body": reply.to_string() })
