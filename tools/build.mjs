@@ -23,9 +23,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // own logic, ~75 KB data (43 KB of it ICU's NFC tables), ~61 KB serde_json, ~50 KB std, ~28 KB
 // regex: the issue's 300,000 B would need features cut, not bytes.
 // Issue 17 (2026-12-02): each provider's strict subset and the daily quotas → 579,468 B.
+// Issue 18 (2026-12-02): the run driver (every flow of the host, with its texts and layouts)
+// → 717,065 B; Apps Script start-up per execution (runtime, 15 runs each) 12–13 → 14 ms median.
 // The budget sits a little above today's size so nothing grows unnoticed; the 300 KB target is
 // withdrawn (issue 18: start-up, not bytes, is what a user feels).
-export const WASM_BUDGET_BYTES = 700_000;
+export const WASM_BUDGET_BYTES = 730_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

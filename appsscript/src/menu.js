@@ -1,6 +1,6 @@
 /*
- * The Sheets menu, and the web app for external orchestrators. Both only call the runner and the
- * core; neither decides anything.
+ * The Sheets menu, its dialogs, and the web app for external orchestrators. They only call the
+ * runner and the core; none of them decides anything.
  */
 
 /** Adds the rowbatch menu when the spreadsheet opens. */
@@ -78,6 +78,7 @@ async function rowbatchEstimate() {
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var spec = rbSpec_(ss);
   var input = rbInput_(ss, spec);
+  if (!input) throw new Error('rowbatch: the input sheet "' + spec.input.sheet + '" does not exist');
   return rb.estimateJob({ spec: spec, header: input.header, rows: input.rows });
 }
 
@@ -98,9 +99,6 @@ async function rowbatchStartMenu() {
   }
   return rowbatchRun();
 }
-
-/** Where the job stands, from the sheets (no request is sent). */
-async function rowbatchStatus() { return rbDrive_('status'); }
 
 /**
  * The web app: POST {secret, action, ...} with action status | validate | plan | process-chunk |
@@ -156,4 +154,42 @@ function rbSameSecret_(a, b) {
   var diff = a.length ^ b.length;
   for (var i = 0; i < Math.max(a.length, b.length); i += 1) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
   return diff === 0;
+}
+
+/** Menu: the estimate first, then a confirmation, then the submission. */
+async function rowbatchSubmitBatchMenu() {
+  var e = await rowbatchEstimate();
+  var ui = SpreadsheetApp.getUi();
+  var cost = e.cost ? 'Batch API: about $' + e.cost.batch.toFixed(4) + ' (realtime $' + e.cost.realtime.toFixed(4) + ')\n' : '';
+  var answer = ui.alert('Submit as batch', e.rows + ' rows to send.\n' + cost +
+    'Results come back within 24 hours; rowbatch polls and writes them.', ui.ButtonSet.YES_NO);
+  if (answer !== ui.Button.YES) return { submitted: 0 };
+  var r = await rowbatchSubmitBatch();
+  ui.alert(r.submitted + ' rows submitted in ' + r.batches.length + ' batch(es)' + (r.note ? '\n' + r.note : ''));
+  return r;
+}
+
+/** The report as a dialog; the Report sheet is rewritten too. */
+async function rowbatchReportMenu() {
+  var r = await rowbatchReport();
+  var name = 'rowbatch-report';
+  var link = function (file, type, text) {
+    return '<a download="' + file + '" href="data:' + type + ';charset=utf-8,' + encodeURIComponent(text) + '">' + file + '</a>';
+  };
+  var html = '<div style="font:13px sans-serif">' +
+    link(name + '.csv', 'text/csv', r.csv) + ' · ' + link(name + '.json', 'application/json', JSON.stringify(r.summary, null, 2)) +
+    ' · ' + link(name + '.md', 'text/markdown', r.markdown) + '</div><pre style="white-space:pre-wrap">' + rbEscapeHtml_(r.markdown) + '</pre>';
+  SpreadsheetApp.getUi().showModalDialog(HtmlService.createHtmlOutput(html).setWidth(720).setHeight(560), 'rowbatch report');
+  return r.summary;
+}
+
+function rbEscapeHtml_(s) {
+  return String(s).replace(/[&<>"']/g, function (c) {
+    return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+  });
+}
+
+/** For the sidebar: the snapshot the run keeps in Script Properties (a few hundred bytes). */
+function rowbatchProgress() {
+  return JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_PROGRESS') || 'null');
 }

@@ -25,10 +25,20 @@ async function rowbatchHeartbeat(e) { return rbDrive_('heartbeat', e); }
 /** "Retry failed rows" (menu, sidebar, web app): failed rows re-opened in place, then a slice. */
 async function rowbatchRetryFailed() { return rbDrive_('retryFailed'); }
 
-/** For the sidebar. */
-function rowbatchProgress() {
-  return JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_PROGRESS') || 'null');
-}
+/** Where the job stands, from the sheets (no request is sent). */
+async function rowbatchStatus() { return rbDrive_('status'); }
+
+/** The run report from the sheets: summary, Markdown and CSV; the Report sheet rewritten. */
+async function rowbatchReport() { return rbDrive_('report'); }
+
+/** Submits every due row the budget allows as provider batches; returns the batches made. */
+async function rowbatchSubmitBatch() { return rbDrive_('submitBatch'); }
+
+/** The poll trigger: one state step for every pending batch, then ingestion of ended ones. */
+async function rowbatchPollBatches() { return rbDrive_('pollBatches'); }
+
+/** Cancels every pending batch; the next poll ingests what they had finished. */
+async function rowbatchCancelBatches() { return rbDrive_('cancelBatches'); }
 
 /**
  * Runs one flow of the driver to its end. A trap in the module (a panic) loses the driver's
@@ -91,7 +101,7 @@ var RB_OPS_ = {
   },
   lock: function (c, x) {
     x.lock = LockService.getScriptLock();
-    x.lock.waitLock(30000);
+    x.lock.waitLock(c.waitMs);
     return null;
   },
   unlock: function (c, x) {
@@ -111,7 +121,7 @@ var RB_OPS_ = {
   },
   read: function (c, x) {
     var sheet = x.ss.getSheetByName(c.sheet);
-    return sheet ? rbBlock_(sheet, c.width) : null;
+    return sheet ? rbBlock_(sheet, c.range, c.firstRow) : null;
   },
   write: function (c, x) {
     rbPut_(x.ss.getSheetByName(c.sheet), c.row, c.col, c.values, c.step);

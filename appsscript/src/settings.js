@@ -45,3 +45,10 @@ async function rowbatchSaveSettings(form) {
 function rbKeyName_(kind) {
   return kind === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
 }
+
+/** The job spec: JSON in A1 of the hidden `_rowbatch_spec` sheet. */
+function rbSpec_(ss) {
+  var sheet = ss.getSheetByName('_rowbatch_spec');
+  if (!sheet) throw new Error('rowbatch: no job spec: put it as JSON in A1 of a sheet named _rowbatch_spec');
+  return JSON.parse(String(sheet.getRange(1, 1).getValue()));
+}

@@ -4,12 +4,6 @@
  * from the core.
  */
 
-function rbSpec_(ss) {
-  var sheet = ss.getSheetByName('_rowbatch_spec');
-  if (!sheet) throw new Error('rowbatch: no job spec: put it as JSON in A1 of a sheet named _rowbatch_spec');
-  return JSON.parse(String(sheet.getRange(1, 1).getValue()));
-}
-
 /** The input block with one read: header row and every row under it; null if no such sheet. */
 function rbInput_(ss, spec) {
   var name = spec && spec.input ? spec.input.sheet : null;
@@ -78,26 +72,19 @@ function rbPut_(sheet, row, col, values, step) {
 }
 
 /**
- * The first `width` columns under the header, as the core reads a ledger block: one read of an
- * open-ended range (`A2:E` runs to the sheet's last row), trailing blank rows dropped.
+ * A ledger block as the core reads it: one read of an open-ended A1 range (`A2:E` runs to the
+ * sheet's last row, so the grid's size comes with it), trailing blank rows dropped.
  */
-function rbBlock_(sheet, width) {
+function rbBlock_(sheet, range, firstRow) {
   var rows;
   try {
-    rows = sheet.getRange('A2:' + rbColumn_(width)).getValues();
+    rows = sheet.getRange(range).getValues();
     var g = RB_GRID_[sheet.getSheetId()];
-    RB_GRID_[sheet.getSheetId()] = { rows: rows.length + 1, cols: g ? g.cols : Infinity };
+    RB_GRID_[sheet.getSheetId()] = { rows: rows.length + firstRow - 1, cols: g ? g.cols : Infinity };
   } catch (e) {
-    rows = []; // a sheet of one row has no A2
+    rows = []; // a sheet with no row under the header has no such range
   }
   var n = rows.length;
   while (n > 0 && rows[n - 1].every(function (v) { return v === ''; })) n -= 1;
-  return { firstRow: 2, rows: rows.slice(0, n).map(function (r) { return r.map(function (v) { return v === '' ? null : v; }); }) };
-}
-
-/** The column's letters: 1 → A, 27 → AA. */
-function rbColumn_(n) {
-  var s = '';
-  for (; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
-  return s;
+  return { firstRow: firstRow, rows: rows.slice(0, n).map(function (r) { return r.map(function (v) { return v === '' ? null : v; }); }) };
 }

@@ -21,7 +21,7 @@ pub enum Command {
     SetProps {
         set: Vec<(&'static str, Option<String>)>,
     },
-    /// The script lock (30 s wait); a host that cannot get it ends the execution.
+    /// The script lock (`waitMs`); a host that cannot get it ends the execution.
     Lock,
     Unlock,
     /// `SpreadsheetApp.flush()`: what was written is in the sheet before the lock is released.
@@ -42,7 +42,8 @@ pub enum Command {
         header: Vec<Cell>,
         hidden: bool,
     },
-    /// The first `width` columns under the header as a block; null when the sheet does not exist.
+    /// The first `width` columns under the header as a block; null when the sheet does not
+    /// exist. Written with the A1 `range` to read and its `firstRow`.
     Read {
         sheet: String,
         width: usize,
@@ -152,6 +153,23 @@ impl Command {
     }
 }
 
+/// How long a host waits for the script lock before the execution gives up (Apps Script's
+/// `waitLock` takes at most 30 s... and throws after it).
+pub const LOCK_WAIT_MS: u64 = 30_000;
+/// Ledger blocks start under the header row.
+pub const LEDGER_FIRST_ROW: u64 = 2;
+
+/// A column's letters: 1 → A, 27 → AA.
+pub fn column_letters(mut n: usize) -> String {
+    let mut s = Vec::new();
+    while n > 0 {
+        s.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
 /// Writes `"name":value` members after the op.
 struct Obj<'a> {
     out: &'a mut String,
@@ -195,22 +213,26 @@ impl ToJson for Command {
                 let pairs: Vec<(&str, Option<&String>)> = set.iter().map(|(k, v)| (*k, v.as_ref())).collect();
                 o.f("set", &Pairs(&pairs));
             }
-            Self::Lock | Self::Unlock | Self::Flush | Self::User => {}
+            Self::Lock => {
+                o.f("waitMs", &LOCK_WAIT_MS);
+            }
+            Self::Unlock | Self::Flush | Self::User => {}
             Self::ReadCell { sheet } => {
                 o.f("sheet", sheet);
             }
             Self::ReadInput { sheet, header_row } => {
-                o.f("sheet", sheet).f("headerRow", &(*header_row as f64));
+                o.f("sheet", sheet).f("headerRow", header_row);
             }
             Self::Sheet { name, header, hidden } => {
                 o.f("name", name).f("header", header).f("hidden", hidden);
             }
             Self::Read { sheet, width } => {
-                o.f("sheet", sheet).f("width", &(*width as f64));
+                // Open-ended (`A2:E` runs to the sheet's last row): one read, whatever the grid.
+                let range = format!("A{LEDGER_FIRST_ROW}:{}", column_letters(*width));
+                o.f("sheet", sheet).f("width", width).f("range", &range).f("firstRow", &LEDGER_FIRST_ROW);
             }
             Self::Write { sheet, row, col, values, step } => {
-                o.f("sheet", sheet).f("row", &(*row as f64)).f("col", &(*col as f64)).f("values", values);
-                o.f("step", &(*step as f64));
+                o.f("sheet", sheet).f("row", row).f("col", col).f("values", values).f("step", step);
             }
             Self::Append { sheet, header, values } => {
                 o.f("sheet", sheet).f("header", header).f("values", values);
@@ -243,7 +265,7 @@ impl ToJson for Command {
                 o.f("delete", delete).f("every", &every);
                 let after: Vec<Raw> = after
                     .iter()
-                    .map(|(h, ms)| Raw(format!("{{\"handler\":\"{h}\",\"ms\":{}}}", to_json::to_string(ms))))
+                    .map(|(h, ms)| Raw(format!("{{\"handler\":\"{h}\",\"ms\":{}}}", ms.round() as u64)))
                     .collect();
                 o.f("after", &after);
             }
@@ -283,4 +305,32 @@ pub struct Event {
     pub now: f64,
     #[serde(default)]
     pub results: Vec<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_count_in_base_26_without_zero() {
+        let got: Vec<String> = [1, 5, 26, 27, 52, 53, 702, 703].into_iter().map(column_letters).collect();
+        assert_eq!(got, ["A", "E", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]);
+    }
+
+    #[test]
+    fn commands_are_written_with_their_op_and_fields() {
+        let read = Command::Read { sheet: "Output".into(), width: 5 };
+        assert_eq!(
+            to_json::to_string(&read),
+            r#"{"op":"read","sheet":"Output","width":5,"range":"A2:E","firstRow":2}"#
+        );
+        let set = Command::SetProps { set: vec![("A", Some("x".into())), ("B", None)] };
+        assert_eq!(to_json::to_string(&set), r#"{"op":"setProps","set":{"A":"x","B":null}}"#);
+        let t = Command::Triggers { delete: vec!["f"], every: Some(("h", 10)), after: vec![("g", 1000.0)] };
+        assert_eq!(
+            to_json::to_string(&t),
+            r#"{"op":"triggers","delete":["f"],"every":{"handler":"h","minutes":10},"after":[{"handler":"g","ms":1000}]}"#
+        );
+        assert_eq!(to_json::to_string(&Command::Lock), r#"{"op":"lock","waitMs":30000}"#);
+    }
 }
