@@ -148,7 +148,8 @@ async function batch(n) {
     done: out.filter((r) => r[3] === 'done').length,
     failed: out.filter((r) => r[3] === 'failed').length,
     wall_s: round((rt.now() - j.start) / 1000, 0),
-    cost_usd: round(state.spentUsd + leftovers, 4),
+    // What the provider billed: the batch and the realtime leftovers, nothing counted twice.
+    cost_usd: round(j.fake.stats.billUsd, 4),
     realtime_leftovers_usd: round(leftovers, 4),
     provider_batches: j.fake.stats.batch.batches,
     polls: j.fake.stats.batch.polls,

@@ -4,8 +4,9 @@
 // random service calls (between fetchAll and the writes, between the output and the progress
 // write, anywhere), executions cut short by the time limit, a manual run overlapping a trigger
 // run, fault storms (30 % 429s, 5xx bursts, timeouts, resets), input rows inserted, deleted and
-// sorted mid-run, budgets that run out (then raised, and the job resumed), and UrlFetch quotas
-// spent for the day (the run pauses, then resumes). After every run
+// sorted mid-run, budgets that run out (then raised, and the job resumed), UrlFetch quotas
+// spent for the day (the run pauses, then resumes), and Batch API submissions overlapping the
+// realtime run on the same budget (`--overlap`: in every run). After every run
 // the invariants are checked; out/crash-suite.json holds the totals, which should all be zero.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,14 +31,16 @@ function random(seed) {
 
 /**
  * One randomised run; returns its invariant counts. `budgets`: every run gets a budget that is
- * reached (`--budgets`), not a quarter of them.
+ * reached (`--budgets`), not a quarter of them; `overlap`: every run submits a provider batch
+ * while the realtime run goes on (else a fifth of them do).
  */
-export async function crashRun(seed, { budgets = false } = {}) {
+export async function crashRun(seed, { budgets = false, overlap = false } = {}) {
   const rand = random(seed);
   const pick = (a) => a[Math.floor(rand() * a.length)];
   const rows = 30 + Math.floor(rand() * 60);
   const storm = rand() < 0.4;
   const budgetRun = rand() < 0.25 || budgets;
+  const batchAt = rand() < 0.2 || overlap ? 1 + Math.floor(rand() * 6) : -1;
   const faults = {
     rate429: storm ? 0.3 : 0.03, rate500: storm ? 0.1 : 0.02, rate503: 0.01, timeout: 0.01, reset: 0.01,
     outOfRange: 0.05, malformed: 0.02, latencyMedianMs: 3000, latencyP95Ms: 15_000, seed: `crash-${seed}`,
@@ -70,10 +73,15 @@ export async function crashRun(seed, { budgets = false } = {}) {
   const look = () => { for (const [key, list] of outputs(rt, spec)) if (list.some((r) => r.status === 'done')) everDone.add(key); };
   let overspend = 0;
   let selfReported = 0;
+  // The budget every request so far was sent under; raised once the run has stopped on it.
+  let budgetUsd = budgetRun ? 0.002 : Infinity;
 
   await rt.run('rowbatchRun');
   for (let step = 0; step < 1500; step += 1) {
     look();
+    // Overspend from the provider's bill (realtime and batch), not from what rowbatch counted.
+    overspend = Math.max(overspend, fake.stats.billUsd - budgetUsd);
+    if (step === batchAt) await rt.run('rowbatchSubmitBatch');
     const r = rand();
     if (r < 0.05) {
       // Rows inserted at a random place.
@@ -90,11 +98,10 @@ export async function crashRun(seed, { budgets = false } = {}) {
     if (pending.length === 0) {
       const stopped = rt.properties.script.ROWBATCH_STOP;
       if (stopped && budgetRun && /budget/.test(stopped)) {
-        // Overspend from the provider's bill, not from what rowbatch counted.
-        overspend = Math.max(overspend, fake.stats.billUsd - 0.002);
         selfReported = Math.max(selfReported, JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{"costUsd":0}').costUsd - 0.002);
         const s = rt.workbook.sheet('_rowbatch_spec');
         s.set(0, 0, { value: JSON.stringify({ ...JSON.parse(String(s.get(0, 0))), budget: { maxUsd: 50 } }) });
+        budgetUsd = 50;
         await rt.run('rowbatchResume');
         continue;
       }
@@ -127,6 +134,7 @@ export async function crashRun(seed, { budgets = false } = {}) {
   const status = (await rt.run('rowbatchStatus')).value;
   const calls = [...sent.values()];
   const terminal = (k) => (out.get(k) ?? []).some((r) => r.status === 'done' || r.status === 'failed' || r.status === 'stale');
+  if (process.env.CRASH_DEBUG) console.log(JSON.stringify({ triggers: rt.triggers, batches: rt.properties.script.ROWBATCH_BATCHES, stop: rt.properties.script.ROWBATCH_STOP }));
   return {
     seed,
     rows: keys.size,
@@ -142,6 +150,7 @@ export async function crashRun(seed, { budgets = false } = {}) {
     executions: rt.counters.executions,
     pauses: (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').pauses ?? []).length + (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').earlierPauses ?? 0),
     quota_refusals: rt.counters.quotaRefusals,
+    provider_batches: fake.stats.batch?.batches ?? 0,
   };
 }
 
@@ -149,12 +158,12 @@ async function main() {
   const at = process.argv.indexOf('--runs');
   const runs = Number(at >= 0 ? process.argv[at + 1] : 20);
   const started = Date.now();
-  const totals = { runs: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0, paused_runs: 0, quota_refusals: 0 };
+  const totals = { runs: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0, paused_runs: 0, quota_refusals: 0, provider_batches: 0 };
   const failures = [];
   for (let i = 0; i < runs; i += 1) {
-    const r = await crashRun(i + 1, { budgets: process.argv.includes('--budgets') });
+    const r = await crashRun(i + 1, { budgets: process.argv.includes('--budgets'), overlap: process.argv.includes('--overlap') });
     totals.runs += 1;
-    for (const k of ['duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions', 'quota_refusals']) totals[k] += r[k];
+    for (const k of ['duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions', 'quota_refusals', 'provider_batches']) totals[k] += r[k];
     totals.paused_runs += r.pauses > 0 ? 1 : 0;
     totals.overspend_usd = Math.max(totals.overspend_usd, r.overspend_usd);
     totals.max_calls_per_row = Math.max(totals.max_calls_per_row, r.max_calls_per_row);

@@ -50,6 +50,16 @@ pub struct Record {
     pub done: usize,
     pub failed: usize,
     pub finished: bool,
+    /// When the next poll is due (its trigger's time): a heartbeat finding it long past polls.
+    pub poll_due: f64,
+}
+
+/// Whether batches are pending, and whether one's poll is long overdue (its poll execution
+/// died before it could schedule the next).
+pub(crate) fn pending(props: &Props, now: f64) -> (bool, bool) {
+    let records = records(props);
+    let open: Vec<&Record> = records.iter().filter(|b| !b.finished).collect();
+    (!open.is_empty(), open.iter().any(|b| now > b.poll_due.max(b.submitted_at) + STALE_MS))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -447,9 +457,10 @@ fn submit_end(run: &mut Run, props: Props, out: Value, progress: Value, ids: Val
     let first = w.batches.len();
     w.batches.extend(std::mem::take(&mut w.made));
     w.dirty = (first..w.batches.len()).collect();
+    let poll = poll_trigger(&s.job, &mut w.batches, None, now);
     cmds.push(Command::SetProps { set: vec![s.state_prop(), (P_BATCHES, Some(to_string(&w.batches)))] });
     cmds.extend(batch_rows(s, w, ids, now)?);
-    cmds.extend([Command::Flush, Command::Unlock, poll_trigger(&s.job, &w.batches, None)]);
+    cmds.extend([Command::Flush, Command::Unlock, poll]);
     let made: Vec<Value> = w.batches[first..]
         .iter()
         .map(|b| json!({ "id": b.id, "state": b.state, "lines": b.lines }))
@@ -479,15 +490,24 @@ fn release_input(s: &Slice, holder: &str, reason: &str, now: f64, seed: &str) ->
     )
 }
 
-/// One poll trigger while batches are pending (at `ms`, else the spec's interval), none otherwise.
-fn poll_trigger(job: &Job, batches: &[Record], ms: Option<f64>) -> Command {
-    let pending = batches.iter().any(|b| !b.finished);
-    let after = if pending {
-        vec![(POLL, ms.unwrap_or(f64::from(job.spec.batch.poll_minutes) * 60_000.0))]
-    } else {
-        Vec::new()
-    };
-    Command::Triggers { delete: vec![POLL], every: None, after }
+/// One poll trigger while batches are pending (at `ms`, else the spec's interval), none
+/// otherwise; the pending batches note when it is due. While batches are pending the heartbeat
+/// stays, so a poll killed before it scheduled the next is replaced.
+fn poll_trigger(job: &Job, batches: &mut [Record], ms: Option<f64>, now: f64) -> Command {
+    let ms = ms.unwrap_or(f64::from(job.spec.batch.poll_minutes) * 60_000.0);
+    let mut pending = false;
+    for b in batches.iter_mut().filter(|b| !b.finished) {
+        b.poll_due = now + ms;
+        pending = true;
+    }
+    if !pending {
+        return Command::Triggers { delete: vec![POLL], every: None, after: Vec::new() };
+    }
+    Command::Triggers {
+        delete: vec![POLL],
+        every: Some((HEARTBEAT, HEARTBEAT_MINUTES)),
+        after: vec![(POLL, ms)],
+    }
 }
 
 /// The Batches sheet rows of the dirty records, each in place (found by id) or appended.
@@ -564,7 +584,7 @@ fn loaded(run: &mut Run, job: Job, props: &Props) -> Result<Vec<Command>> {
     }
     // A watchdog poll first: an execution killed mid-ingest, or refused by a daily quota, leaves
     // the next poll scheduled; a poll that ends normally replaces it.
-    let watchdog = poll_trigger(&s.job, &w.batches, Some(WATCHDOG_MS));
+    let watchdog = poll_trigger(&s.job, &mut w.batches, Some(WATCHDOG_MS), now);
     run.slice = Some(Box::new(s));
     let mut cmds = vec![watchdog];
     cmds.extend(next(run, 0)?);
@@ -786,16 +806,16 @@ fn rows(run: &mut Run, ids: Value) -> Result<Vec<Command>> {
     let (s, w) = parts!(run);
     let mut cmds = batch_rows(s, w, ids, now)?;
     cmds.extend([Command::Flush, Command::Unlock]);
-    let left: Vec<Record> = w.batches.iter().filter(|b| !b.finished).cloned().collect();
+    let mut left: Vec<Record> = w.batches.iter().filter(|b| !b.finished).cloned().collect();
     let ingested = w.batches.len() - left.len();
+    let poll = poll_trigger(&s.job, &mut left, (flow == Flow::CancelBatches).then_some(1000.0), now);
     cmds.push(Command::SetProps { set: vec![(P_BATCHES, Some(to_string(&left)))] });
+    cmds.push(poll);
     if flow == Flow::CancelBatches {
-        cmds.push(poll_trigger(&s.job, &w.batches, Some(1000.0)));
         let list: Vec<Value> = w.batches.iter().map(|b| json!({ "id": b.id, "state": b.state })).collect();
         cmds.push(Command::Done { result: Value::Array(list) });
         return Ok(cmds);
     }
-    cmds.push(poll_trigger(&s.job, &left, None));
     // Rows left over (failed or expired lines, released rows) go where `batch.retry` says.
     let mut next = Value::Null;
     if left.is_empty() && w.had_pending {

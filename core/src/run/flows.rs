@@ -43,7 +43,7 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
         }
         Flow::Heartbeat => {
             run.phase = Phase::Heartbeat;
-            vec![Command::GetProps { keys: vec![P_STOP, P_PROGRESS] }]
+            vec![Command::GetProps { keys: vec![P_STOP, P_PROGRESS, super::batch::P_BATCHES] }]
         }
         Flow::RetryFailed => {
             run.phase = Phase::RetrySpec;
@@ -93,8 +93,20 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                 .and_then(|t| crate::decode::value(t.as_bytes()).ok())
                 .unwrap_or(Value::Null);
             let num = |v: &Value| v.as_f64().unwrap_or(0.0);
-            if props.get(P_STOP).is_some_and(Option::is_some) || snapshot["finished"] == true {
-                vec![end_triggers(), Command::Done { result: json!({ "ended": true }) }]
+            let (batches, overdue) = super::batch::pending(&props, run.now);
+            if overdue {
+                // A poll died before it scheduled the next: this execution polls.
+                super::batch::begin(run)
+            } else if props.get(P_STOP).is_some_and(Option::is_some) || snapshot["finished"] == true {
+                if batches {
+                    vec![Command::Done { result: json!({ "waiting": "batches" }) }]
+                } else {
+                    let delete = vec![CONTINUE, HEARTBEAT, super::batch::POLL];
+                    vec![
+                        Command::Triggers { delete, every: None, after: Vec::new() },
+                        Command::Done { result: json!({ "ended": true }) },
+                    ]
+                }
             } else if snapshot["paused"].is_object() && run.now < num(&snapshot["paused"]["until"]) {
                 vec![Command::Done { result: json!({ "paused": true }) }]
             } else if snapshot.is_object() && run.now - num(&snapshot["at"]) < STALE_MS {

@@ -129,6 +129,8 @@ pub(crate) struct Slice {
     /// The most bytes a row can add to a prompt (its cells and their column names): the
     /// budget's worst case takes it, not a typical row's.
     pub(crate) row_bytes: u64,
+    /// Provider batches were pending when the slice ended.
+    pub(crate) batches_pending: bool,
     pub(crate) round_holder: Option<String>,
 }
 
@@ -177,6 +179,7 @@ impl Slice {
             after_rounds: None,
             round_holder: None,
             row_bytes: 0,
+            batches_pending: false,
         }
     }
 
@@ -945,6 +948,7 @@ fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec<Command>> 
         s.shared.day.get_or_insert_with(Default::default).record(now, 0, trigger_ms);
     }
     s.alert_problem = prop(&props, P_ALERT_PROBLEM);
+    s.batches_pending = super::batch::pending(&props, now).0;
     let mut cmds = vec![Command::SetProps { set: vec![s.state_prop()] }];
     if let Some(plan) = &s.plan {
         let ids: Option<Block> = read(batches, "read")?;
@@ -1110,7 +1114,14 @@ fn finish(run: &mut Run) -> Vec<Command> {
     if plan.is_some() {
         cmds.extend(progress_of(s, now));
     }
-    cmds.push(if ended {
+    cmds.push(if ended && s.batches_pending {
+        // The run is over; the heartbeat stays while provider batches are pending.
+        Command::Triggers {
+            delete: vec![CONTINUE],
+            every: Some((HEARTBEAT, HEARTBEAT_MINUTES)),
+            after: Vec::new(),
+        }
+    } else if ended {
         super::flows::end_triggers()
     } else {
         let wait = plan.and_then(|p| p.next_at).map_or(1000.0, |at| (at - now).max(1000.0));
