@@ -9,7 +9,7 @@ import { handlers } from './services.mjs';
 import { Workbook } from './workbook.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const BUILD_DIR = path.resolve(here, '..', 'appsscript', 'build');
+export const BUILD_DIR = process.env.ROWBATCH_BUILD_DIR ? path.resolve(process.env.ROWBATCH_BUILD_DIR) : path.resolve(here, '..', 'appsscript', 'build');
 
 /** Apps Script's limits (see ../shared/PLATFORM.md); each can be set per runtime. */
 export const LIMITS = {

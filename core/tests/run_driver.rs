@@ -83,7 +83,7 @@ fn interleave(w: &mut World, schedule: &[(u8, u8)], start_together: usize) {
     let mut execs: Vec<Exec> =
         (0..start_together).map(|i| w.start(i, if i == 0 { "run" } else { "continue" }, false)).collect();
     let mut next_id = start_together;
-    let mut check = |w: &World| {
+    let check = |w: &World| {
         let s = w.shared();
         let recorded = s.total_spent() + s.reserved_usd();
         assert!(w.bill <= recorded + 1e-12, "billed {} but only {recorded} on record", w.bill);

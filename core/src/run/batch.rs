@@ -330,7 +330,7 @@ fn submit_locked(
         s.ledger.max_rows = Some(part.lines as u32);
         let plan = crate::plan::plan(&s.job, &s.ledger);
         for pw in &plan.progress_writes {
-            slice::apply(&mut s.ledger.progress, pw.row, &pw.values, PROGRESS_COLUMNS.len());
+            super::wave::apply(&mut s.ledger.progress, pw.row, &pw.values, PROGRESS_COLUMNS.len());
         }
         writes.extend(plan.progress_writes);
         // Write-ahead: on record before the provider hears of the part.
@@ -339,7 +339,7 @@ fn submit_locked(
     }
     let mut cmds =
         vec![Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(format!("batch/{local}")))] }];
-    cmds.extend(slice::span(&s.ledger.progress, &writes, 0));
+    cmds.extend(super::wave::span(&s.ledger.progress, &writes, 0));
     cmds.extend([Command::Flush, Command::Unlock]);
     cmds.extend(part_call(run, 0)?);
     Ok(cmds)
@@ -445,7 +445,7 @@ fn submit_end(run: &mut Run, props: Props, out: Value, progress: Value, ids: Val
             for r in got.results {
                 s.pending.push(Finished::of(r));
             }
-            cmds.extend(slice::reconcile_pending(s, &holder, now));
+            cmds.extend(super::wave::reconcile_pending(s, &holder, now));
         }
         cmds.insert(
             0,
@@ -725,7 +725,7 @@ fn ingest_leased(run: &mut Run, j: usize, progress: Block, props: Props) -> Resu
     cmds.push(Command::SetProps { set: vec![s.state_prop(), (P_BATCHES, Some(to_string(&w.batches)))] });
     cmds.push(Command::Unlock);
     if go {
-        cmds.extend(slice::send(run)?);
+        cmds.extend(super::rounds::send(run)?);
         return Ok(cmds);
     }
     cmds.extend(after_rounds(run, j));
@@ -755,7 +755,7 @@ fn ingest_write(run: &mut Run, j: usize, out: Value, progress: Value, props: Pro
     let counts = s.summary_counts();
     let mut cmds =
         vec![Command::SetProps { set: vec![(P_LEDGER, Some(format!("batch/{}/{}", b.id, b.ingested)))] }];
-    cmds.extend(slice::reconcile_pending(s, &holder, now));
+    cmds.extend(super::wave::reconcile_pending(s, &holder, now));
     let (written, failed) = s.summary_counts_since(counts);
     let b = &mut w.batches[j];
     b.done += written;

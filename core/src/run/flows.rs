@@ -251,7 +251,7 @@ fn look(
             inputs,
             outputs,
             progress,
-            run: info.map(|i| slice::report_run(&job, &i, stopped)),
+            run: info.map(|i| super::close::report_run(&job, &i, stopped)),
             now: run.now,
         },
     );

@@ -10,11 +10,14 @@
 //! recorded runs replay as golden vectors.
 
 mod batch;
+mod close;
 mod flows;
 mod protocol;
+mod rounds;
 mod shared;
 mod slice;
 mod text;
+mod wave;
 
 pub use protocol::{Command, Event};
 pub use shared::{Reservation, Shared};

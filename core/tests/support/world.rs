@@ -1,6 +1,7 @@
 //! A host for the run driver in Rust: a workbook, Properties, the script lock and a provider
 //! that bills what it answers, performing the driver's commands one at a time, so tests can
-//! interleave executions and kill one at any command.
+//! interleave executions and kill one at any command. (Each test crate uses part of it.)
+#![allow(dead_code)]
 
 use rowbatch_core::cell::Cell;
 use rowbatch_core::price::{Price, Usage};

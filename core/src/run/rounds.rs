@@ -1,0 +1,225 @@
+//! Rounds of requests: a wave's `fetchAll`, its ingest, and the re-ask rounds after it, each
+//! reserved under the lock before it is sent.
+
+use super::flows::{Phase as Top, Props};
+use super::protocol::Command;
+use super::slice::*;
+use super::text;
+use super::wave::*;
+use super::*;
+use crate::cell::Cell;
+use crate::ingest::{IngestInput, Response, RowResult, Sent, Status};
+use crate::layout::{ANSWER_COLUMNS, OUTPUT_COLUMNS, output_columns};
+use crate::provider::{BuildInput, Item, build_requests_with};
+use crate::quota::DayReport;
+use crate::reconcile::{Outcome, OutcomeStatus};
+use serde_json::Value;
+
+/// The round of requests for the rows in flight.
+pub(crate) fn send(run: &mut Run) -> Result<Vec<Command>> {
+    let s = run.slice.as_mut().expect("loaded");
+    let items = s
+        .flights
+        .iter()
+        .map(|f| Item {
+            key: f.key.clone(),
+            signature: f.signature.clone(),
+            row: s.rows[f.index].clone(),
+            reask: f.reask.clone(),
+        })
+        .collect();
+    let built =
+        build_requests_with(&s.job, &BuildInput { spec: Value::Null, header: s.header.clone(), items })?;
+    for (f, r) in s.flights.iter_mut().zip(&built.requests) {
+        f.reserve_usd = r.reserve_usd;
+    }
+    if let Some(l) = &mut s.limiter {
+        l.requests.available -= built.requests.len() as f64;
+    }
+    s.fetch_started = run.now;
+    run.phase = Top::Slice(Phase::Fetched);
+    Ok(vec![Command::Fetch {
+        url: built.endpoint.url,
+        auth: built.endpoint.auth,
+        key: key_name(&s.job).to_owned(),
+        headers: built.endpoint.headers,
+        bodies: built.requests.into_iter().map(|r| r.body).collect(),
+    }])
+}
+
+pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Command>> {
+    let now = run.now;
+    let seed = run.seed();
+    let execution = run.execution();
+    let s = run.slice.as_mut().expect("loaded");
+    let sent: Vec<Sent> = s
+        .flights
+        .iter()
+        .map(|f| Sent {
+            key: f.key.clone(),
+            signature: f.signature.clone(),
+            attempt: f.attempt,
+            reasks: f.reask.as_ref().map_or(0, |r| r.count),
+            reserve_usd: f.reserve_usd,
+        })
+        .collect();
+    if responses.len() != sent.len() {
+        return Err(host_error(
+            "fetch",
+            format!("{} responses for {} requests", responses.len(), sent.len()),
+        ));
+    }
+    let got = crate::ingest::ingest_with(
+        &s.job,
+        &IngestInput {
+            spec: Value::Null,
+            sent,
+            responses,
+            now,
+            seed,
+            limiter: s.limiter.take(),
+            budget: None,
+            batch: false,
+            day: None,
+            wave_ms: Some(now - s.fetch_started),
+        },
+    )?;
+    s.limiter = Some(got.limiter);
+    if got.pause.is_some() {
+        s.refused = true;
+    } else {
+        s.fetched += got.results.len() as u64;
+        s.summary.sent += got.results.len();
+    }
+    s.unsettled += got.cost_usd;
+    s.summary.cost_usd += got.cost_usd;
+    s.info.cost_usd += got.cost_usd;
+    if s.fatal.is_none() {
+        s.fatal = got.fatal.map(|v| v.message);
+    }
+    let mut again = Vec::new();
+    let cost_col =
+        output_columns(&s.job).iter().position(|c| c == ANSWER_COLUMNS[3]).map(|i| i - OUTPUT_COLUMNS.len());
+    for (mut f, mut r) in std::mem::take(&mut s.flights).into_iter().zip(got.results) {
+        f.cost_usd += r.cost_usd;
+        if r.status == Status::Reask {
+            f.reask = r.reask.take();
+            again.push(f);
+            continue;
+        }
+        // The row's cost over every round it took.
+        if let Some(c) = cost_col.and_then(|i| r.cells.get_mut(i)) {
+            *c = Cell::Number((f.cost_usd * 1e6).round() / 1e6);
+        }
+        s.log.push(text::log_line(
+            &s.info.id,
+            &execution,
+            s.summary.waves,
+            f.sheet_row,
+            f.attempt,
+            &r,
+            s.wave_started,
+            now,
+        ));
+        s.pending.push(finished(&f, r));
+    }
+    if got.pause.is_some() && s.pause.is_none() {
+        s.pause = Some(paused_day(s, now));
+    }
+    if again.is_empty() {
+        return Ok(rounds_over(run));
+    }
+    if s.fatal.is_some() || s.pause.is_some() || now > s.deadline {
+        release(s, again, "no time left to re-ask");
+        return Ok(rounds_over(run));
+    }
+    s.flights = again;
+    run.phase = Top::Slice(Phase::Journal);
+    Ok(vec![Command::Lock, Command::GetProps { keys: vec![P_STATE] }])
+}
+
+/// The day's quota state just after a refusal, for the pause's message and end.
+pub(crate) fn paused_day(s: &Slice, now: f64) -> DayReport {
+    let mut day = s.shared.day.clone().unwrap_or_default();
+    crate::quota::refused(&s.job, &mut day, now);
+    crate::quota::report(&s.job, day, now, false)
+}
+
+impl Finished {
+    /// An outcome that needs no more request (a batch line's).
+    pub(crate) fn of(r: RowResult) -> Self {
+        let f = Flight::reask(RowResult { reask: None, ..r.clone() }, 0, 0, 0);
+        finished(&f, r)
+    }
+}
+
+impl Flight {
+    /// A row to ask again (from a batch line), at the attempt the line was.
+    pub(crate) fn reask(r: RowResult, index: usize, sheet_row: u64, attempt: u32) -> Self {
+        Flight {
+            key: r.key,
+            signature: r.signature,
+            index,
+            sheet_row,
+            attempt,
+            reask: r.reask,
+            reserve_usd: 0.0,
+            cost_usd: r.cost_usd,
+        }
+    }
+}
+
+pub(crate) fn finished(f: &Flight, r: RowResult) -> Finished {
+    let status = match r.status {
+        Status::Done => OutcomeStatus::Done,
+        Status::Retry => OutcomeStatus::Retry,
+        Status::Failed => OutcomeStatus::Failed,
+        Status::Released | Status::Reask => OutcomeStatus::Released,
+    };
+    Finished {
+        outcome: Outcome {
+            key: f.key.clone(),
+            signature: f.signature.clone(),
+            status,
+            note: r.note,
+            not_before: r.not_before,
+        },
+        cells: r.cells,
+    }
+}
+
+pub(crate) fn release(s: &mut Slice, rows: Vec<Flight>, why: &str) {
+    for f in rows {
+        let outcome = Outcome {
+            key: f.key,
+            signature: f.signature,
+            status: OutcomeStatus::Released,
+            note: why.to_owned(),
+            not_before: 0.0,
+        };
+        s.pending.push(Finished { outcome, cells: Vec::new() });
+    }
+}
+
+/// A re-ask round: settled and reserved under the lock like a wave; what the budget cannot
+/// hold is released for a later wave.
+pub(crate) fn journal(run: &mut Run, props: Props) -> Result<Vec<Command>> {
+    let now = run.now;
+    let execution = run.execution();
+    let s = run.slice.as_mut().expect("loaded");
+    let holder = s.round_holder.clone().unwrap_or(execution);
+    s.merge(shared_of(&props)?, &holder, now);
+    let flights = std::mem::take(&mut s.flights);
+    let go = s.reserve_round(&holder, flights, now)?;
+    let mut cmds = vec![Command::SetProps { set: vec![s.state_prop()] }, Command::Unlock];
+    cmds.extend(if go { send(run)? } else { rounds_over(run) });
+    Ok(cmds)
+}
+
+/// The rounds of a wave (or of a batch slice's re-asks) have their outcomes.
+pub(crate) fn rounds_over(run: &mut Run) -> Vec<Command> {
+    match run.slice.as_ref().and_then(|s| s.after_rounds) {
+        Some(j) => super::batch::after_rounds(run, j),
+        None => wave_top(run),
+    }
+}

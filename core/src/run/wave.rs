@@ -1,0 +1,247 @@
+//! A wave: one locked section that reads the ledger, writes the last wave's outcomes, plans the
+//! next wave on what the sheets now hold and records its reservation before it is sent.
+
+use super::close::*;
+use super::flows::{Phase as Top, Props};
+use super::protocol::Command;
+use super::rounds::*;
+use super::slice::*;
+use super::text;
+use super::*;
+use crate::cell::Cell;
+use crate::layout::{OUTPUT_COLUMNS, PROGRESS_COLUMNS, output_columns};
+use crate::ledger::{Block, RowWrite};
+use crate::reconcile::{ReconcileInput, reconcile_with};
+use crate::to_json::to_string;
+use serde_json::Value;
+
+pub(crate) fn wave_top(run: &mut Run) -> Vec<Command> {
+    run.phase = Top::Slice(Phase::WaveLocked);
+    vec![Command::Lock, Command::GetProps { keys: vec![P_STOP, P_STATE, P_LEDGER, P_ALERT_PROBLEM] }]
+}
+
+pub(crate) fn wave_locked(run: &mut Run, props: Props) -> Result<Vec<Command>> {
+    let now = run.now;
+    let holder = run.execution();
+    let s = run.slice.as_mut().expect("loaded");
+    s.stop_asked = prop(&props, P_STOP);
+    s.alert_problem = prop(&props, P_ALERT_PROBLEM);
+    let fresh = shared_of(&props)?;
+    s.merge(fresh, &holder, now);
+    let progress = s.mark.is_none() || prop(&props, P_LEDGER) != s.mark;
+    let mut cmds = vec![Command::Read { sheet: output_sheet(&s.job), width: OUTPUT_COLUMNS.len() }];
+    if progress {
+        cmds.push(Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() });
+    }
+    run.phase = Top::Slice(Phase::WaveRead { progress });
+    Ok(cmds)
+}
+
+pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<Vec<Command>> {
+    let now = run.now;
+    let execution = run.execution();
+    let s = run.slice.as_mut().expect("loaded");
+    s.ledger.outputs = outputs;
+    if let Some(p) = progress {
+        s.ledger.progress = p;
+    }
+    let (out_writes, mut progress_writes) = reconciled(s, &execution, now);
+    let mut marks: Vec<(u64, Cell)> = Vec::new();
+    let go = s.fatal.is_none() && s.stop_asked.is_none() && s.pause.is_none();
+    if go {
+        let cap = crate::estimate::capacity_with(
+            &s.job,
+            crate::estimate::CapacityInput {
+                spec: Value::Null,
+                now,
+                limiter: s.limiter.take(),
+                budget: s.max_usd().map(|m| s.shared.budget(m)),
+                row_bytes: Some(s.row_bytes),
+                batch: false,
+                day: s.shared.day.clone(),
+            },
+        );
+        s.limiter = Some(cap.limiter);
+        s.shared.limiter = s.limiter.clone();
+        if cap.quota.as_ref().is_some_and(|q| q.pause_until.is_some()) {
+            s.pause = cap.quota;
+        }
+        s.ledger.now = now;
+        s.ledger.deadline = s.deadline;
+        s.ledger.capacity = cap.capacity;
+        s.ledger.reserve = cap.reserve;
+        s.ledger.timing = cap.timing;
+        let plan = crate::plan::plan(&s.job, &s.ledger);
+        for w in &plan.progress_writes {
+            apply(&mut s.ledger.progress, w.row, &w.values, PROGRESS_COLUMNS.len());
+        }
+        progress_writes.extend(plan.progress_writes.iter().cloned());
+        marks.extend(plan.marks.iter().map(|m| (m.row, Cell::Text(m.status.as_str().to_owned()))));
+        // Write-ahead: the wave's worst case is on record before a request leaves.
+        s.shared.reserve(&execution, plan.reserved.usd, now + s.ledger.timing.lease_ms, None);
+        s.plan = Some(plan);
+    }
+    let mut set = vec![s.state_prop()];
+    if !progress_writes.is_empty() {
+        // Stamped before the write: a writer killed half-way still makes the others read again.
+        s.writes += 1;
+        let mark = format!("{execution}/{}", s.writes);
+        set.push((P_LEDGER, Some(mark.clone())));
+        s.mark = Some(mark);
+    }
+    let mut cmds = vec![Command::SetProps { set }];
+    let out = output_sheet(&s.job);
+    let step = u64::from(crate::validate::GRID_STEP_ROWS);
+    for (row, status) in marks {
+        cmds.push(Command::Write {
+            sheet: out.clone(),
+            row,
+            col: STATUS_COL,
+            values: vec![safe_row(vec![status])],
+            step,
+        });
+    }
+    cmds.extend(runs(&out, out_writes, step));
+    if let Some(c) = span(&s.ledger.progress, &progress_writes, step) {
+        cmds.push(c);
+    }
+    // The wave's outcome lines go with its results: a slice killed later loses none of them.
+    if !s.log.is_empty() {
+        let values = std::mem::take(&mut s.log).into_iter().map(safe_row).collect();
+        cmds.push(Command::Append {
+            sheet: LOG_SHEET.to_owned(),
+            header: header(&text::LOG_COLUMNS),
+            values,
+        });
+    }
+    cmds.extend([
+        Command::Flush,
+        Command::Unlock,
+        Command::SetProps { set: vec![(P_RUN, Some(to_string(&s.info)))] },
+    ]);
+    if let Some(f) = &s.fatal {
+        s.stop = Some(f.clone());
+    } else if let Some(asked) = &s.stop_asked {
+        s.stop = Some(asked.clone());
+    }
+    let plan = s.plan.as_ref();
+    if s.stop.is_some() || s.pause.is_some() || plan.is_none_or(|p| p.send.is_empty()) {
+        if let Some(p) = plan
+            && s.stop.is_none()
+            && p.stop == crate::plan::Stop::Budget
+            && p.counts.in_flight == 0
+        {
+            let max = s.max_usd().unwrap_or(0.0);
+            s.stop = Some(format!("budget reached: {:.4} of {max} USD spent", s.shared.total_spent()));
+        }
+        cmds.extend(close(run));
+        return Ok(cmds);
+    }
+    let plan = s.plan.as_ref().expect("checked");
+    cmds.extend(progress_of(s, now));
+    s.flights = plan
+        .send
+        .iter()
+        .map(|p| Flight {
+            key: p.key.clone(),
+            signature: p.signature.clone(),
+            index: p.index,
+            sheet_row: p.sheet_row,
+            attempt: p.attempt,
+            reask: None,
+            reserve_usd: 0.0,
+            cost_usd: 0.0,
+        })
+        .collect();
+    s.wave_started = now;
+    cmds.extend(send(run)?);
+    Ok(cmds)
+}
+
+/// The outcomes waiting since the last locked section, against the ledger just read: the
+/// output rows to write (ledger cells made safe, answer cells safe from ingest) and the progress
+/// writes, both applied to the blocks kept in memory.
+pub(crate) fn reconciled(s: &mut Slice, execution: &str, now: f64) -> (Vec<(u64, Vec<Cell>)>, Vec<RowWrite>) {
+    let mut out_writes = Vec::new();
+    if s.pending.is_empty() {
+        return (out_writes, Vec::new());
+    }
+    let pending = std::mem::take(&mut s.pending);
+    let input = ReconcileInput {
+        spec: Value::Null,
+        results: pending.iter().map(|f| f.outcome.clone()).collect(),
+        outputs: std::mem::take(&mut s.ledger.outputs),
+        progress: std::mem::take(&mut s.ledger.progress),
+        execution: execution.to_owned(),
+        now,
+    };
+    let rec = reconcile_with(&s.job, &input);
+    // Taken back: reconcile only reads them.
+    (s.ledger.outputs, s.ledger.progress) = (input.outputs, input.progress);
+    let answer_width = output_columns(&s.job).len() - OUTPUT_COLUMNS.len();
+    for w in &rec.output_writes {
+        let ledger: Vec<Cell> = w.ledger.iter().map(|t| Cell::Text(t.clone())).collect();
+        apply(&mut s.ledger.outputs, w.row, &ledger, OUTPUT_COLUMNS.len());
+        let cells = &pending[w.result].cells;
+        let mut row = safe_row(ledger);
+        row.extend(if cells.is_empty() { vec![Cell::Empty; answer_width] } else { cells.clone() });
+        out_writes.push((w.row, row));
+    }
+    for w in &rec.progress_writes {
+        apply(&mut s.ledger.progress, w.row, &w.values, PROGRESS_COLUMNS.len());
+    }
+    s.summary.waves += 1;
+    s.summary.written += rec.counts.written;
+    s.summary.failed += rec.counts.failed;
+    s.summary.retries += rec.counts.retries;
+    (out_writes, rec.progress_writes)
+}
+
+/// [`reconciled`] as the writes of a locked section: output rows, then the progress span.
+pub(crate) fn reconcile_pending(s: &mut Slice, execution: &str, now: f64) -> Vec<Command> {
+    let (out, progress) = reconciled(s, execution, now);
+    let step = u64::from(crate::validate::GRID_STEP_ROWS);
+    let mut cmds = runs(&output_sheet(&s.job), out, step);
+    cmds.extend(span(&s.ledger.progress, &progress, step));
+    cmds
+}
+
+/// Writes a value row into a block read earlier, so the next decision sees it without a read.
+pub(crate) fn apply(block: &mut Block, row: u64, values: &[Cell], width: usize) {
+    let Some(i) = row.checked_sub(block.first_row).map(|i| i as usize) else { return };
+    while block.rows.len() <= i {
+        block.rows.push(vec![Cell::Empty; width]);
+    }
+    block.rows[i] = values.iter().take(width).cloned().collect();
+}
+
+/// One write per run of consecutive rows.
+pub(crate) fn runs(sheet: &str, mut writes: Vec<(u64, Vec<Cell>)>, step: u64) -> Vec<Command> {
+    writes.sort_by_key(|w| w.0);
+    let mut cmds: Vec<Command> = Vec::new();
+    for (row, values) in writes {
+        if let Some(Command::Write { row: first, values: block, .. }) = cmds.last_mut()
+            && *first + block.len() as u64 == row
+        {
+            block.push(values);
+            continue;
+        }
+        cmds.push(Command::Write { sheet: sheet.to_owned(), row, col: 1, values: vec![values], step });
+    }
+    cmds
+}
+
+/// One write over the progress rows from the first to the last written, from the block.
+pub(crate) fn span(block: &Block, writes: &[RowWrite], step: u64) -> Option<Command> {
+    let first = writes.iter().map(|w| w.row).min()?;
+    let last = writes.iter().map(|w| w.row).max()?;
+    let width = PROGRESS_COLUMNS.len();
+    let values = (first..=last)
+        .map(|r| {
+            let mut row = block.rows.get((r - block.first_row) as usize).cloned().unwrap_or_default();
+            row.resize(width, Cell::Empty);
+            safe_row(row)
+        })
+        .collect();
+    Some(Command::Write { sheet: PROGRESS_SHEET.to_owned(), row: first, col: 1, values, step })
+}
