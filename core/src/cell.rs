@@ -13,6 +13,17 @@ pub enum Cell {
     Text(String),
 }
 
+impl serde::Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Empty => s.serialize_none(),
+            Cell::Bool(b) => s.serialize_bool(*b),
+            Cell::Number(n) => s.serialize_f64(*n),
+            Cell::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
 impl ToJson for Cell {
     fn write(&self, out: &mut String) {
         match self {

@@ -28,6 +28,25 @@ where
 /// Decodes a JS value, naming the JSON path of anything wrong in it. As in `JSON.stringify`,
 /// NaN and ±Infinity arrive as null and `undefined` fields are absent.
 pub fn decode<T: FromJson>(js: JsValue) -> Result<T, ApiError> {
+    Ok(rowbatch_core::decode::from_slice(&utf8(js)?)?)
+}
+
+/// A serde type from a JS value, through its JSON text (unknown fields refused where the type
+/// says so); a mistake names where serde_json found it.
+pub fn decode_serde<T: serde::de::DeserializeOwned>(js: JsValue) -> Result<T, ApiError> {
+    serde_json::from_slice(&utf8(js)?).map_err(|e| {
+        ApiError::Core(Error::invalid(Problem::new("(input)", "the driver's input").found(e.to_string())))
+    })
+}
+
+/// A serde type as a JS value, through its JSON text.
+pub fn encode_serde<T: serde::Serialize>(value: &T) -> Result<JsValue, ApiError> {
+    let text = serde_json::to_string(value).map_err(|e| ApiError::Encode(e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|_| ApiError::Encode("JSON.parse refused the result".into()))
+}
+
+/// The value's JSON text as UTF-8 bytes.
+fn utf8(js: JsValue) -> Result<Vec<u8>, ApiError> {
     let text =
         js_sys::JSON::stringify(&js).map_err(|_| invalid("a value JSON can hold (no cycles, no BigInt)"))?;
     let bytes = UTF8
@@ -39,7 +58,7 @@ pub fn decode<T: FromJson>(js: JsValue) -> Result<T, ApiError> {
     if text.includes("\\ud", 0) {
         replace_lone_surrogates(&mut bytes);
     }
-    Ok(rowbatch_core::decode::from_slice(&bytes)?)
+    Ok(bytes)
 }
 
 /// JS strings may hold unpaired surrogates (a cell cut in the middle of an emoji);

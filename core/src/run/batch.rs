@@ -223,10 +223,8 @@ fn call(
         key: slice::key_name(job).to_owned(),
         headers: c.headers,
         body: if c.form.is_some() { None } else { c.body },
-        file: c
-            .form
-            .as_ref()
-            .map(|_| (c.file_name.clone().unwrap_or_default(), upload.unwrap_or_default().to_owned())),
+        file_name: c.form.as_ref().and(c.file_name.clone()),
+        file: c.form.as_ref().map(|_| upload.unwrap_or_default().to_owned()),
         form: c.form,
     })
 }
@@ -248,15 +246,15 @@ fn submit_spec(run: &mut Run, job: Job) -> Vec<Command> {
             sheet: job.spec.input.sheet.clone(),
             header_row: u64::from(job.spec.input.header_row),
         },
-        Command::Lock,
+        Command::lock(),
         Command::Sheet {
             name: output_sheet(&job),
             header: header(&crate::layout::output_columns(&job)),
             hidden: false,
         },
         Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
-        Command::Read { sheet: output_sheet(&job), width: OUTPUT_COLUMNS.len() },
-        Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() },
+        Command::read(output_sheet(&job), OUTPUT_COLUMNS.len()),
+        Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
         Command::GetProps { keys: vec![P_STATE] },
     ];
     run.slice = Some(Box::new(Slice::new(job)));
@@ -350,10 +348,10 @@ fn part_call(run: &mut Run, i: usize) -> Result<Vec<Command>> {
     let Some(part) = w.parts.get(i) else {
         run.phase = Top::Batch(Phase::SubmitEnd);
         let mut cmds = vec![
-            Command::Lock,
+            Command::lock(),
             Command::GetProps { keys: vec![P_BATCHES, P_STATE] },
-            Command::Read { sheet: output_sheet(&s.job), width: OUTPUT_COLUMNS.len() },
-            Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() },
+            Command::read(output_sheet(&s.job), OUTPUT_COLUMNS.len()),
+            Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
         ];
         cmds.extend(batches_sheet());
         return Ok(cmds);
@@ -418,7 +416,7 @@ fn state_word(s: batchapi::State) -> String {
 fn batches_sheet() -> [Command; 2] {
     [
         Command::Sheet { name: BATCH_SHEET.to_owned(), header: header(&BATCH_COLUMNS), hidden: false },
-        Command::Read { sheet: BATCH_SHEET.to_owned(), width: 1 },
+        Command::read(BATCH_SHEET.to_owned(), 1),
     ]
 }
 
@@ -670,8 +668,8 @@ fn ingest_slice(run: &mut Run, j: usize) -> Result<Vec<Command>> {
     w.slice_end = (w.batches[j].ingested + INGEST_LINES).min(w.lines.len());
     run.phase = Top::Batch(Phase::IngestLeased(j));
     Ok(vec![
-        Command::Lock,
-        Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() },
+        Command::lock(),
+        Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
         Command::GetProps { keys: vec![P_STATE] },
     ])
 }
@@ -737,9 +735,9 @@ pub(crate) fn after_rounds(run: &mut Run, j: usize) -> Vec<Command> {
     let s = run.slice.as_ref().expect("the spec was read");
     run.phase = Top::Batch(Phase::IngestWrite(j));
     vec![
-        Command::Lock,
-        Command::Read { sheet: output_sheet(&s.job), width: OUTPUT_COLUMNS.len() },
-        Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() },
+        Command::lock(),
+        Command::read(output_sheet(&s.job), OUTPUT_COLUMNS.len()),
+        Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
         Command::GetProps { keys: vec![P_STATE] },
     ]
 }
@@ -795,7 +793,7 @@ fn cancelled(run: &mut Run, answers: Vec<Answer>) -> Result<Vec<Command>> {
 /// The Batches rows of what changed, under the lock; then the record and the next poll.
 fn end(run: &mut Run) -> Vec<Command> {
     run.phase = Top::Batch(Phase::Rows);
-    let mut cmds = vec![Command::Lock];
+    let mut cmds = vec![Command::lock()];
     cmds.extend(batches_sheet());
     cmds
 }

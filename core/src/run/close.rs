@@ -23,7 +23,7 @@ pub(crate) fn close(run: &mut Run) -> Vec<Command> {
     let s = run.slice.as_ref().expect("loaded");
     run.phase = Top::Slice(Phase::Closing);
     let mut cmds = vec![
-        Command::Lock,
+        Command::lock(),
         Command::GetProps { keys: vec![P_STATE, P_ALERT_EMAIL, P_ALERTS, P_ALERT_PROBLEM] },
     ];
     if s.plan.is_some() {
@@ -32,7 +32,7 @@ pub(crate) fn close(run: &mut Run) -> Vec<Command> {
             header: header(&crate::layout::BATCH_COLUMNS),
             hidden: false,
         });
-        cmds.push(Command::Read { sheet: BATCH_SHEET.to_owned(), width: 1 });
+        cmds.push(Command::read(BATCH_SHEET.to_owned(), 1));
     }
     cmds
 }
@@ -154,8 +154,8 @@ pub(crate) fn report_or_finish(run: &mut Run) -> Vec<Command> {
         run.phase = Top::Slice(Phase::Reporting);
         let width = output_columns(&s.job).len();
         return vec![
-            Command::Read { sheet: output_sheet(&s.job), width },
-            Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() },
+            Command::read(output_sheet(&s.job), width),
+            Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
         ];
     }
     finish(run)

@@ -124,7 +124,7 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                     let sheet = slice::output_sheet(&job);
                     run.slice = Some(Box::new(Slice::new(job)));
                     run.phase = Phase::RetryRead;
-                    vec![Command::Lock, Command::Read { sheet, width: crate::layout::OUTPUT_COLUMNS.len() }]
+                    vec![Command::lock(), Command::read(sheet, crate::layout::OUTPUT_COLUMNS.len())]
                 }
             }
         }
@@ -166,11 +166,8 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                         sheet: job.spec.input.sheet.clone(),
                         header_row: u64::from(job.spec.input.header_row),
                     },
-                    Command::Read { sheet: slice::output_sheet(&job), width },
-                    Command::Read {
-                        sheet: super::PROGRESS_SHEET.to_owned(),
-                        width: crate::layout::PROGRESS_COLUMNS.len(),
-                    },
+                    Command::read(slice::output_sheet(&job), width),
+                    Command::read(super::PROGRESS_SHEET.to_owned(), crate::layout::PROGRESS_COLUMNS.len()),
                     Command::GetProps { keys: vec![P_RUN, P_STOP] },
                 ];
                 run.slice = Some(Box::new(Slice::new(job)));

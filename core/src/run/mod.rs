@@ -24,6 +24,7 @@ pub use shared::{Reservation, Shared};
 
 use crate::error::{Error, Problem, Result};
 use crate::read::FromJson;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The hidden sheet whose A1 holds the job spec.
@@ -58,7 +59,7 @@ pub const STALE_MS: f64 = 8.0 * 60_000.0;
 pub const HEARTBEAT_MINUTES: u32 = 10;
 
 /// Which entry point the execution is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Flow {
     /// A new run: a new id, then the first slice.
@@ -85,7 +86,7 @@ pub enum Flow {
     CancelBatches,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Start {
     pub flow: Flow,
@@ -98,7 +99,7 @@ pub struct Start {
 }
 
 /// A recorded execution: how it started and what its host observed.
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Recorded {
     pub start: Start,

@@ -7,11 +7,19 @@
 //! keys never cross: a fetch names the Property that holds the key, and the host adds it.
 
 use crate::cell::Cell;
-use crate::read::FromJson;
-use crate::to_json::{self, ToJson};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq)]
+/// How long a host waits for the script lock before the execution gives up (Apps Script's
+/// `waitLock` takes at most 30 s... and throws after it).
+pub const LOCK_WAIT_MS: u64 = 30_000;
+/// Ledger blocks start under the header row.
+pub const LEDGER_FIRST_ROW: u64 = 2;
+
+/// A command, written as `{"op": "<name>", ...its fields}` (camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Command {
     /// Script Properties, one read: `{name: text | null}`.
     GetProps {
@@ -19,10 +27,13 @@ pub enum Command {
     },
     /// Sets (or, for `None`, deletes) Script Properties.
     SetProps {
+        #[serde(serialize_with = "pairs")]
         set: Vec<(&'static str, Option<String>)>,
     },
-    /// The script lock (`waitMs`); a host that cannot get it ends the execution.
-    Lock,
+    /// The script lock, waiting at most `waitMs`; a host that cannot get it ends the execution.
+    Lock {
+        wait_ms: u64,
+    },
     Unlock,
     /// `SpreadsheetApp.flush()`: what was written is in the sheet before the lock is released.
     Flush,
@@ -42,11 +53,13 @@ pub enum Command {
         header: Vec<Cell>,
         hidden: bool,
     },
-    /// The first `width` columns under the header as a block; null when the sheet does not
-    /// exist. Written with the A1 `range` to read and its `firstRow`.
+    /// The first `width` columns under the header as a block (`{firstRow, rows}`), read as the
+    /// open-ended A1 `range` (`A2:E` runs to the last row); null when the sheet does not exist.
     Read {
         sheet: String,
         width: usize,
+        range: String,
+        first_row: u64,
     },
     /// `setValues` at (row, col), growing the sheet first (`step` rows at least) when needed.
     Write {
@@ -77,6 +90,7 @@ pub enum Command {
         url: String,
         auth: &'static str,
         key: String,
+        #[serde(serialize_with = "pairs")]
         headers: Vec<(String, String)>,
         bodies: Vec<String>,
     },
@@ -87,16 +101,21 @@ pub enum Command {
         url: String,
         auth: &'static str,
         key: String,
+        #[serde(serialize_with = "pairs")]
         headers: Vec<(String, String)>,
         body: Option<String>,
+        #[serde(serialize_with = "optional_pairs")]
         form: Option<Vec<(String, String)>>,
-        file: Option<(String, String)>,
+        file_name: Option<String>,
+        file: Option<String>,
     },
     /// Deletes every trigger of the `delete` handlers; keeps exactly one recurring `every`
-    /// trigger; creates the one-shot `after` triggers.
+    /// trigger (`{handler, minutes}`); creates the one-shot `after` triggers (`{handler, ms}`).
     Triggers {
         delete: Vec<&'static str>,
+        #[serde(serialize_with = "every_json")]
         every: Option<(&'static str, u32)>,
+        #[serde(serialize_with = "after_json")]
         after: Vec<(&'static str, f64)>,
     },
     /// Whether the script may use `scope` (`ScriptApp.getAuthorizationInfo`).
@@ -125,39 +144,56 @@ pub enum Command {
 }
 
 impl Command {
-    fn op(&self) -> &'static str {
-        match self {
-            Self::GetProps { .. } => "getProps",
-            Self::SetProps { .. } => "setProps",
-            Self::Lock => "lock",
-            Self::Unlock => "unlock",
-            Self::Flush => "flush",
-            Self::ReadCell { .. } => "readCell",
-            Self::ReadInput { .. } => "readInput",
-            Self::Sheet { .. } => "sheet",
-            Self::Read { .. } => "read",
-            Self::Write { .. } => "write",
-            Self::Append { .. } => "append",
-            Self::Replace { .. } => "replace",
-            Self::HasKey { .. } => "hasKey",
-            Self::Fetch { .. } => "fetch",
-            Self::Call { .. } => "call",
-            Self::Triggers { .. } => "triggers",
-            Self::MayUse { .. } => "mayUse",
-            Self::Mail { .. } => "mail",
-            Self::User => "user",
-            Self::Log { .. } => "log",
-            Self::Fail { .. } => "fail",
-            Self::Done { .. } => "done",
-        }
+    pub fn lock() -> Self {
+        Self::Lock { wait_ms: LOCK_WAIT_MS }
+    }
+
+    /// The first `width` columns of `sheet` under its header.
+    pub fn read(sheet: impl Into<String>, width: usize) -> Self {
+        let range = format!("A{LEDGER_FIRST_ROW}:{}", column_letters(width));
+        Self::Read { sheet: sheet.into(), width, range, first_row: LEDGER_FIRST_ROW }
     }
 }
 
-/// How long a host waits for the script lock before the execution gives up (Apps Script's
-/// `waitLock` takes at most 30 s... and throws after it).
-pub const LOCK_WAIT_MS: u64 = 30_000;
-/// Ledger blocks start under the header row.
-pub const LEDGER_FIRST_ROW: u64 = 2;
+/// Pairs written as a JSON object, in their order.
+fn pairs<S: Serializer, K: Serialize, V: Serialize>(v: &[(K, V)], s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(v.len()))?;
+    for (k, val) in v {
+        m.serialize_entry(k, val)?;
+    }
+    m.end()
+}
+
+fn optional_pairs<S: Serializer>(v: &Option<Vec<(String, String)>>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(p) => pairs(p, s),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Serialize)]
+struct Every<'a> {
+    handler: &'a str,
+    minutes: u32,
+}
+
+#[derive(Serialize)]
+struct After<'a> {
+    handler: &'a str,
+    ms: u64,
+}
+
+fn every_json<S: Serializer>(v: &Option<(&'static str, u32)>, s: S) -> Result<S::Ok, S::Error> {
+    v.map(|(handler, minutes)| Every { handler, minutes }).serialize(s)
+}
+
+fn after_json<S: Serializer>(v: &[(&'static str, f64)], s: S) -> Result<S::Ok, S::Error> {
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for (handler, ms) in v {
+        seq.serialize_element(&After { handler, ms: ms.round() as u64 })?;
+    }
+    seq.end()
+}
 
 /// A column's letters: 1 → A, 27 → AA.
 pub fn column_letters(mut n: usize) -> String {
@@ -170,136 +206,8 @@ pub fn column_letters(mut n: usize) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
-/// Writes `"name":value` members after the op.
-struct Obj<'a> {
-    out: &'a mut String,
-    first: bool,
-}
-
-impl Obj<'_> {
-    fn f<T: ToJson + ?Sized>(&mut self, name: &str, v: &T) -> &mut Self {
-        let key = format!("\"{name}\":");
-        to_json::field(self.out, &mut self.first, &key, v);
-        self
-    }
-}
-
-struct Pairs<'a, V>(&'a [(&'a str, V)]);
-
-impl<V: ToJson> ToJson for Pairs<'_, V> {
-    fn write(&self, out: &mut String) {
-        out.push('{');
-        let mut first = true;
-        for (k, v) in self.0 {
-            let mut key = String::new();
-            to_json::string(&mut key, k);
-            key.push(':');
-            to_json::field(out, &mut first, &key, v);
-        }
-        out.push('}');
-    }
-}
-
-impl ToJson for Command {
-    fn write(&self, out: &mut String) {
-        out.push('{');
-        let mut o = Obj { out, first: true };
-        o.f("op", self.op());
-        match self {
-            Self::GetProps { keys } => {
-                o.f("keys", keys);
-            }
-            Self::SetProps { set } => {
-                let pairs: Vec<(&str, Option<&String>)> = set.iter().map(|(k, v)| (*k, v.as_ref())).collect();
-                o.f("set", &Pairs(&pairs));
-            }
-            Self::Lock => {
-                o.f("waitMs", &LOCK_WAIT_MS);
-            }
-            Self::Unlock | Self::Flush | Self::User => {}
-            Self::ReadCell { sheet } => {
-                o.f("sheet", sheet);
-            }
-            Self::ReadInput { sheet, header_row } => {
-                o.f("sheet", sheet).f("headerRow", header_row);
-            }
-            Self::Sheet { name, header, hidden } => {
-                o.f("name", name).f("header", header).f("hidden", hidden);
-            }
-            Self::Read { sheet, width } => {
-                // Open-ended (`A2:E` runs to the sheet's last row): one read, whatever the grid.
-                let range = format!("A{LEDGER_FIRST_ROW}:{}", column_letters(*width));
-                o.f("sheet", sheet).f("width", width).f("range", &range).f("firstRow", &LEDGER_FIRST_ROW);
-            }
-            Self::Write { sheet, row, col, values, step } => {
-                o.f("sheet", sheet).f("row", row).f("col", col).f("values", values).f("step", step);
-            }
-            Self::Append { sheet, header, values } => {
-                o.f("sheet", sheet).f("header", header).f("values", values);
-            }
-            Self::Replace { sheet, values } => {
-                o.f("sheet", sheet).f("values", values);
-            }
-            Self::HasKey { name } => {
-                o.f("name", name);
-            }
-            Self::Fetch { url, auth, key, headers, bodies } => {
-                let h: Vec<(&str, &String)> = headers.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                o.f("url", url).f("auth", auth).f("key", key).f("headers", &Pairs(&h)).f("bodies", bodies);
-            }
-            Self::Call { method, url, auth, key, headers, body, form, file } => {
-                let h: Vec<(&str, &String)> = headers.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                o.f("method", method)
-                    .f("url", url)
-                    .f("auth", auth)
-                    .f("key", key)
-                    .f("headers", &Pairs(&h))
-                    .f("body", body);
-                let form: Option<Vec<(&str, &String)>> =
-                    form.as_ref().map(|f| f.iter().map(|(k, v)| (k.as_str(), v)).collect());
-                o.f("form", &form.as_ref().map(|f| Pairs(f)));
-                o.f("fileName", &file.as_ref().map(|f| &f.0)).f("file", &file.as_ref().map(|f| &f.1));
-            }
-            Self::Triggers { delete, every, after } => {
-                let every = every.map(|(h, m)| Raw(format!("{{\"handler\":\"{h}\",\"minutes\":{m}}}")));
-                o.f("delete", delete).f("every", &every);
-                let after: Vec<Raw> = after
-                    .iter()
-                    .map(|(h, ms)| Raw(format!("{{\"handler\":\"{h}\",\"ms\":{}}}", ms.round() as u64)))
-                    .collect();
-                o.f("after", &after);
-            }
-            Self::MayUse { scope } => {
-                o.f("scope", scope);
-            }
-            Self::Mail { to, subject, body } => {
-                o.f("to", to).f("subject", subject).f("body", body);
-            }
-            Self::Log { text } => {
-                o.f("text", text);
-            }
-            Self::Fail { message } => {
-                o.f("message", message);
-            }
-            Self::Done { result } => {
-                o.f("result", result);
-            }
-        }
-        out.push('}');
-    }
-}
-
-/// JSON text written as it is.
-struct Raw(String);
-
-impl ToJson for Raw {
-    fn write(&self, out: &mut String) {
-        out.push_str(&self.0);
-    }
-}
-
 /// What the host observed: the clock after the last command, and each command's result.
-#[derive(Debug, Clone, FromJson, ToJson)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Event {
     pub now: f64,
@@ -311,6 +219,10 @@ pub struct Event {
 mod tests {
     use super::*;
 
+    fn text(c: &Command) -> String {
+        serde_json::to_string(c).unwrap()
+    }
+
     #[test]
     fn column_letters_count_in_base_26_without_zero() {
         let got: Vec<String> = [1, 5, 26, 27, 52, 53, 702, 703].into_iter().map(column_letters).collect();
@@ -319,18 +231,33 @@ mod tests {
 
     #[test]
     fn commands_are_written_with_their_op_and_fields() {
-        let read = Command::Read { sheet: "Output".into(), width: 5 };
         assert_eq!(
-            to_json::to_string(&read),
+            text(&Command::read("Output", 5)),
             r#"{"op":"read","sheet":"Output","width":5,"range":"A2:E","firstRow":2}"#
         );
         let set = Command::SetProps { set: vec![("A", Some("x".into())), ("B", None)] };
-        assert_eq!(to_json::to_string(&set), r#"{"op":"setProps","set":{"A":"x","B":null}}"#);
+        assert_eq!(text(&set), r#"{"op":"setProps","set":{"A":"x","B":null}}"#);
         let t = Command::Triggers { delete: vec!["f"], every: Some(("h", 10)), after: vec![("g", 1000.0)] };
         assert_eq!(
-            to_json::to_string(&t),
+            text(&t),
             r#"{"op":"triggers","delete":["f"],"every":{"handler":"h","minutes":10},"after":[{"handler":"g","ms":1000}]}"#
         );
-        assert_eq!(to_json::to_string(&Command::Lock), r#"{"op":"lock","waitMs":30000}"#);
+        assert_eq!(text(&Command::lock()), r#"{"op":"lock","waitMs":30000}"#);
+        assert_eq!(text(&Command::Unlock), r#"{"op":"unlock"}"#);
+        let w = Command::Write {
+            sheet: "S".into(),
+            row: 3,
+            col: 1,
+            values: vec![vec![Cell::Empty, Cell::Number(1.5)]],
+            step: 0,
+        };
+        assert_eq!(text(&w), r#"{"op":"write","sheet":"S","row":3,"col":1,"values":[[null,1.5]],"step":0}"#);
+    }
+
+    #[test]
+    fn an_event_with_a_field_it_does_not_know_is_refused() {
+        assert!(serde_json::from_str::<Event>(r#"{"now":1,"results":[null]}"#).is_ok());
+        let e = serde_json::from_str::<Event>(r#"{"now":1,"result":[]}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `result`"), "{e}");
     }
 }

@@ -135,7 +135,7 @@ pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Com
     }
     s.flights = again;
     run.phase = Top::Slice(Phase::Journal);
-    Ok(vec![Command::Lock, Command::GetProps { keys: vec![P_STATE] }])
+    Ok(vec![Command::lock(), Command::GetProps { keys: vec![P_STATE] }])
 }
 
 /// The day's quota state just after a refusal, for the pause's message and end.

@@ -443,7 +443,7 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
             sheet: s.job.spec.input.sheet.clone(),
             header_row: u64::from(s.job.spec.input.header_row),
         },
-        Command::Lock,
+        Command::lock(),
         Command::Sheet { name: out, header: header(&output_columns(&s.job)), hidden: false },
         Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
         Command::Unlock,

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 pub(crate) fn wave_top(run: &mut Run) -> Vec<Command> {
     run.phase = Top::Slice(Phase::WaveLocked);
-    vec![Command::Lock, Command::GetProps { keys: vec![P_STOP, P_STATE, P_LEDGER, P_ALERT_PROBLEM] }]
+    vec![Command::lock(), Command::GetProps { keys: vec![P_STOP, P_STATE, P_LEDGER, P_ALERT_PROBLEM] }]
 }
 
 pub(crate) fn wave_locked(run: &mut Run, props: Props) -> Result<Vec<Command>> {
@@ -29,9 +29,9 @@ pub(crate) fn wave_locked(run: &mut Run, props: Props) -> Result<Vec<Command>> {
     let fresh = shared_of(&props)?;
     s.merge(fresh, &holder, now);
     let progress = s.mark.is_none() || prop(&props, P_LEDGER) != s.mark;
-    let mut cmds = vec![Command::Read { sheet: output_sheet(&s.job), width: OUTPUT_COLUMNS.len() }];
+    let mut cmds = vec![Command::read(output_sheet(&s.job), OUTPUT_COLUMNS.len())];
     if progress {
-        cmds.push(Command::Read { sheet: PROGRESS_SHEET.to_owned(), width: PROGRESS_COLUMNS.len() });
+        cmds.push(Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()));
     }
     run.phase = Top::Slice(Phase::WaveRead { progress });
     Ok(cmds)

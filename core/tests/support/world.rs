@@ -80,7 +80,7 @@ impl World {
         let start_json = json!({
             "flow": flow, "now": self.now, "seed": format!("{:032x}", (id as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)), "trigger": trigger,
         });
-        let start: Start = rowbatch_core::read::from_value(start_json.clone()).unwrap();
+        let start: Start = serde_json::from_value(start_json.clone()).unwrap();
         let mut run = Run::new(start).unwrap();
         let queue = run.begin().into();
         Exec {
@@ -120,7 +120,7 @@ impl World {
         };
         self.now += 10.0;
         let result = match &cmd {
-            Command::Lock => {
+            Command::Lock { .. } => {
                 if self.lock.is_some_and(|h| h != e.id) {
                     e.queue.push_front(cmd);
                     return Step::Blocked;
@@ -165,7 +165,7 @@ impl World {
                 self.sheets.entry(name.clone()).or_insert_with(|| vec![header.iter().map(stored).collect()]);
                 Value::Null
             }
-            Command::Read { sheet, width } => match self.sheets.get(sheet) {
+            Command::Read { sheet, width, .. } => match self.sheets.get(sheet) {
                 None => Value::Null,
                 Some(rows) => {
                     let mut block: Vec<Vec<Value>> = rows[1..]
