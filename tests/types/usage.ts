@@ -92,3 +92,16 @@ const est: node.Estimate = api.estimateJob({ spec, header: ['Case_ID'], rows: [[
 // @ts-expect-error a response status is a number
 api.ingest({ spec, now: 0, seed: 's', sent: [], responses: [{ status: '200' }] });
 export { auth, firstStatus, fatal, cap, est };
+
+// The run driver: a host makes one per execution and feeds it what each command returned.
+const driver: node.Driver = new api.Driver({ flow: 'continue', now: Date.now(), seed: api.newSeed(), trigger: true });
+const first: node.Command[] = driver.begin();
+const next: node.Command[] = driver.step({ now: Date.now(), results: first.map(() => null) });
+const op: string = next[0].op;
+const replayed: node.Command[][] = api.replayRun({ start: { flow: 'status', now: 0, seed: api.newSeed() }, events: [] });
+// @ts-expect-error a flow is one of the driver's entry points
+new api.Driver({ flow: 'sprint', now: 0, seed: 's' });
+// @ts-expect-error an event carries the clock
+driver.step({ results: [] });
+driver.free();
+export { op, replayed };

@@ -803,12 +803,16 @@ fn rows(run: &mut Run, ids: Value) -> Result<Vec<Command>> {
     let flow = run.start.flow;
     let (s, w) = parts!(run);
     let mut cmds = batch_rows(s, w, ids, now)?;
-    cmds.extend([Command::Flush, Command::Unlock]);
     let mut left: Vec<Record> = w.batches.iter().filter(|b| !b.finished).cloned().collect();
     let ingested = w.batches.len() - left.len();
     let poll = poll_trigger(&s.job, &mut left, (flow == Flow::CancelBatches).then_some(1000.0), now);
-    cmds.push(Command::SetProps { set: vec![(P_BATCHES, Some(to_string(&left)))] });
-    cmds.push(poll);
+    // The record and the next poll under the lock, with the rows.
+    cmds.extend([
+        Command::Flush,
+        Command::SetProps { set: vec![(P_BATCHES, Some(to_string(&left)))] },
+        poll,
+        Command::Unlock,
+    ]);
     if flow == Flow::CancelBatches {
         let list: Vec<Value> = w.batches.iter().map(|b| json!({ "id": b.id, "state": b.state })).collect();
         cmds.push(Command::Done { result: Value::Array(list) });

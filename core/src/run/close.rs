@@ -64,6 +64,12 @@ pub(crate) fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec
             step: 0,
         });
     }
+    // A run that has ended drops its triggers under the lock: a batch submitted meanwhile (under
+    // the lock too) sets its poll and heartbeat after this, never before.
+    let paused = s.pause.is_some() && s.stop.is_none();
+    if ended(s) && !paused {
+        cmds.push(ended_triggers(s.batches_pending));
+    }
     cmds.extend([Command::Flush, Command::Unlock]);
     if let Some(stop) = &s.stop {
         cmds.push(Command::SetProps { set: vec![(P_STOP, Some(stop.clone()))] });
@@ -205,32 +211,45 @@ pub(crate) fn report_run(job: &Job, info: &RunInfo, stopped: Option<String>) -> 
 }
 
 /// The sidebar's snapshot, the next slice (or none), and the result.
-pub(crate) fn finish(run: &mut Run) -> Vec<Command> {
-    let now = run.now;
-    let s = run.slice.as_ref().expect("loaded");
-    let plan = s.plan.as_ref();
-    let ended = plan.is_none_or(|p| p.finished) || s.stop.is_some();
-    let mut cmds = Vec::new();
-    if plan.is_some() {
-        cmds.extend(progress_of(s, now));
-    }
-    cmds.push(if ended && s.batches_pending {
-        // The run is over; the heartbeat stays while provider batches are pending.
+/// The run is over: finished, or stopped.
+fn ended(s: &Slice) -> bool {
+    s.plan.as_ref().is_none_or(|p| p.finished) || s.stop.is_some()
+}
+
+/// The triggers of a run that has ended: none, or the heartbeat alone while provider batches
+/// are pending (it polls one whose poll died). A fired poll trigger left by a killed poll goes.
+pub(crate) fn ended_triggers(batches_pending: bool) -> Command {
+    if batches_pending {
         Command::Triggers {
             delete: vec![CONTINUE],
             every: Some((HEARTBEAT, HEARTBEAT_MINUTES)),
             after: Vec::new(),
         }
-    } else if ended {
-        super::flows::end_triggers()
     } else {
-        let wait = plan.and_then(|p| p.next_at).map_or(1000.0, |at| (at - now).max(1000.0));
         Command::Triggers {
+            delete: vec![CONTINUE, HEARTBEAT, super::batch::POLL],
+            every: None,
+            after: Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn finish(run: &mut Run) -> Vec<Command> {
+    let now = run.now;
+    let s = run.slice.as_ref().expect("loaded");
+    let plan = s.plan.as_ref();
+    let mut cmds = Vec::new();
+    if plan.is_some() {
+        cmds.extend(progress_of(s, now));
+    }
+    if !ended(s) {
+        let wait = plan.and_then(|p| p.next_at).map_or(1000.0, |at| (at - now).max(1000.0));
+        cmds.push(Command::Triggers {
             delete: vec![CONTINUE],
             every: Some((HEARTBEAT, HEARTBEAT_MINUTES)),
             after: vec![(CONTINUE, wait)],
-        }
-    });
+        });
+    }
     let result = json!({
         "run": s.info.id,
         "finished": plan.is_some_and(|p| p.finished),

@@ -43,7 +43,11 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
         }
         Flow::Heartbeat => {
             run.phase = Phase::Heartbeat;
-            vec![Command::GetProps { keys: vec![P_STOP, P_PROGRESS, super::batch::P_BATCHES] }]
+            // Under the lock: what it ends, no submission can have started meanwhile.
+            vec![
+                Command::lock(),
+                Command::GetProps { keys: vec![P_STOP, P_PROGRESS, super::batch::P_BATCHES] },
+            ]
         }
         Flow::RetryFailed => {
             run.phase = Phase::RetrySpec;
@@ -94,26 +98,27 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                 .unwrap_or(Value::Null);
             let num = |v: &Value| v.as_f64().unwrap_or(0.0);
             let (batches, overdue) = super::batch::pending(&props, run.now);
-            if overdue {
+            let ended = props.get(P_STOP).is_some_and(Option::is_some) || snapshot["finished"] == true;
+            let (mut cmds, result) = if overdue {
                 // A poll died before it scheduled the next: this execution polls.
-                super::batch::begin(run)
-            } else if props.get(P_STOP).is_some_and(Option::is_some) || snapshot["finished"] == true {
-                if batches {
-                    vec![Command::Done { result: json!({ "waiting": "batches" }) }]
-                } else {
-                    let delete = vec![CONTINUE, HEARTBEAT, super::batch::POLL];
-                    vec![
-                        Command::Triggers { delete, every: None, after: Vec::new() },
-                        Command::Done { result: json!({ "ended": true }) },
-                    ]
-                }
+                (vec![Command::Unlock], None)
+            } else if ended && batches {
+                (vec![Command::Unlock], Some(json!({ "waiting": "batches" })))
+            } else if ended {
+                (vec![super::close::ended_triggers(false), Command::Unlock], Some(json!({ "ended": true })))
             } else if snapshot["paused"].is_object() && run.now < num(&snapshot["paused"]["until"]) {
-                vec![Command::Done { result: json!({ "paused": true }) }]
+                (vec![Command::Unlock], Some(json!({ "paused": true })))
             } else if snapshot.is_object() && run.now - num(&snapshot["at"]) < STALE_MS {
-                vec![Command::Done { result: json!({ "alive": true }) }]
+                (vec![Command::Unlock], Some(json!({ "alive": true })))
             } else {
-                slice::begin(run)
+                (vec![Command::Unlock], None)
+            };
+            match result {
+                Some(result) => cmds.push(Command::Done { result }),
+                None if overdue => cmds.extend(super::batch::begin(run)),
+                None => cmds.extend(slice::begin(run)),
             }
+            cmds
         }
         Phase::RetrySpec => {
             let job = slice::compile(take(0))?;
