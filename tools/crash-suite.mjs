@@ -155,13 +155,15 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
 }
 
 async function main() {
-  const at = process.argv.indexOf('--runs');
-  const runs = Number(at >= 0 ? process.argv[at + 1] : 20);
+  const arg = (name, d) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : d);
+  const runs = Number(arg('--runs', 20));
+  // `--from S`: seeds S … S + runs − 1 (a campaign split over processes); `--out FILE`.
+  const from = Number(arg('--from', 1));
   const started = Date.now();
   const totals = { runs: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0, paused_runs: 0, quota_refusals: 0, provider_batches: 0 };
   const failures = [];
   for (let i = 0; i < runs; i += 1) {
-    const r = await crashRun(i + 1, { budgets: process.argv.includes('--budgets'), overlap: process.argv.includes('--overlap') });
+    const r = await crashRun(from + i, { budgets: process.argv.includes('--budgets'), overlap: process.argv.includes('--overlap') });
     totals.runs += 1;
     for (const k of ['duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions', 'quota_refusals', 'provider_batches']) totals[k] += r[k];
     totals.paused_runs += r.pauses > 0 ? 1 : 0;
@@ -172,7 +174,7 @@ async function main() {
   }
   const result = { ...totals, seconds: Math.round((Date.now() - started) / 100) / 10, failing_seeds: failures.map((f) => f.seed), failures };
   fs.mkdirSync(path.join(root, 'out'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'out', 'crash-suite.json'), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.resolve(root, arg('--out', path.join('out', 'crash-suite.json'))), JSON.stringify(result, null, 2) + '\n');
   console.log(`\n${JSON.stringify({ ...result, failures: undefined })}`);
   process.exitCode = failures.length ? 1 : 0;
 }
