@@ -10,7 +10,6 @@ use super::*;
 use crate::cell::Cell;
 use crate::ingest::{IngestInput, Response, RowResult, Sent, Status};
 use crate::layout::{ANSWER_COLUMNS, OUTPUT_COLUMNS, output_columns};
-use crate::provider::{BuildInput, Item, build_requests_with};
 use crate::quota::DayReport;
 use crate::reconcile::{Outcome, OutcomeStatus};
 use serde_json::Value;
@@ -18,18 +17,7 @@ use serde_json::Value;
 /// The round of requests for the rows in flight.
 pub(crate) fn send(run: &mut Run) -> Result<Vec<Command>> {
     let s = run.slice.as_mut().expect("loaded");
-    let items = s
-        .flights
-        .iter()
-        .map(|f| Item {
-            key: f.key.clone(),
-            signature: f.signature.clone(),
-            row: s.rows[f.index].clone(),
-            reask: f.reask.clone(),
-        })
-        .collect();
-    let built =
-        build_requests_with(&s.job, &BuildInput { spec: Value::Null, header: s.header.clone(), items })?;
+    let built = s.requests(&s.flights)?;
     for (f, r) in s.flights.iter_mut().zip(&built.requests) {
         f.reserve_usd = r.reserve_usd;
     }

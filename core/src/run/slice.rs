@@ -268,13 +268,9 @@ impl Slice {
         !self.header.is_empty()
     }
 
-    /// A round of re-asks reserved under `holder` (the lock held, the state fresh): those the
-    /// budget cannot hold are released for a later wave. Whether any is left to send.
-    pub(crate) fn reserve_round(&mut self, holder: &str, flights: Vec<Flight>, now: f64) -> Result<bool> {
-        if flights.is_empty() {
-            return Ok(false);
-        }
-        let items: Vec<Item> = flights
+    /// The requests for rows in flight (first asks or re-asks).
+    pub(crate) fn requests(&self, flights: &[Flight]) -> Result<crate::provider::Built> {
+        let items = flights
             .iter()
             .map(|f| Item {
                 key: f.key.clone(),
@@ -283,10 +279,16 @@ impl Slice {
                 reask: f.reask.clone(),
             })
             .collect();
-        let built = build_requests_with(
-            &self.job,
-            &BuildInput { spec: Value::Null, header: self.header.clone(), items },
-        )?;
+        build_requests_with(&self.job, &BuildInput { spec: Value::Null, header: self.header.clone(), items })
+    }
+
+    /// A round of re-asks reserved under `holder` (the lock held, the state fresh): those the
+    /// budget cannot hold are released for a later wave. Whether any is left to send.
+    pub(crate) fn reserve_round(&mut self, holder: &str, flights: Vec<Flight>, now: f64) -> Result<bool> {
+        if flights.is_empty() {
+            return Ok(false);
+        }
+        let built = self.requests(&flights)?;
         let max = self.max_usd();
         let until = now + self.ledger.timing.lease_ms;
         let (mut go, mut wait) = (Vec::new(), Vec::new());
