@@ -1,0 +1,248 @@
+//! Submitting the due rows as provider batches: leases and the parts' reservations in one
+//! locked write, then each part uploaded (OpenAI) and created; a part the provider refuses has
+//! its rows released and its reservation dropped.
+
+use super::*;
+
+pub(super) fn submit_spec(run: &mut Run, job: Job) -> Vec<Command> {
+    let cmds = vec![
+        Command::HasKey { name: slice::key_name(&job).to_owned() },
+        Command::ReadInput {
+            sheet: job.spec.input.sheet.clone(),
+            header_row: u64::from(job.spec.input.header_row),
+        },
+        Command::lock(),
+        Command::Sheet {
+            name: output_sheet(&job),
+            header: header(&crate::layout::output_columns(&job)),
+            hidden: false,
+        },
+        Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
+        Command::read(output_sheet(&job), OUTPUT_COLUMNS.len()),
+        Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
+        Command::GetProps { keys: vec![P_STATE] },
+    ];
+    run.slice = Some(Box::new(Slice::new(job)));
+    run.phase = Top::Batch(Phase::SubmitLocked);
+    cmds
+}
+
+pub(super) fn submit_locked(
+    run: &mut Run,
+    has: Value,
+    input: Value,
+    out: Value,
+    progress: Value,
+    props: Props,
+) -> Result<Vec<Command>> {
+    let now = run.now;
+    let local = run.execution()[..10].to_owned();
+    let (s, w) = parts!(run);
+    if let Some(fail) = s.load_input(has, input)? {
+        return Ok(vec![Command::Unlock, fail]);
+    }
+    s.ledger.outputs = read::<Option<Block>>(out, "read")?.unwrap_or_default();
+    s.ledger.progress = read::<Option<Block>>(progress, "read")?.unwrap_or_default();
+    s.merge(shared_of(&props)?, "", now);
+    let cap = crate::estimate::capacity_with(
+        &s.job,
+        crate::estimate::CapacityInput {
+            spec: Value::Null,
+            now,
+            limiter: None,
+            budget: s.max_usd().map(|m| s.shared.budget(m)),
+            row_bytes: Some(s.row_bytes),
+            batch: true,
+            day: None,
+        },
+    );
+    let l = &mut s.ledger;
+    (l.now, l.deadline, l.capacity, l.reserve, l.batch) = (now, now, cap.capacity, cap.reserve, true);
+    l.execution = format!("batch:{local}");
+    // What would go: the core cuts it into parts; each part is then leased under its own holder.
+    let dry = crate::plan::plan(&s.job, &s.ledger);
+    if dry.send.is_empty() {
+        let note = if dry.stop == crate::plan::Stop::Budget {
+            "the budget allows no more rows"
+        } else {
+            "no row is due"
+        };
+        return Ok(vec![
+            Command::Unlock,
+            Command::Done { result: json!({ "submitted": 0, "batches": [], "note": note }) },
+        ]);
+    }
+    let items = dry
+        .send
+        .iter()
+        .map(|p| FileItem {
+            key: p.key.clone(),
+            signature: p.signature.clone(),
+            attempt: p.attempt,
+            row: s.rows[p.index].clone(),
+        })
+        .collect();
+    let files = batchapi::files_with(
+        &s.job,
+        FilesInput { spec: Value::Null, header: s.header.clone(), items, max_lines: None, max_bytes: None },
+    )?;
+    let mut writes = Vec::new();
+    for (i, part) in files.parts.into_iter().enumerate() {
+        let holder = format!("batch:{local}.{}", i + 1);
+        s.ledger.execution = holder.clone();
+        s.ledger.max_rows = Some(part.lines as u32);
+        let plan = crate::plan::plan(&s.job, &s.ledger);
+        for pw in &plan.progress_writes {
+            super::wave::apply(&mut s.ledger.progress, pw.row, &pw.values, PROGRESS_COLUMNS.len());
+        }
+        writes.extend(plan.progress_writes);
+        // Write-ahead: on record before the provider hears of the part.
+        s.shared.reserve(&holder, part.reserve_usd, now + BATCH_LEASE_MS, None);
+        w.parts.push(Part { body: part.body, holder, lines: part.lines, reserve_usd: part.reserve_usd });
+    }
+    let mut cmds =
+        vec![Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(format!("batch/{local}")))] }];
+    cmds.extend(super::wave::span(&s.ledger.progress, &writes, 0));
+    cmds.extend([Command::Flush, Command::Unlock]);
+    cmds.extend(part_call(run, 0)?);
+    Ok(cmds)
+}
+
+pub(super) fn part_call(run: &mut Run, i: usize) -> Result<Vec<Command>> {
+    let (s, w) = parts!(run);
+    let Some(part) = w.parts.get(i) else {
+        run.phase = Top::Batch(Phase::SubmitEnd);
+        let mut cmds = vec![
+            Command::lock(),
+            Command::GetProps { keys: vec![P_BATCHES, P_STATE] },
+            Command::read(output_sheet(&s.job), OUTPUT_COLUMNS.len()),
+            Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
+        ];
+        cmds.extend(batches_sheet());
+        return Ok(cmds);
+    };
+    if s.job.spec.provider.kind == ProviderKind::Openai {
+        run.phase = Top::Batch(Phase::Uploaded(i));
+        return Ok(vec![call(&s.job, "upload", None, None, None, Some(&part.body))?]);
+    }
+    run.phase = Top::Batch(Phase::Created(i));
+    Ok(vec![call(&s.job, "create", None, None, Some(&part.body), None)?])
+}
+
+pub(super) fn uploaded(run: &mut Run, i: usize, a: Answer) -> Result<Vec<Command>> {
+    let (s, w) = parts!(run);
+    let file = crate::decode::value(a.body.as_bytes()).ok().and_then(|v| v["id"].as_str().map(str::to_owned));
+    match file {
+        Some(file) if a.ok() => {
+            run.phase = Top::Batch(Phase::Created(i));
+            Ok(vec![call(&s.job, "create", None, Some(&file), None, None)?])
+        }
+        _ => {
+            w.note = refusal("the batch file upload", &a);
+            w.refused.push(w.parts[i].holder.clone());
+            part_call(run, i + 1)
+        }
+    }
+}
+
+pub(super) fn created(run: &mut Run, i: usize, a: Answer) -> Result<Vec<Command>> {
+    let now = run.now;
+    let (s, w) = parts!(run);
+    let state = if a.ok() {
+        batchapi::state_with(&s.job, StateInput { spec: Value::Null, body: a.body.clone() }).ok()
+    } else {
+        None
+    };
+    let part = &w.parts[i];
+    match state {
+        Some(st) => w.made.push(Record {
+            id: st.id,
+            holder: part.holder.clone(),
+            part: format!("{} of {}", i + 1, w.parts.len()),
+            lines: part.lines,
+            reserve_usd: part.reserve_usd,
+            submitted_at: now,
+            state: state_word(st.state),
+            ..Record::default()
+        }),
+        None => {
+            // Not submitted: its rows are released at once (no attempt used) for the next try.
+            w.note = refusal("the batch creation", &a);
+            w.refused.push(part.holder.clone());
+        }
+    }
+    part_call(run, i + 1)
+}
+
+pub(super) fn submit_end(
+    run: &mut Run,
+    props: Props,
+    out: Value,
+    progress: Value,
+    ids: Value,
+) -> Result<Vec<Command>> {
+    let now = run.now;
+    let seed = run.seed();
+    let (s, w) = parts!(run);
+    s.merge(shared_of(&props)?, "", now);
+    let mut cmds = Vec::new();
+    if !w.refused.is_empty() {
+        s.ledger.outputs = read::<Option<Block>>(out, "read")?.unwrap_or_default();
+        s.ledger.progress = read::<Option<Block>>(progress, "read")?.unwrap_or_default();
+        for holder in std::mem::take(&mut w.refused) {
+            s.shared.settle(&holder, 0.0);
+            let why = format!("the batch could not be submitted: {}", w.note);
+            let got = release_input(s, &holder, &why, now, &seed)?;
+            for r in got.results {
+                s.pending.push(Finished::of(r));
+            }
+            cmds.extend(super::wave::reconcile_pending(s, &holder, now));
+        }
+        cmds.insert(
+            0,
+            Command::SetProps { set: vec![(P_LEDGER, Some(format!("release/{}", s.ledger.execution)))] },
+        );
+    }
+    let submitted: usize = w.made.iter().map(|r| r.lines).sum();
+    w.batches = records(&props);
+    let first = w.batches.len();
+    w.batches.extend(std::mem::take(&mut w.made));
+    w.dirty = (first..w.batches.len()).collect();
+    let poll = poll_trigger(&s.job, &mut w.batches, None, now);
+    cmds.push(Command::SetProps { set: vec![s.state_prop(), (P_BATCHES, Some(to_string(&w.batches)))] });
+    cmds.extend(batch_rows(s, w, ids, now)?);
+    cmds.extend([Command::Flush, Command::Unlock, poll]);
+    let made: Vec<Value> = w.batches[first..]
+        .iter()
+        .map(|b| json!({ "id": b.id, "state": b.state, "lines": b.lines }))
+        .collect();
+    cmds.push(Command::Done { result: json!({ "submitted": submitted, "batches": made, "note": w.note }) });
+    Ok(cmds)
+}
+
+/// The results of a batch's rows without a line: released (or, for a refused part, all of them).
+pub(super) fn release_input(
+    s: &Slice,
+    holder: &str,
+    reason: &str,
+    now: f64,
+    seed: &str,
+) -> Result<batchapi::Results> {
+    batchapi::results_with(
+        &s.job,
+        ResultsInput {
+            spec: Value::Null,
+            text: String::new(),
+            inputs: s.ledger.inputs.clone(),
+            now,
+            seed: seed.to_owned(),
+            last: Some(Last {
+                holder: holder.to_owned(),
+                progress: s.ledger.progress.clone(),
+                reason: reason.to_owned(),
+            }),
+            lease: None,
+            budget: None,
+        },
+    )
+}
