@@ -47,7 +47,7 @@ async function rowbatchCancelBatches() { return rbDrive_('cancelBatches'); }
  */
 async function rbDrive_(flow, e) {
   var rb = await rowbatchAsync_();
-  var x = { ss: SpreadsheetApp.getActiveSpreadsheet(), props: PropertiesService.getScriptProperties(), lock: null };
+  var x = { ss: SpreadsheetApp.getActiveSpreadsheet(), props: PropertiesService.getScriptProperties(), lock: null, sheets: {} };
   var start = { flow: flow, now: Date.now(), seed: rb.newSeed(), trigger: Boolean(e && e.triggerUid) };
   for (var recovered = 0; ; recovered += 1) {
     var driver = new rb.Driver(start);
@@ -111,29 +111,29 @@ var RB_OPS_ = {
   },
   flush: function () { SpreadsheetApp.flush(); return null; },
   readCell: function (c, x) {
-    var sheet = x.ss.getSheetByName(c.sheet);
+    var sheet = rbSheetOf_(x, c.sheet);
     return sheet ? String(sheet.getRange(1, 1).getValue()) : null;
   },
   readInput: function (c, x) { return rbInput_(x.ss, { input: { sheet: c.sheet, headerRow: c.headerRow } }); },
   sheet: function (c, x) {
-    rbSheet_(x.ss, c.name, c.header, c.hidden);
+    x.sheets[c.name] = rbSheet_(x.ss, c.name, c.header, c.hidden);
     return null;
   },
   read: function (c, x) {
-    var sheet = x.ss.getSheetByName(c.sheet);
+    var sheet = rbSheetOf_(x, c.sheet);
     return sheet ? rbBlock_(sheet, c.range, c.firstRow) : null;
   },
   write: function (c, x) {
-    rbPut_(x.ss.getSheetByName(c.sheet), c.row, c.col, c.values, c.step);
+    rbPut_(rbSheetOf_(x, c.sheet), c.row, c.col, c.values, c.step);
     return null;
   },
   append: function (c, x) {
-    var sheet = rbSheet_(x.ss, c.sheet, c.header, false);
+    var sheet = rbSheetOf_(x, c.sheet) || (x.sheets[c.sheet] = rbSheet_(x.ss, c.sheet, c.header, false));
     rbPut_(sheet, sheet.getLastRow() + 1, 1, c.values, 0);
     return null;
   },
   replace: function (c, x) {
-    var sheet = x.ss.getSheetByName(c.sheet) || x.ss.insertSheet(c.sheet);
+    var sheet = rbSheetOf_(x, c.sheet) || (x.sheets[c.sheet] = x.ss.insertSheet(c.sheet));
     sheet.clear();
     rbPut_(sheet, 1, 1, c.values, 0);
     return null;
@@ -207,6 +207,12 @@ var RB_OPS_ = {
   },
   log: function (c) { console.log(c.text); return null; },
 };
+
+/** A sheet by name, looked up once per execution (each lookup is a Sheets call). */
+function rbSheetOf_(x, name) {
+  if (!x.sheets[name]) x.sheets[name] = x.ss.getSheetByName(name);
+  return x.sheets[name];
+}
 
 /** The API key from the user's or the script's Properties; never from a cell, never logged. */
 function rbKeyOf_(name) {
