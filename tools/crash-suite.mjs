@@ -134,7 +134,6 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
   const status = (await rt.run('rowbatchStatus')).value;
   const calls = [...sent.values()];
   const terminal = (k) => (out.get(k) ?? []).some((r) => r.status === 'done' || r.status === 'failed' || r.status === 'stale');
-  if (process.env.CRASH_DEBUG) console.log(JSON.stringify({ triggers: rt.triggers, batches: rt.properties.script.ROWBATCH_BATCHES, stop: rt.properties.script.ROWBATCH_STOP }));
   return {
     seed,
     rows: keys.size,

@@ -77,7 +77,7 @@ async function rowbatchEstimate() {
   var rb = await rowbatchAsync_();
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var spec = rbSpec_(ss);
-  var input = rbInput_(ss, spec);
+  var input = rbInput_(ss, spec.input.sheet, spec.input.headerRow || 1);
   if (!input) throw new Error('rowbatch: the input sheet "' + spec.input.sheet + '" does not exist');
   return rb.estimateJob({ spec: spec, header: input.header, rows: input.rows });
 }

@@ -114,7 +114,7 @@ var RB_OPS_ = {
     var sheet = rbSheetOf_(x, c.sheet);
     return sheet ? String(sheet.getRange(1, 1).getValue()) : null;
   },
-  readInput: function (c, x) { return rbInput_(x.ss, { input: { sheet: c.sheet, headerRow: c.headerRow } }); },
+  readInput: function (c, x) { return rbInput_(x.ss, c.sheet, c.headerRow); },
   sheet: function (c, x) {
     x.sheets[c.name] = rbSheet_(x.ss, c.name, c.header, c.hidden);
     return null;

@@ -4,12 +4,13 @@
  * from the core.
  */
 
-/** The input block with one read: header row and every row under it; null if no such sheet. */
-function rbInput_(ss, spec) {
-  var name = spec && spec.input ? spec.input.sheet : null;
+/**
+ * The input block with one read: the header row and every row under it; null if no such sheet.
+ * No name: the spreadsheet's first sheet.
+ */
+function rbInput_(ss, name, headerRow) {
   var sheet = name ? ss.getSheetByName(name) : ss.getSheets()[0];
   if (!sheet) return null;
-  var headerRow = (spec && spec.input && spec.input.headerRow) || 1;
   var lastRow = sheet.getLastRow();
   var lastCol = Math.max(1, sheet.getLastColumn());
   var values = lastRow >= headerRow ? sheet.getRange(headerRow, 1, lastRow - headerRow + 1, lastCol).getValues() : [[]];

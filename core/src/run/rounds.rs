@@ -109,7 +109,7 @@ pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Com
             s.wave_started,
             now,
         ));
-        s.pending.push(finished(&f, r));
+        s.pending.push(Finished::of(r));
     }
     if got.pause.is_some() && s.pause.is_none() {
         s.pause = Some(paused_day(s, now));
@@ -136,8 +136,15 @@ pub(crate) fn paused_day(s: &Slice, now: f64) -> DayReport {
 impl Finished {
     /// An outcome that needs no more request (a batch line's).
     pub(crate) fn of(r: RowResult) -> Self {
-        let f = Flight::reask(RowResult { reask: None, ..r.clone() }, 0, 0, 0);
-        finished(&f, r)
+        let status = match r.status {
+            Status::Done => OutcomeStatus::Done,
+            Status::Retry => OutcomeStatus::Retry,
+            Status::Failed => OutcomeStatus::Failed,
+            Status::Released | Status::Reask => OutcomeStatus::Released,
+        };
+        let outcome =
+            Outcome { key: r.key, signature: r.signature, status, note: r.note, not_before: r.not_before };
+        Finished { outcome, cells: r.cells }
     }
 }
 
@@ -154,25 +161,6 @@ impl Flight {
             reserve_usd: 0.0,
             cost_usd: r.cost_usd,
         }
-    }
-}
-
-pub(crate) fn finished(f: &Flight, r: RowResult) -> Finished {
-    let status = match r.status {
-        Status::Done => OutcomeStatus::Done,
-        Status::Retry => OutcomeStatus::Retry,
-        Status::Failed => OutcomeStatus::Failed,
-        Status::Released | Status::Reask => OutcomeStatus::Released,
-    };
-    Finished {
-        outcome: Outcome {
-            key: f.key.clone(),
-            signature: f.signature.clone(),
-            status,
-            note: r.note,
-            not_before: r.not_before,
-        },
-        cells: r.cells,
     }
 }
 
