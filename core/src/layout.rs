@@ -7,13 +7,17 @@ use crate::spec::Job;
 
 /// The columns every output row starts with (the ledger); the answer's columns follow.
 pub const OUTPUT_COLUMNS: [&str; 5] = ["_key", "_signature", "_spec", "_status", "_note"];
-/// The columns of the hidden progress sheet.
-pub const PROGRESS_COLUMNS: [&str; 6] =
-    ["key", "attempts", "notBefore", "leasedBy", "leaseUntil", "lastError"];
+/// The columns of the hidden progress sheet. `costUsd` is what the key's attempts so far have
+/// cost (answers that failed validation, re-asks, and a re-opened failure's earlier attempts):
+/// the attempt that finishes the key adds it to the row's `_costUsd`.
+pub const PROGRESS_COLUMNS: [&str; 7] =
+    ["key", "attempts", "notBefore", "leasedBy", "leaseUntil", "lastError", "costUsd"];
 
 /// What every answer row carries after its fields: the quality score, the warnings left after
 /// the fixes, the attempt that answered, what that request cost, and when it was answered.
 pub const ANSWER_COLUMNS: [&str; 5] = ["_quality", "_warnings", "_attempt", "_costUsd", "_answeredAt"];
+/// Where `_costUsd` is among [`ANSWER_COLUMNS`].
+pub const ANSWER_COST: usize = 3;
 
 /// The output sheet's header: the ledger columns, one column per top-level output field, and
 /// [`ANSWER_COLUMNS`].
@@ -48,6 +52,11 @@ pub const BATCH_COLUMNS: [&str; 15] = [
     "note",
 ];
 
+/// Dollars as the sheets hold them: to the micro-dollar.
+pub fn usd(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
 /// `2026-11-22T21:47:05.123Z` for milliseconds since the epoch (UTC, proleptic Gregorian).
 pub fn iso_time(ms: f64) -> String {
     let ms = ms.max(0.0).round() as i64;
@@ -74,7 +83,12 @@ pub fn text_cell(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::iso_time;
+    use super::*;
+
+    #[test]
+    fn the_cost_column_is_where_answer_cost_says() {
+        assert_eq!(ANSWER_COLUMNS[ANSWER_COST], "_costUsd");
+    }
 
     #[test]
     fn iso_times() {

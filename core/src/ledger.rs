@@ -14,14 +14,17 @@ use crate::to_json::ToJson;
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 
-use crate::layout::{BATCH_COLUMNS, OUTPUT_COLUMNS, PROGRESS_COLUMNS};
+use crate::layout::{
+    ANSWER_COLUMNS, ANSWER_COST, BATCH_COLUMNS, OUTPUT_COLUMNS, PROGRESS_COLUMNS, output_columns, usd,
+};
+use crate::spec::Job;
 
 /// The header rows hosts write: output ledger columns, progress sheet, Batches sheet.
 #[derive(Debug, Clone, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Columns {
     pub output: [&'static str; 5],
-    pub progress: [&'static str; 6],
+    pub progress: [&'static str; 7],
     pub batches: [&'static str; 15],
 }
 
@@ -94,6 +97,8 @@ pub struct Progress {
     pub leased_by: String,
     pub lease_until: f64,
     pub last_error: String,
+    /// What the key's attempts so far have cost, carried into the row's `_costUsd`.
+    pub cost_usd: f64,
 }
 
 impl Progress {
@@ -110,6 +115,7 @@ impl Progress {
             text(&self.leased_by),
             time(self.lease_until),
             text(&self.last_error),
+            if self.cost_usd > 0.0 { Cell::Number(usd(self.cost_usd)) } else { Cell::Empty },
         ]
     }
 }
@@ -220,6 +226,7 @@ impl<'a> Ledger<'a> {
             leased_by: text_of(cells.get(3)).trim().to_owned(),
             lease_until: number_of(cells.get(4)),
             last_error: text_of(cells.get(5)),
+            cost_usd: number_of(cells.get(6)).max(0.0),
         };
         match self.progress.get_mut(&key) {
             None => {
@@ -236,6 +243,8 @@ impl<'a> Ledger<'a> {
                 if first.last_error.is_empty() {
                     first.last_error = p.last_error;
                 }
+                // One of the two is the later copy of the other: the larger is the later.
+                first.cost_usd = first.cost_usd.max(p.cost_usd);
                 self.extra_progress.push(row);
             }
         }
@@ -286,55 +295,65 @@ pub(crate) fn number_of(cell: Option<&Cell>) -> f64 {
     }
 }
 
-/// "Retry failed rows": the output ledger read under the lock.
-#[derive(Debug, Clone, FromJson)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// "Retry failed rows": the output sheet, every column, and the progress sheet, read under the
+/// lock.
+#[derive(Debug, Clone, Default)]
 pub struct RetryInput {
-    /// The output sheet's ledger columns (`_key` … `_note`).
     pub outputs: Block,
+    pub progress: Block,
 }
 
 /// What re-opens them: the `_status` column from the first failed row to the last, with every
-/// failed row's status now `retry` and the others as they were (one write), and how many.
-#[derive(Debug, Clone, PartialEq, ToJson)]
-#[serde(rename_all = "camelCase")]
+/// failed row's status now `retry` and the others as they were (one write), and how many; and
+/// the progress rows that carry each re-opened row's `_costUsd` into its next attempts.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reopen {
     pub rows: usize,
     pub first_row: u64,
     /// One cell a row: the `_status` column (the fourth) from `first_row` on.
     pub statuses: Vec<[Cell; 1]>,
+    pub progress_writes: Vec<RowWrite>,
 }
 
 /// Re-opens every failed output row for another round of attempts: the planner sends it again
-/// (its attempts start over) and its answer, or its new failure, takes the same row. Nothing is
-/// deleted by hand, and no row moves.
-pub fn retry_failed(input: RetryInput) -> Reopen {
+/// (its attempts start over) and its answer, or its new failure, takes the same row. What the
+/// failed attempts cost goes to the key's progress row, so the answer's `_costUsd` counts them
+/// too. Nothing is deleted by hand, and no row moves.
+pub fn retry_failed(job: &Job, input: &RetryInput) -> Reopen {
     let status = |row: &[Cell]| match row.get(3) {
         Some(Cell::Text(t)) => t.trim_ascii().to_ascii_lowercase(),
         _ => String::new(),
     };
-    let failed: Vec<usize> = input
+    let cost_col = output_columns(job).iter().position(|c| c == ANSWER_COLUMNS[ANSWER_COST]);
+    let failed: Vec<(usize, String, f64)> = input
         .outputs
         .rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.first().and_then(key_of_cell).is_some() && status(r) == Status::Failed.as_str())
-        .map(|(i, _)| i)
-        .collect();
-    let (Some(&first), Some(&last)) = (failed.first(), failed.last()) else {
-        return Reopen { rows: 0, first_row: input.outputs.first_row, statuses: Vec::new() };
-    };
-    let statuses = (first..=last)
-        .map(|i| {
-            let row = &input.outputs.rows[i];
-            if failed.binary_search(&i).is_ok() {
-                [Cell::Text(Status::Reopened.as_str().to_owned())]
-            } else {
-                [row.get(3).cloned().unwrap_or(Cell::Empty)]
-            }
+        .filter(|(_, r)| status(r) == Status::Failed.as_str())
+        .filter_map(|(i, r)| {
+            let key = r.first().and_then(key_of_cell)?;
+            Some((i, key.into_owned(), cost_col.map_or(0.0, |c| number_of(r.get(c)).max(0.0))))
         })
         .collect();
-    Reopen { rows: failed.len(), first_row: input.outputs.first_row + first as u64, statuses }
+    let first_row = input.outputs.first_row;
+    let (Some(&(first, ..)), Some(&(last, ..))) = (failed.first(), failed.last()) else {
+        return Reopen { rows: 0, first_row, statuses: Vec::new(), progress_writes: Vec::new() };
+    };
+    let statuses = (first..=last)
+        .map(|i| match failed.binary_search_by_key(&i, |f| f.0) {
+            Ok(_) => [Cell::Text(Status::Reopened.as_str().to_owned())],
+            Err(_) => [input.outputs.rows[i].get(3).cloned().unwrap_or(Cell::Empty)],
+        })
+        .collect();
+    let no_outputs = Block::default();
+    let mut ledger = Ledger::read(&no_outputs, &input.progress, &job.version);
+    let progress_writes = failed
+        .iter()
+        .filter(|(.., cost)| *cost > 0.0)
+        .map(|(_, key, cost)| ledger.set_progress(key, Progress { cost_usd: *cost, ..Progress::default() }))
+        .collect();
+    Reopen { rows: failed.len(), first_row: first_row + first as u64, statuses, progress_writes }
 }
 
 #[cfg(test)]
@@ -388,6 +407,6 @@ mod tests {
         assert_eq!(l.take_progress_row(), 5);
         let w = l.set_progress("B", Progress { attempts: 1, ..Progress::default() });
         assert_eq!(w.row, 6);
-        assert_eq!(l.clear_progress("A").unwrap(), RowWrite::clear(2, 6));
+        assert_eq!(l.clear_progress("A").unwrap(), RowWrite::clear(2, PROGRESS_COLUMNS.len()));
     }
 }

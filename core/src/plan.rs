@@ -489,13 +489,16 @@ fn select<'a>(
         r.usd += per.usd;
         let rows = &input.inputs;
         let key = rows.keys[c.index].as_str();
+        // The lease keeps the key's last error and what its attempts so far have cost.
+        let prior = ledger.progress.get(key);
         let lease = Progress {
             row: 0,
             attempts: c.attempts,
             not_before: c.not_before,
             leased_by: input.execution.clone(),
             lease_until: input.now + if input.batch { BATCH_LEASE_MS } else { t.lease_ms },
-            last_error: ledger.progress.get(key).map(|p| p.last_error.clone()).unwrap_or_default(),
+            last_error: prior.map(|p| p.last_error.clone()).unwrap_or_default(),
+            cost_usd: prior.map_or(0.0, |p| p.cost_usd),
         };
         plan.progress_writes.push(ledger.set_progress(key, lease));
         plan.send.push(Send {

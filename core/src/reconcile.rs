@@ -42,6 +42,9 @@ pub struct Outcome {
     /// For retries: the earliest time (ms) of the next attempt.
     #[serde(default)]
     pub not_before: f64,
+    /// What this attempt cost: its answer and every re-ask.
+    #[serde(default)]
+    pub cost_usd: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson, ToJson)]
@@ -78,6 +81,8 @@ pub struct OutputWrite {
     pub replaces: bool,
     /// [key, signature, spec version, status, note]
     pub ledger: Vec<String>,
+    /// The row's `_costUsd`: this attempt and every earlier one of the key (from its progress).
+    pub cost_usd: f64,
 }
 
 #[derive(Debug, Clone, ToJson)]
@@ -126,9 +131,11 @@ pub fn reconcile_with(job: &Job, input: &ReconcileInput) -> Reconciled {
 
     for (i, r) in input.results.iter().enumerate() {
         let prior = ledger.progress.get(r.key.as_str()).cloned().unwrap_or_default();
+        let cost_usd = prior.cost_usd + r.cost_usd;
         if r.status == OutcomeStatus::Released {
             if ledger.progress.contains_key(r.key.as_str()) {
-                let p = keep_lease(prior, &input.execution, input.now);
+                // A release after paid re-asks keeps what they cost for the next attempt.
+                let p = Progress { cost_usd, ..keep_lease(prior, &input.execution, input.now) };
                 push_progress(&mut out, ledger.set_progress(&r.key, p));
             }
             out.counts.released += 1;
@@ -158,6 +165,7 @@ pub fn reconcile_with(job: &Job, input: &ReconcileInput) -> Reconciled {
                     attempts: prior.attempts + 1,
                     not_before: r.not_before,
                     last_error: note.clone(),
+                    cost_usd,
                     // Another execution's live lease stays; ours (or a lapsed one) is released.
                     ..keep_lease(prior, &input.execution, input.now)
                 };
@@ -173,7 +181,7 @@ pub fn reconcile_with(job: &Job, input: &ReconcileInput) -> Reconciled {
                 // A failure that may not replace the answer kept for older content is still
                 // recorded, so reprocessing that content stops.
                 if status == OutcomeStatus::Failed && !same {
-                    let p = Progress { attempts: max, last_error: note, ..Progress::default() };
+                    let p = Progress { attempts: max, last_error: note, cost_usd, ..Progress::default() };
                     push_progress(&mut out, ledger.set_progress(&r.key, p));
                 }
                 continue;
@@ -195,6 +203,7 @@ pub fn reconcile_with(job: &Job, input: &ReconcileInput) -> Reconciled {
                         s.as_str().to_owned(),
                         if s == Status::Done { String::new() } else { note.clone() },
                     ],
+                    cost_usd: crate::layout::usd(cost_usd),
                 };
                 debug_assert_eq!(write.ledger.len(), OUTPUT_COLUMNS.len());
                 // A second result for a key written earlier in this same batch takes that write's place.

@@ -73,7 +73,7 @@ pub fn record(
         n(c.duplicates),
         n(c.excluded),
         n(pending),
-        Cell::Number((cost_usd * 1e6).round() / 1e6),
+        Cell::Number(crate::layout::usd(cost_usd)),
         stopped.map_or(Cell::Empty, |s| Cell::Text(s.to_owned())),
     ];
     BatchRecord { header: BATCH_COLUMNS.to_vec(), cells, status, pending }

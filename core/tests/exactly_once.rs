@@ -293,6 +293,7 @@ impl World {
                         status,
                         note: format!("{status:?}"),
                         not_before,
+                        cost_usd: CALL_USD,
                     });
                 }
                 Phase::Answered(results)
@@ -310,6 +311,7 @@ impl World {
                 for w in &r.output_writes {
                     let mut row: Vec<Cell> = w.ledger.iter().map(|s| txt(s)).collect();
                     row.push(txt(&format!("answer to {}", input.results[w.result].signature)));
+                    row.push(Cell::Number(w.cost_usd));
                     write(&mut self.outputs, w.row, row);
                 }
                 self.lock = Some(e); // held until the progress is written too
@@ -430,8 +432,16 @@ impl World {
         // One row per key in the output sheet.
         let mut rows_per_key: HashMap<String, usize> = HashMap::new();
         for r in self.outputs.iter().filter(|r| !r.is_empty()) {
-            assert_eq!(r.len(), OUTPUT_COLUMNS.len() + 1);
+            assert_eq!(r.len(), OUTPUT_COLUMNS.len() + 2);
             if let Cell::Text(k) = &r[0] {
+                // `_costUsd` counts the key's attempts: never more than were paid for, and all of
+                // them when nothing was lost to an accident and no edit started a new round.
+                let Cell::Number(cost) = r[6] else { panic!("cost cell") };
+                let paid = f64::from(self.calls.get(k).copied().unwrap_or(0)) * CALL_USD;
+                assert!(cost <= paid + 1e-9, "{k}: a cost of {cost} on the row, {paid} paid");
+                if self.accidents == 0 && self.rounds.is_empty() {
+                    assert!((cost - paid).abs() < 1e-9, "{k}: a cost of {cost} on the row, {paid} paid");
+                }
                 *rows_per_key.entry(k.clone()).or_default() += 1;
                 if r[3] == txt("done") || r[3] == txt("stale") {
                     let Cell::Text(sig) = &r[1] else { panic!("signature cell") };
@@ -464,6 +474,9 @@ impl World {
         }
     }
 }
+
+/// What the provider charges for every call it answers (a retry or a failure too).
+const CALL_USD: f64 = 0.001;
 
 fn txt(s: &str) -> Cell {
     Cell::Text(s.to_owned())

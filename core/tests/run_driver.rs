@@ -223,6 +223,16 @@ fn retry_failed_reopens_failed_rows_in_place_and_answers_them_there() {
     let out = &w.sheets["Output"];
     assert_eq!(out.len(), 7, "answered in their own rows");
     assert!(out[1..].iter().all(|r| r[3] == Cell::Text("done".into())));
+    // Every request billed is on some row's `_costUsd`: the re-opened rows carry their first
+    // (failed) attempt's cost into their answer.
+    let col = out[0].iter().position(|c| *c == Cell::Text("_costUsd".into())).expect("_costUsd");
+    let cost = |r: &Vec<Cell>| match r[col] {
+        Cell::Number(n) => n,
+        _ => panic!("no cost on {r:?}"),
+    };
+    let on_rows: f64 = out[1..].iter().map(cost).sum();
+    assert!((on_rows - w.bill).abs() < 1e-5, "{on_rows} on the rows, {} billed", w.bill);
+    assert!(cost(&out[2]) > cost(&out[1]) * 1.5, "{} vs {}", cost(&out[2]), cost(&out[1]));
 }
 
 #[test]

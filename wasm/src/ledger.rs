@@ -75,12 +75,15 @@ export interface Plan {
 
 export interface Outcome {
   key: string; signature: string; status: "done" | "retry" | "failed" | "released"; note?: string; notBefore?: number;
+  /** What this attempt cost (its answer and re-asks); the progress row carries it to the next. */
+  costUsd?: number;
 }
 export interface ReconcileInput {
   spec: JobSpec; results: Outcome[]; outputs?: Block; progress?: Block; execution: string; now: number;
 }
 export interface Reconciled {
-  outputWrites: { result: number; row: number; replaces: boolean; ledger: string[] }[];
+  /** `costUsd`: the row's `_costUsd`, this attempt and the key's earlier ones. */
+  outputWrites: { result: number; row: number; replaces: boolean; ledger: string[]; costUsd: number }[];
   progressWrites: RowWrite[];
   dropped: { result: number; key: string; reason: string }[];
   counts: { written: number; replaced: number; failed: number; retries: number; released: number; dropped: number };
@@ -131,18 +134,7 @@ export interface Report {
   /** The Report sheet's rows: what, value, sheet rows. */
   table: [Cell, Cell, Cell][];
 }
-export interface RetryFailedInput { outputs: Block }
-/** The `_status` column from `firstRow` on (one setValues), failed rows now `retry`. */
-export interface Reopen { rows: number; firstRow: number; statuses: [Cell][] }
 "##;
-
-/// "Retry failed rows": the status column that re-opens every failed output row in place.
-#[wasm_bindgen(js_name = retryFailed, unchecked_return_type = "Reopen")]
-pub fn retry_failed(
-    #[wasm_bindgen(unchecked_param_type = "RetryFailedInput")] input: JsValue,
-) -> Result<JsValue, JsValue> {
-    call(input, |i| Ok(ledger::retry_failed(i)))
-}
 
 /// The header rows of the ledger columns, the progress sheet and the Batches sheet.
 #[wasm_bindgen(js_name = ledgerColumns, unchecked_return_type = "LedgerColumns")]

@@ -4,6 +4,7 @@ use super::protocol::Command;
 use super::slice::{self, Slice};
 use super::{CONTINUE, Flow, HEARTBEAT, P_PROGRESS, P_RUN, P_STOP, Run, STALE_MS, read};
 use crate::error::Result;
+use crate::layout::PROGRESS_COLUMNS;
 use crate::ledger::{Block, RetryInput, retry_failed};
 use crate::to_json::to_string;
 use serde_json::{Value, json};
@@ -120,25 +121,29 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
             }
             cmds
         }
-        Phase::RetrySpec => {
-            let job = slice::compile(take(0))?;
-
-            match job {
-                Err(message) => vec![Command::Fail { message }],
-                Ok(job) => {
-                    let sheet = slice::output_sheet(&job);
-                    run.slice = Some(Box::new(Slice::new(job)));
-                    run.phase = Phase::RetryRead;
-                    vec![Command::lock(), Command::read(sheet, crate::layout::OUTPUT_COLUMNS.len())]
-                }
+        Phase::RetrySpec => match slice::compile(take(0))? {
+            Err(message) => vec![Command::Fail { message }],
+            Ok(job) => {
+                let sheet = slice::output_sheet(&job);
+                let width = crate::layout::output_columns(&job).len();
+                run.slice = Some(Box::new(Slice::new(job)));
+                run.phase = Phase::RetryRead;
+                vec![
+                    Command::lock(),
+                    Command::read(sheet, width),
+                    Command::read(super::PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
+                ]
             }
-        }
+        },
         Phase::RetryRead => {
             let outputs: Option<Block> = read(take(0), "read")?;
-            let reopen = retry_failed(RetryInput { outputs: outputs.unwrap_or_default() });
+            let progress: Option<Block> = read(take(1), "read")?;
+            let input =
+                RetryInput { outputs: outputs.unwrap_or_default(), progress: progress.unwrap_or_default() };
+            let s = run.slice.as_ref().expect("the spec was read");
+            let reopen = retry_failed(&s.job, &input);
             let mut cmds = Vec::new();
             if reopen.rows > 0 {
-                let s = run.slice.as_ref().expect("the spec was read");
                 cmds.push(Command::Write {
                     sheet: slice::output_sheet(&s.job),
                     row: reopen.first_row,
@@ -147,6 +152,12 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                     step: 0,
                 });
             }
+            let mut progress = input.progress;
+            for w in &reopen.progress_writes {
+                super::wave::apply(&mut progress, w.row, &w.values, PROGRESS_COLUMNS.len());
+            }
+            let step = u64::from(crate::validate::GRID_STEP_ROWS);
+            cmds.extend(super::wave::span(&progress, &reopen.progress_writes, step));
             cmds.extend([Command::Flush, Command::Unlock]);
             if reopen.rows == 0 {
                 cmds.push(Command::Done { result: json!({ "reopened": 0 }) });

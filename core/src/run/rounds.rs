@@ -7,9 +7,7 @@ use super::slice::*;
 use super::text;
 use super::wave::*;
 use super::*;
-use crate::cell::Cell;
 use crate::ingest::{IngestInput, Response, RowResult, Sent, Status};
-use crate::layout::{ANSWER_COLUMNS, OUTPUT_COLUMNS, output_columns};
 use crate::quota::DayReport;
 use crate::reconcile::{Outcome, OutcomeStatus};
 use serde_json::Value;
@@ -86,8 +84,6 @@ pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Com
         s.fatal = got.fatal.map(|v| v.message);
     }
     let mut again = Vec::new();
-    let cost_col =
-        output_columns(&s.job).iter().position(|c| c == ANSWER_COLUMNS[3]).map(|i| i - OUTPUT_COLUMNS.len());
     for (mut f, mut r) in std::mem::take(&mut s.flights).into_iter().zip(got.results) {
         f.cost_usd += r.cost_usd;
         if r.status == Status::Reask {
@@ -95,10 +91,8 @@ pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Com
             again.push(f);
             continue;
         }
-        // The row's cost over every round it took.
-        if let Some(c) = cost_col.and_then(|i| r.cells.get_mut(i)) {
-            *c = Cell::Number((f.cost_usd * 1e6).round() / 1e6);
-        }
+        // The attempt's cost over every round it took (reconcile adds the earlier attempts').
+        r.cost_usd = f.cost_usd;
         s.log.push(text::log_line(
             &s.info.id,
             &execution,
@@ -142,8 +136,14 @@ impl Finished {
             Status::Failed => OutcomeStatus::Failed,
             Status::Released | Status::Reask => OutcomeStatus::Released,
         };
-        let outcome =
-            Outcome { key: r.key, signature: r.signature, status, note: r.note, not_before: r.not_before };
+        let outcome = Outcome {
+            key: r.key,
+            signature: r.signature,
+            status,
+            note: r.note,
+            not_before: r.not_before,
+            cost_usd: r.cost_usd,
+        };
         Finished { outcome, cells: r.cells }
     }
 }
@@ -172,6 +172,7 @@ pub(crate) fn release(s: &mut Slice, rows: Vec<Flight>, why: &str) {
             status: OutcomeStatus::Released,
             note: why.to_owned(),
             not_before: 0.0,
+            cost_usd: f.cost_usd,
         };
         s.pending.push(Finished { outcome, cells: Vec::new() });
     }

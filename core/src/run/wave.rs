@@ -9,7 +9,7 @@ use super::slice::*;
 use super::text;
 use super::*;
 use crate::cell::Cell;
-use crate::layout::{OUTPUT_COLUMNS, PROGRESS_COLUMNS, output_columns};
+use crate::layout::{ANSWER_COLUMNS, ANSWER_COST, OUTPUT_COLUMNS, PROGRESS_COLUMNS, output_columns};
 use crate::ledger::{Block, RowWrite};
 use crate::reconcile::{ReconcileInput, reconcile_with};
 use crate::to_json::to_string;
@@ -178,13 +178,20 @@ pub(crate) fn reconciled(s: &mut Slice, execution: &str, now: f64) -> (Vec<(u64,
     let rec = reconcile_with(&s.job, &input);
     // Taken back: reconcile only reads them.
     (s.ledger.outputs, s.ledger.progress) = (input.outputs, input.progress);
-    let answer_width = output_columns(&s.job).len() - OUTPUT_COLUMNS.len();
+    let columns = output_columns(&s.job);
+    let answer_width = columns.len() - OUTPUT_COLUMNS.len();
+    // `_costUsd`: on answers and on failures alike, so "Retry failed rows" can carry it on.
+    let cost_col = answer_width - ANSWER_COLUMNS.len() + ANSWER_COST;
     for w in &rec.output_writes {
         let ledger: Vec<Cell> = w.ledger.iter().map(|t| Cell::Text(t.clone())).collect();
         apply(&mut s.ledger.outputs, w.row, &ledger, OUTPUT_COLUMNS.len());
         let cells = &pending[w.result].cells;
+        let mut answer = if cells.is_empty() { vec![Cell::Empty; answer_width] } else { cells.clone() };
+        if let Some(c) = answer.get_mut(cost_col) {
+            *c = Cell::Number(w.cost_usd);
+        }
         let mut row = safe_row(ledger);
-        row.extend(if cells.is_empty() { vec![Cell::Empty; answer_width] } else { cells.clone() });
+        row.extend(answer);
         out_writes.push((w.row, row));
     }
     for w in &rec.progress_writes {

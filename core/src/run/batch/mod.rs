@@ -307,7 +307,7 @@ fn record_row(job: &Job, b: &Record, now: f64) -> Vec<Cell> {
         Cell::Empty,
         Cell::Empty,
         n(if b.finished { 0 } else { b.lines.saturating_sub(b.done + b.failed) }),
-        Cell::Number((b.cost_usd * 1e6).round() / 1e6),
+        Cell::Number(crate::layout::usd(b.cost_usd)),
         text(format!("{} batch, part {}{message}", job.spec.provider.kind.as_str(), b.part)),
     ]
 }
