@@ -11,10 +11,10 @@ use crate::ingest::{self, IngestInput, RowResult, Sent, Status};
 use crate::keys::KeyedRows;
 use crate::ledger::{Block, Ledger};
 use crate::provider::{self, BuildInput, Item, anthropic, openai};
-use crate::read::FromJson;
 use crate::signature;
 use crate::spec::{Job, ProviderKind};
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -28,7 +28,7 @@ const ANTHROPIC_BYTES: u64 = 256_000_000;
 const RESULT_OVERHEAD: u64 = 2_000;
 
 /// A batch's state in one vocabulary for both providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Made here, not yet acknowledged by the provider.
@@ -80,7 +80,7 @@ fn parse_custom_id(id: &str) -> Option<(&str, &str, u32)> {
     Some((key, sig, attempt))
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilesInput {
     pub spec: Value,
@@ -93,7 +93,7 @@ pub struct FilesInput {
     pub max_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileItem {
     pub key: String,
@@ -107,7 +107,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Files {
     pub parts: Vec<Part>,
@@ -118,7 +118,7 @@ pub struct Files {
     pub max_result_line_bytes: u64,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Part {
     /// OpenAI: the JSONL file to upload. Anthropic: the JSON body of the batch request.
@@ -212,7 +212,7 @@ fn close(kind: ProviderKind, mut part: Part) -> Part {
 }
 
 /// One HTTP call of the batch protocol; the host adds the API key as `auth` says.
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Call {
     pub method: &'static str,
@@ -227,7 +227,7 @@ pub struct Call {
     pub file_name: Option<String>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CallInput {
     pub spec: Value,
@@ -350,7 +350,7 @@ pub fn call_with(job: &Job, input: CallInput) -> Result<Call> {
     Ok(c)
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StateInput {
     pub spec: Value,
@@ -358,7 +358,7 @@ pub struct StateInput {
     pub body: String,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchState {
     pub id: String,
@@ -465,7 +465,7 @@ pub fn state_with(job: &Job, input: StateInput) -> Result<BatchState> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultsInput {
     pub spec: Value,
@@ -489,7 +489,7 @@ pub struct ResultsInput {
     pub budget: Option<crate::budget::Budget>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Lease {
     pub holder: String,
@@ -497,7 +497,7 @@ pub struct Lease {
     pub progress: Block,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Last {
     /// The lease holder (`batch:<id>`) written when the batch was submitted.
@@ -509,7 +509,7 @@ pub struct Last {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Results {
     /// As `ingest` makes them: answers to write, re-asks (for the realtime path), retries,
@@ -524,7 +524,7 @@ pub struct Results {
     pub budget: Option<crate::budget::Budget>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unmatched {
     pub line: usize,

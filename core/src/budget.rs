@@ -2,10 +2,10 @@
 //! in, each reservation is released and the real cost is spent. A wave whose worst case does not
 //! fit is not sent, so parallel work can never overrun the budget.
 
-use crate::read::FromJson;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Budget {
     pub max_usd: f64,

@@ -1,10 +1,6 @@
 //! A spreadsheet cell as hosts hand it over: what `Range.getValues()` yields once dates have been
 //! turned into ISO text by the host.
 
-use crate::read::{At, FromJson, Read};
-use crate::to_json::ToJson;
-use serde_json::Value;
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Empty,
@@ -24,26 +20,41 @@ impl serde::Serialize for Cell {
     }
 }
 
-impl ToJson for Cell {
-    fn write(&self, out: &mut String) {
-        match self {
-            Cell::Empty => out.push_str("null"),
-            Cell::Bool(b) => b.write(out),
-            Cell::Number(n) => n.write(out),
-            Cell::Text(t) => t.write(out),
+impl<'de> serde::Deserialize<'de> for Cell {
+    /// Any JSON scalar; a list or an object is not a cell.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Cell;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a cell value: text, a number, true/false or empty")
+            }
+            fn visit_unit<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Empty)
+            }
+            fn visit_none<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Empty)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Cell, E> {
+                Ok(Cell::Bool(b))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Cell, E> {
+                Ok(Cell::Number(n))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Cell, E> {
+                Ok(Cell::Number(n as f64))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Cell, E> {
+                Ok(Cell::Number(n as f64))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Cell, E> {
+                Ok(Cell::Text(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Cell, E> {
+                Ok(Cell::Text(s))
+            }
         }
-    }
-}
-
-impl FromJson for Cell {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        Ok(match v {
-            Value::Null => Cell::Empty,
-            Value::Bool(b) => Cell::Bool(b),
-            Value::Number(n) => Cell::Number(n.as_f64().unwrap_or_default()),
-            Value::String(s) => Cell::Text(s),
-            other => return Err(at.wrong(&other, "a cell value: text, a number, true/false or empty")),
-        })
+        d.deserialize_any(Visit)
     }
 }
 
@@ -124,7 +135,7 @@ mod tests {
 
     #[test]
     fn json_values_map_to_cells() {
-        let cells = Vec::<Cell>::read(serde_json::json!(["a", 1.5, 2, true, null]), &At::Root("")).unwrap();
+        let cells = crate::read::at::<Vec<Cell>>("", serde_json::json!(["a", 1.5, 2, true, null])).unwrap();
         assert_eq!(
             cells,
             vec![Cell::Text("a".into()), Cell::Number(1.5), Cell::Number(2.0), Cell::Bool(true), Cell::Empty]
@@ -134,7 +145,7 @@ mod tests {
     #[test]
     fn objects_are_rejected_with_what_a_cell_may_hold() {
         let err =
-            Vec::<Cell>::read(serde_json::json!(["a", {"a": 1}]), &At::Root("rows")).unwrap_err().to_string();
+            crate::read::at::<Vec<Cell>>("rows", serde_json::json!(["a", {"a": 1}])).unwrap_err().to_string();
         assert_eq!(
             err,
             "rows[1]: expected a cell value: text, a number, true/false or empty, found an object"

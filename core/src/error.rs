@@ -1,10 +1,10 @@
 //! Errors are data: one enum for the crate, each variant with a stable machine code, and the
 //! details a host needs to point at the offending row, field or JSON path.
 
-use crate::to_json::ToJson;
+use serde::Serialize;
 
 /// One thing wrong with an input, located by its JSON path (`rows[3][2]`, `columns[1]`).
-#[derive(Debug, Clone, PartialEq, Eq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     pub path: String,

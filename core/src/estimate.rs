@@ -8,13 +8,13 @@ use crate::keys;
 use crate::plan::{Capacity, Reserve};
 use crate::prompt::{self, PrefixReport};
 use crate::ratelimit::Limiter;
-use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
-use crate::to_json::ToJson;
 use crate::validate;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CapacityInput {
     pub spec: Value,
@@ -35,7 +35,7 @@ pub struct CapacityInput {
     pub day: Option<crate::quota::Day>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityReport {
     /// For `planWave`.
@@ -98,7 +98,7 @@ pub fn capacity_with(job: &Job, input: CapacityInput) -> CapacityReport {
     }
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EstimateInput {
     pub spec: Value,
@@ -113,14 +113,14 @@ pub struct EstimateInput {
     pub parallel: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, FromJson)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Observed {
     pub rows: u64,
     pub ms: f64,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Estimate {
     /// Rows that will be sent: not blank, not invalid, not duplicates.
@@ -138,7 +138,7 @@ pub struct Estimate {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Costs {
     pub realtime: f64,
@@ -150,7 +150,7 @@ pub struct Costs {
     pub price_date: String,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Eta {
     pub rows_per_minute: f64,

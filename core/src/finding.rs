@@ -1,10 +1,10 @@
 //! Findings: what validation says about one value, located well enough to point a user at it.
 
-use crate::read::FromJson;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Severity {
     Error,
@@ -13,7 +13,7 @@ pub enum Severity {
 
 /// A change that would repair a finding. Never applied silently: `apply_fixes` applies the ones
 /// asked for and returns each one it applied.
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fix {
     pub from: Value,
@@ -21,7 +21,7 @@ pub struct Fix {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// Index of the row in the block that was validated, when there is one.

@@ -12,18 +12,18 @@ use crate::provider::{self, Finish, Reask};
 use crate::quality::Quality;
 use crate::quota::Day;
 use crate::ratelimit::Limiter;
-use crate::read::FromJson;
 use crate::retry;
 use crate::spec::Job;
-use crate::to_json::ToJson;
 use crate::validate;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Sheets holds at most 50,000 characters in a cell.
 pub const CELL_LIMIT: usize = 50_000;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngestInput {
     pub spec: Value,
@@ -49,7 +49,7 @@ pub struct IngestInput {
     pub wave_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Sent {
     pub key: String,
@@ -69,7 +69,7 @@ fn one() -> u32 {
 }
 
 /// One HTTP exchange as the host saw it. `status` 0: no response (network failure, timeout).
-#[derive(Debug, Clone, Default, FromJson)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Response {
     #[serde(default)]
@@ -80,7 +80,7 @@ pub struct Response {
     pub body: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// Write `cells` after the ledger columns.
@@ -95,7 +95,7 @@ pub enum Status {
     Released,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RowResult {
     pub key: String,
@@ -118,7 +118,7 @@ pub struct RowResult {
     pub cost_usd: f64,
 }
 
-#[derive(Debug, Clone, Default, ToJson)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestCounts {
     pub done: usize,
@@ -128,7 +128,7 @@ pub struct IngestCounts {
     pub released: usize,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ingested {
     pub results: Vec<RowResult>,

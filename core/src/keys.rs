@@ -8,16 +8,16 @@ use crate::canonical::{self, NullTokens};
 use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
 use crate::finding::quote;
-use crate::read::FromJson;
 use crate::signature;
 use crate::spec::Job;
-use crate::to_json::ToJson;
 use crate::validate::{self, a1};
 use rustc_hash::FxHashMap as HashMap;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyRowsInput {
     pub spec: Value,
@@ -30,7 +30,7 @@ pub struct KeyRowsInput {
 /// The keyed input block, in sheet order. Rows that are not to be processed are listed in
 /// `excluded` with the reason; those that stand for no key (blank, no key, a repeated key) have
 /// the key `""`.
-#[derive(Debug, Clone, Default, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyedRows {
     pub first_row: u64,
@@ -44,7 +44,7 @@ pub struct KeyedRows {
     pub duplicate_groups: Vec<Group>,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Exclusion {
     pub sheet_row: u64,
@@ -56,7 +56,7 @@ pub struct Exclusion {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Group {
     pub signature: String,

@@ -9,9 +9,9 @@
 
 use crate::cell::Cell;
 use crate::keys::key_of_cell;
-use crate::read::FromJson;
-use crate::to_json::ToJson;
 use rustc_hash::FxHashMap as HashMap;
+use serde::Deserialize;
+use serde::Serialize;
 use std::borrow::Cow;
 
 use crate::layout::{
@@ -20,7 +20,7 @@ use crate::layout::{
 use crate::spec::Job;
 
 /// The header rows hosts write: output ledger columns, progress sheet, Batches sheet.
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Columns {
     pub output: [&'static str; 5],
@@ -33,7 +33,7 @@ pub fn columns() -> Columns {
 }
 
 /// A block of sheet rows as `getValues()` returns it, and the sheet row of its first row.
-#[derive(Debug, Clone, Default, FromJson)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Block {
     #[serde(default = "two")]
@@ -46,7 +46,7 @@ fn two() -> u64 {
     2
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     Done,
@@ -125,7 +125,7 @@ fn text(s: &str) -> Cell {
 }
 
 /// A write of one progress row; all cells empty clears it.
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RowWrite {
     pub row: u64,

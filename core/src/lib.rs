@@ -39,9 +39,10 @@ pub mod validate;
 
 pub use cell::Cell;
 pub use error::{Error, Problem};
+use serde::Serialize;
 
 /// What made a result: reported by hosts in run reports.
-#[derive(Debug, Clone, PartialEq, to_json::ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Versions {
     pub core: &'static str,

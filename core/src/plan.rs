@@ -9,13 +9,13 @@ use crate::error::Result;
 use crate::keys::KeyedRows;
 use crate::layout::PROGRESS_COLUMNS;
 use crate::ledger::{Block, Ledger, Progress, RowWrite, Status};
-use crate::read::FromJson;
 use crate::spec::{Job, OnEdit};
-use crate::to_json::ToJson;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanInput {
     pub spec: Value,
@@ -49,7 +49,7 @@ pub struct PlanInput {
 /// A batch lease outlives the providers' 24-hour completion window, with room to ingest.
 pub const BATCH_LEASE_MS: f64 = 26.0 * 3_600_000.0;
 
-#[derive(Debug, Clone, ToJson, FromJson)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Timing {
     /// The slowest request a wave should expect. UrlFetch gives up after about 60 s.
@@ -90,7 +90,7 @@ impl Timing {
 }
 
 /// What may still be spent in this wave; absent means no limit.
-#[derive(Debug, Clone, Default, ToJson, FromJson)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Capacity {
     pub requests: Option<u64>,
@@ -100,14 +100,14 @@ pub struct Capacity {
 }
 
 /// The worst case of one row: prompt tokens plus the maximum output, and its price.
-#[derive(Debug, Clone, Default, ToJson, FromJson)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reserve {
     pub tokens: u64,
     pub usd: f64,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// Due retries first (earliest first), then new rows in sheet order.
@@ -136,7 +136,7 @@ pub struct Plan {
     pub next_at: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Send {
     pub index: usize,
@@ -149,14 +149,14 @@ pub struct Send {
     pub replace_row: Option<u64>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Mark {
     pub row: u64,
     pub status: Status,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stale {
     pub sheet_row: u64,
@@ -164,7 +164,7 @@ pub struct Stale {
     pub output_row: u64,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Duplicate {
     pub sheet_row: u64,
@@ -173,7 +173,7 @@ pub struct Duplicate {
     pub of: String,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Waiting {
     pub sheet_row: u64,
@@ -182,7 +182,7 @@ pub struct Waiting {
     pub attempts: u32,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InFlight {
     pub sheet_row: u64,
@@ -191,7 +191,7 @@ pub struct InFlight {
     pub until: f64,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failed {
     pub sheet_row: u64,
@@ -199,7 +199,7 @@ pub struct Failed {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Counts {
     pub rows: usize,
@@ -221,7 +221,7 @@ pub struct Counts {
     pub unreadable_outputs: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, ToJson)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reserved {
     pub requests: u64,
@@ -229,7 +229,7 @@ pub struct Reserved {
     pub usd: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Stop {
     /// Every due row is in the wave (or none is due).

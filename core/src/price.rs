@@ -1,11 +1,11 @@
 //! Prices as data (`core/prices/prices.json`, each with its date) and usage → dollars.
 
-use crate::read::FromJson;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use std::sync::OnceLock;
 
 /// USD per million tokens for one model.
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Price {
     /// The model id this price is for (a prefix: `gpt-4o-mini` covers its dated snapshots).
@@ -28,7 +28,7 @@ pub struct Price {
     pub date: String,
 }
 
-#[derive(Debug, FromJson)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Table {
     batch_discount: f64,
@@ -40,7 +40,7 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| {
         let json =
             crate::decode::value(include_bytes!("../prices/prices.json")).expect("prices.json is JSON");
-        Table::read(json, &crate::read::At::Root("")).expect("prices.json is a price table")
+        crate::read::at::<Table>("", json).expect("prices.json is a price table")
     })
 }
 
@@ -60,7 +60,7 @@ pub fn batch_factor() -> f64 {
 }
 
 /// Tokens of one response, split the way they are priced.
-#[derive(Debug, Clone, Copy, Default, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Usage {
     /// Prompt tokens read at the full price.

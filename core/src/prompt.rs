@@ -4,11 +4,11 @@
 use crate::canonical;
 use crate::cell::Cell;
 use crate::spec::Job;
-use crate::to_json::ToJson;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// What the prefix costs and whether the provider will cache it.
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrefixReport {
     pub chars: usize,

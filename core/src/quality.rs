@@ -6,15 +6,15 @@
 //! A complete row with no findings scores 100; one error costs a quarter of the score.
 
 use crate::finding::{Finding, Severity};
-use crate::read::FromJson;
 use crate::schema::{Id, Schema};
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
 pub const ERROR_PENALTY: u32 = 25;
 pub const WARNING_PENALTY: u32 = 5;
 
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tally {
     pub expected: u32,
@@ -23,7 +23,7 @@ pub struct Tally {
     pub warnings: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quality {
     pub score: u32,

@@ -9,9 +9,9 @@
 //! a refusal our own count does not explain pauses for an hour and tries again.
 
 use crate::error::Result;
-use crate::read::FromJson;
 use crate::spec::{Account, Job};
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
 const HOUR_MS: f64 = 3_600_000.0;
@@ -20,7 +20,7 @@ const DAY_MS: f64 = 24.0 * HOUR_MS;
 pub const MIN_SLICE_MS: f64 = 90_000.0;
 
 /// One account type's daily quotas.
-#[derive(Debug, Clone, Copy, PartialEq, ToJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quotas {
     pub urlfetch: u64,
@@ -45,7 +45,7 @@ impl Account {
 }
 
 /// What this script spent in one clock hour.
-#[derive(Debug, Clone, Copy, Default, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Hour {
     /// The hour's start (ms since the epoch, a multiple of an hour).
@@ -57,7 +57,7 @@ pub struct Hour {
 }
 
 /// The last 24 hours of use, and until when UrlFetch was refused beyond what we counted.
-#[derive(Debug, Clone, Default, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Day {
     #[serde(default)]
@@ -111,7 +111,7 @@ impl Day {
     }
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DayInput {
     pub spec: Value,
@@ -129,7 +129,7 @@ pub struct DayInput {
     pub trigger: bool,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DayReport {
     pub day: Day,

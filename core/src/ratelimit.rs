@@ -2,12 +2,12 @@
 //! spec, corrected by the providers' headers, halved by a 429 and grown back by successes. The
 //! wave size follows from what they hold.
 
-use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Bucket {
     /// Per minute, as the provider or the spec states it.
@@ -38,7 +38,7 @@ impl Bucket {
 }
 
 /// The limiter's state: small, kept by the host between executions (in Properties).
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limiter {
     pub requests: Bucket,

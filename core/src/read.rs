@@ -1,195 +1,152 @@
-//! Reading parsed JSON into core types, with the JSON path of every mistake.
+//! Reading parsed JSON into core types: serde's derives, with the JSON path of every mistake
+//! (serde_path_to_error) and serde's wording turned into the words users read elsewhere in
+//! rowbatch: `limits.waveSize: expected a whole number from 0 to 4294967295, found "x"`.
 //!
-//! serde's derived deserializers are generated per type *and* per deserializer they meet (the
-//! parser over text, `Value`, the buffered content of a tagged enum): ~1–4 KB of module for each.
-//! Core types are read from a `Value` parsed once, through [`FromJson`] (derived by
-//! `rowbatch-derive` from the same `#[serde(...)]` attributes that shape their output), so each
-//! reader exists once. Values are taken, not copied: a 100,000-row plan holds 650,000 strings,
-//! each moved out of the parsed tree into the typed one. Paths are only spelled out for an error.
+//! Values are taken, not copied: serde_json's `Value` deserializer moves each string out of the
+//! parsed tree into the typed one (a 100,000-row plan holds 650,000 of them).
 
 use crate::error::{Error, Problem, Result, display_path};
-use crate::finding::show;
-use crate::path;
-use serde_json::{Map, Value};
-use std::collections::BTreeMap;
-
-pub use rowbatch_derive::FromJson;
+use crate::finding::{quote, show};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_path_to_error::Segment;
 
 pub type Read<T> = Result<T, Problem>;
 
-/// Where a reader is, as a chain of steps from the root: built on the stack as readers descend,
-/// turned into text (`rows[3][1]`, `limits.waveSize`) only when something is wrong there.
-#[derive(Clone, Copy)]
-pub enum At<'a> {
-    /// The root, or a place named in full (`output.rules[0].pack`).
-    Root(&'a str),
-    Key(&'a At<'a>, &'a str),
-    Index(&'a At<'a>, usize),
-}
-
-impl At<'_> {
-    pub fn path(&self) -> String {
-        match self {
-            At::Root(p) => (*p).to_owned(),
-            At::Key(parent, k) => path::key(&parent.path(), k),
-            At::Index(parent, i) => path::index(&parent.path(), *i),
-        }
-    }
-
-    /// A problem here: the path as users read it (`(input)` for the root).
-    pub fn problem(&self, expected: &str) -> Problem {
-        Problem::new(display_path(&self.path()), expected)
-    }
-
-    pub fn wrong(&self, v: &Value, expected: &str) -> Problem {
-        self.problem(expected).found(show(v))
-    }
-}
-
-/// A type read from JSON.
-pub trait FromJson: Sized {
-    fn read(v: Value, at: &At) -> Read<Self>;
-
-    /// The value of a field that is absent: an error, but for options.
-    fn absent(at: &At) -> Read<Self> {
-        Err(at.problem("a value (the field is required)"))
-    }
-}
-
 /// Reads a host's whole input, as every exported function takes it.
-pub fn from_value<T: FromJson>(v: Value) -> Result<T> {
-    T::read(v, &At::Root("")).map_err(Error::invalid)
+pub fn from_value<T: DeserializeOwned>(v: Value) -> Result<T> {
+    at("", v).map_err(Error::invalid)
 }
 
-/// An object's fields, taken one by one by the derived readers.
-pub struct Fields<'a> {
-    map: Map<String, Value>,
-    at: At<'a>,
+/// `v` as a `T`; a mistake is located under `root` (`prices`, `output.rules[0].pack`).
+pub fn at<T: DeserializeOwned>(root: &str, v: Value) -> Read<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| problem(located(root, e.path()), &e.inner().to_string()))
 }
 
-impl<'a> Fields<'a> {
-    /// `known: None` lets fields the type does not know pass.
-    pub fn new(v: Value, at: &At<'a>, known: Option<&[&str]>) -> Read<Self> {
-        let Value::Object(map) = v else { return Err(at.wrong(&v, "an object")) };
-        if let Some(known) = known
-            && let Some(k) = map.keys().find(|k| !known.contains(&k.as_str()))
+/// Marks the path inside a value read by a hand-written deserializer (a rule, read once its
+/// `kind` is known), so the mistake keeps its place: `rules[0].second.name`, not `rules[0]`.
+const INNER: char = '\u{1}';
+
+/// `v` as a `T` inside a hand-written deserializer, at `root` within the value it reads.
+pub(crate) fn nested<T: DeserializeOwned, E: serde::de::Error>(root: &str, v: Value) -> Result<T, E> {
+    serde_path_to_error::deserialize(v)
+        .map_err(|e| E::custom(format_args!("{INNER}{}{INNER}{}", located(root, e.path()), e.inner())))
+}
+
+fn located(root: &str, at: &serde_path_to_error::Path) -> String {
+    let mut path = root.to_owned();
+    for segment in at.iter() {
+        path = match segment {
+            Segment::Seq { index } => crate::path::index(&path, *index),
+            Segment::Map { key } => crate::path::key(&path, key),
+            Segment::Enum { .. } | Segment::Unknown => path,
+        };
+    }
+    path
+}
+
+fn problem(mut path: String, message: &str) -> Problem {
+    let mut message = message.trim();
+    if let Some((inner, rest)) = message.strip_prefix(INNER).and_then(|m| m.split_once(INNER)) {
+        path = match inner.chars().next() {
+            None => path,
+            Some('[') => path + inner,
+            Some(_) if path.is_empty() => inner.to_owned(),
+            Some(_) => format!("{path}.{inner}"),
+        };
+        message = rest;
+    }
+    if let Some(field) = ticked(message.strip_prefix("missing field ")) {
+        return Problem::new(
+            display_path(&crate::path::key(&path, field)),
+            "a value (the field is required)",
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        // serde_path_to_error's path already ends at the unknown field.
+        let field = ticked(Some(rest)).unwrap_or_default();
+        let known = names(rest.split_once(", expected ").map_or("", |(_, k)| k));
+        let expected = if known.is_empty() {
+            "no other field".to_owned()
+        } else {
+            format!("one of the fields {}", known.join(", "))
+        };
+        return Problem::new(display_path(&path), expected).found(format!("unknown field `{field}`"));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let found = ticked(Some(rest)).unwrap_or_default();
+        let known: Vec<String> =
+            names(rest.split_once(", expected ").map_or("", |(_, k)| k)).into_iter().map(quote).collect();
+        return Problem::new(display_path(&path), format!("one of {}", known.join(", "))).found(quote(found));
+    }
+    for prefix in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if let Some((found, expected)) =
+            message.strip_prefix(prefix).and_then(|m| m.rsplit_once(", expected "))
         {
-            return Err(At::Key(at, k)
-                .problem(&format!("one of the fields {}", known.join(", ")))
-                .found(format!("unknown field `{k}`")));
-        }
-        Ok(Self { map, at: *at })
-    }
-
-    /// Field `key` as a `T`; absent, it is `default`, else what `T` makes of absence (`None`
-    /// for an option, an error for anything else).
-    pub fn field<T: FromJson>(&mut self, key: &str, default: Option<T>) -> Read<T> {
-        match (self.map.remove(key), default) {
-            (Some(v), _) => T::read(v, &At::Key(&self.at, key)),
-            (None, Some(d)) => Ok(d),
-            (None, None) => T::absent(&At::Key(&self.at, key)),
+            return Problem::new(display_path(&path), words(expected)).found(unexpected(found));
         }
     }
+    Problem::new(display_path(&path), message.to_owned())
 }
 
-impl FromJson for String {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        match v {
-            Value::String(s) => Ok(s),
-            other => Err(at.wrong(&other, "a string")),
+/// The text between the first pair of backticks.
+fn ticked(s: Option<&str>) -> Option<&str> {
+    let s = s?.strip_prefix('`')?;
+    s.split_once('`').map(|(name, _)| name)
+}
+
+/// `` `a`, `b` `` or `` one of `a`, `b` `` as the names.
+fn names(list: &str) -> Vec<&str> {
+    list.split('`').skip(1).step_by(2).collect()
+}
+
+/// What serde expected, as rowbatch says it.
+fn words(expected: &str) -> String {
+    let whole = |max: u64| format!("a whole number from 0 to {max}");
+    match expected {
+        "u8" => whole(u8::MAX.into()),
+        "u16" => whole(u16::MAX.into()),
+        "u32" => whole(u32::MAX.into()),
+        "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "f64" | "f32" => "a number".to_owned(),
+        "a boolean" => "true or false".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "a map" => "an object".to_owned(),
+        e if e.starts_with("struct ") => "an object".to_owned(),
+        e if e.starts_with("variant identifier") || e.starts_with("enum ") => {
+            "one of the listed words".to_owned()
+        }
+        other => other.to_owned(),
+    }
+}
+
+/// serde's `Unexpected` (`string "x"`, `integer `5``, `map`) as the value it was.
+fn unexpected(found: &str) -> String {
+    if let Some(s) = found.strip_prefix("string ") {
+        let text: String = serde_json::from_str(s).unwrap_or_else(|_| s.to_owned());
+        return show(&Value::String(text));
+    }
+    for prefix in ["integer ", "floating point ", "boolean "] {
+        if let Some(v) = found.strip_prefix(prefix) {
+            return v.trim_matches('`').to_owned();
         }
     }
-}
-
-impl FromJson for bool {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        v.as_bool().ok_or_else(|| at.wrong(&v, "true or false"))
+    match found {
+        "map" => "an object".to_owned(),
+        "sequence" => "a list".to_owned(),
+        "null" | "unit value" => "null".to_owned(),
+        other => other.to_owned(),
     }
-}
-
-impl FromJson for f64 {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        v.as_f64().ok_or_else(|| at.wrong(&v, "a number"))
-    }
-}
-
-impl FromJson for u64 {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        v.as_u64().ok_or_else(|| at.wrong(&v, "a whole number, 0 or more"))
-    }
-}
-
-/// Narrower whole numbers, each checked against its range.
-macro_rules! narrow {
-    ($($t:ty),*) => {$(
-        impl FromJson for $t {
-            fn read(v: Value, at: &At) -> Read<Self> {
-                let n = v.as_u64().ok_or_else(|| at.wrong(&v, "a whole number, 0 or more"))?;
-                <$t>::try_from(n).map_err(|_| at.wrong(&v, &format!("a whole number from 0 to {}", <$t>::MAX)))
-            }
-        }
-    )*};
-}
-narrow!(u16, u32, usize);
-
-impl FromJson for Value {
-    fn read(v: Value, _: &At) -> Read<Self> {
-        Ok(v)
-    }
-}
-
-impl FromJson for Map<String, Value> {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        match v {
-            Value::Object(m) => Ok(m),
-            other => Err(at.wrong(&other, "an object")),
-        }
-    }
-}
-
-impl<T: FromJson> FromJson for Option<T> {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        if v.is_null() { Ok(None) } else { T::read(v, at).map(Some) }
-    }
-
-    fn absent(_: &At) -> Read<Self> {
-        Ok(None)
-    }
-}
-
-impl<T: FromJson> FromJson for Vec<T> {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        let Value::Array(items) = v else { return Err(at.wrong(&v, "a list")) };
-        items.into_iter().enumerate().map(|(i, item)| T::read(item, &At::Index(at, i))).collect()
-    }
-}
-
-impl<T: FromJson> FromJson for BTreeMap<String, T> {
-    fn read(v: Value, at: &At) -> Read<Self> {
-        let Value::Object(m) = v else { return Err(at.wrong(&v, "an object")) };
-        m.into_iter()
-            .map(|(k, x)| {
-                let x = T::read(x, &At::Key(at, &k))?;
-                Ok((k, x))
-            })
-            .collect()
-    }
-}
-
-/// One of `names` (an enum's variants, as written in JSON); the index of the one found.
-pub fn choice(v: &Value, at: &At, names: &[&str]) -> Read<usize> {
-    v.as_str().and_then(|s| names.iter().position(|n| *n == s)).ok_or_else(|| {
-        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-        at.wrong(v, &format!("one of {}", quoted.join(", ")))
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
-    #[derive(Debug, PartialEq, FromJson)]
+    #[derive(Debug, PartialEq, Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Limits {
         wave_size: u32,
@@ -204,21 +161,20 @@ mod tests {
         7
     }
 
-    #[derive(Debug, PartialEq, FromJson)]
+    #[derive(Debug, PartialEq, Deserialize)]
     #[serde(rename_all = "camelCase")]
     enum Mode {
         Keep,
         ReProcess,
     }
 
-    fn err<T: FromJson + std::fmt::Debug>(v: Value) -> String {
-        T::read(v, &At::Root("limits")).unwrap_err().to_string()
+    fn err<T: DeserializeOwned + std::fmt::Debug>(v: Value) -> String {
+        at::<T>("limits", v).unwrap_err().to_string()
     }
 
     #[test]
     fn fields_are_read_renamed_defaulted_and_checked() {
-        let l =
-            Limits::read(json!({"waveSize": 3, "other": null, "mode": "reProcess"}), &At::Root("")).unwrap();
+        let l: Limits = at("", json!({"waveSize": 3, "other": null, "mode": "reProcess"})).unwrap();
         assert_eq!(l, Limits { wave_size: 3, other: None, tries: 7, mode: Mode::ReProcess });
         assert_eq!(
             err::<Limits>(json!({"waveSize": 1, "mode": "keep", "colour": 2})),
@@ -236,6 +192,10 @@ mod tests {
             err::<Limits>(json!({"waveSize": 1, "tries": 70000, "mode": "keep"})),
             "limits.tries: expected a whole number from 0 to 65535, found 70000"
         );
+        assert_eq!(
+            err::<Limits>(json!({"waveSize": "x", "mode": "keep"})),
+            "limits.waveSize: expected a whole number from 0 to 4294967295, found \"x\""
+        );
     }
 
     #[test]
@@ -250,8 +210,13 @@ mod tests {
             "limits[\"Blood Pressure\"]: expected a string, found 1"
         );
         assert_eq!(
-            u64::read(json!(-1), &At::Root("")).unwrap_err().to_string(),
+            at::<u64>("", json!(-1)).unwrap_err().to_string(),
             "(input): expected a whole number, 0 or more, found -1"
+        );
+        let long = "x".repeat(100);
+        assert_eq!(
+            err::<u64>(json!(long)),
+            format!("limits: expected a whole number, 0 or more, found \"{}...\"", "x".repeat(57))
         );
     }
 }

@@ -9,13 +9,13 @@
 use crate::error::Result;
 use crate::layout::OUTPUT_COLUMNS;
 use crate::ledger::{Block, Ledger, Output, Progress, RowWrite, Status};
-use crate::read::FromJson;
 use crate::spec::Job;
-use crate::to_json::ToJson;
 use rustc_hash::FxHashMap as HashMap;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileInput {
     pub spec: Value,
@@ -29,7 +29,7 @@ pub struct ReconcileInput {
 }
 
 /// What became of one sent row.
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Outcome {
     pub key: String,
@@ -47,7 +47,7 @@ pub struct Outcome {
     pub cost_usd: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson, ToJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OutcomeStatus {
     Done,
@@ -60,7 +60,7 @@ pub enum OutcomeStatus {
     Released,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reconciled {
     /// Output rows to write: the ledger cells; for answers, the answer's columns follow them.
@@ -71,7 +71,7 @@ pub struct Reconciled {
     pub counts: ReconcileCounts,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputWrite {
     /// Index into `results`.
@@ -85,7 +85,7 @@ pub struct OutputWrite {
     pub cost_usd: f64,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dropped {
     pub result: usize,
@@ -93,7 +93,7 @@ pub struct Dropped {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, ToJson)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileCounts {
     pub written: usize,

@@ -10,17 +10,17 @@ use crate::keys::KeyedRows;
 use crate::layout::{iso_time, output_columns, text_cell};
 use crate::ledger::{Block, Ledger, number_of, text_of};
 use crate::plan::{Counts, PlanInput, plan};
-use crate::read::FromJson;
 use crate::run_record::run_status;
 use crate::spec::Job;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write;
 
 /// Rows listed per failure or exclusion reason; the CSV has them all.
 const EXAMPLES: usize = 10;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportInput {
     pub spec: Value,
@@ -37,7 +37,7 @@ pub struct ReportInput {
 }
 
 /// What the sheets cannot tell: the run the host is in.
-#[derive(Debug, Clone, Default, FromJson)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Run {
     pub id: String,
@@ -54,7 +54,7 @@ pub struct Run {
 }
 
 /// A wait for Apps Script's daily quotas: when it began, until when, and why.
-#[derive(Debug, Clone, Default, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Pause {
     pub at: f64,
@@ -62,7 +62,7 @@ pub struct Pause {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub summary: Summary,
@@ -72,7 +72,7 @@ pub struct Report {
     pub table: Vec<[Cell; 3]>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub job: String,
@@ -106,7 +106,7 @@ pub struct Summary {
     pub paused_s: f64,
 }
 
-#[derive(Debug, Clone, Default, ToJson)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quality {
     /// Answered rows that carry a score.
@@ -118,14 +118,14 @@ pub struct Quality {
     pub with_warnings: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
     pub attempt: u32,
     pub rows: usize,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
     pub reason: String,

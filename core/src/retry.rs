@@ -2,7 +2,7 @@
 //! `x-ratelimit-reset-*` durations, Anthropic's RFC 3339 resets), else exponential backoff with
 //! full jitter, drawn from the host's seed so a run can be replayed.
 
-use crate::to_json::ToJson;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Backoff without a server hint: up to 1 s × 2^(attempt−1), capped at 60 s, times a random
@@ -13,7 +13,7 @@ pub const CAP_MS: f64 = 60_000.0;
 /// again rather than sleeping through the day on one header.
 pub const MAX_HINT_MS: f64 = 3_600_000.0;
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Delay {
     pub ms: f64,

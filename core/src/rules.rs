@@ -8,8 +8,9 @@
 
 use crate::finding::{Finding, show};
 use crate::path::{self, Step};
-use crate::read::{self, At, FromJson, Read};
+use crate::read;
 use crate::schema::json_equal;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// Packs shipped with rowbatch, by name.
@@ -18,7 +19,7 @@ pub const BUILTIN: [(&str, &str); 2] = [
     ("brand-profile", include_str!("../rules/brand-profile.json")),
 ];
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pack {
     pub name: String,
@@ -31,7 +32,7 @@ pub struct Pack {
     pub rules: Vec<Rule>,
 }
 
-/// One rule; `kind` in its JSON says which (see [`Rule::read`]).
+/// One rule; `kind` in its JSON says which, the rest of the object is that kind's rule.
 #[derive(Debug, Clone)]
 pub enum Rule {
     Range(RangeRule),
@@ -43,7 +44,7 @@ pub enum Rule {
     NonEmpty(NonEmptyRule),
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RangeRule {
     pub id: Option<String>,
@@ -56,7 +57,7 @@ pub struct RangeRule {
     pub unit: String,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Part {
     pub name: String,
@@ -64,7 +65,7 @@ pub struct Part {
     pub max: Option<f64>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PairRule {
     pub id: Option<String>,
@@ -78,7 +79,7 @@ pub struct PairRule {
     pub unit: String,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VocabularyRule {
     pub id: Option<String>,
@@ -91,7 +92,7 @@ pub struct VocabularyRule {
     pub required: bool,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Condition {
     pub field: String,
@@ -99,14 +100,14 @@ pub struct Condition {
     pub one_of: Vec<Value>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Requirement {
     pub field: String,
     pub equals: Value,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImpliesRule {
     pub id: Option<String>,
@@ -115,14 +116,14 @@ pub struct ImpliesRule {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Format {
     Url,
     Domain,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FormatRule {
     pub id: Option<String>,
@@ -130,7 +131,7 @@ pub struct FormatRule {
     pub format: Format,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LengthRule {
     pub id: Option<String>,
@@ -139,7 +140,7 @@ pub struct LengthRule {
     pub max: Option<u64>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NonEmptyRule {
     pub id: Option<String>,
@@ -163,29 +164,44 @@ impl Rule {
 
 pub fn builtin(name: &str) -> Option<Pack> {
     let text = BUILTIN.iter().find(|(n, _)| *n == name)?.1;
-    Pack::read(crate::decode::value(text.as_bytes()).ok()?, &At::Root("")).ok()
+    crate::read::at("", crate::decode::value(text.as_bytes()).ok()?).ok()
 }
 
-/// `kind` of each rule, in the order of [`Rule`]'s variants.
-const KINDS: [&str; 7] = ["range", "pair", "vocabulary", "implies", "format", "length", "nonEmpty"];
+/// The `kind` of a rule.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum Kind {
+    Range,
+    Pair,
+    Vocabulary,
+    Implies,
+    Format,
+    Length,
+    NonEmpty,
+}
 
-impl FromJson for Rule {
-    /// `kind` picks the variant; the rest of the object is that variant's rule.
-    fn read(v: Value, at: &At) -> Read<Rule> {
-        let Value::Object(mut map) = v else { return Err(at.wrong(&v, "a rule (an object with a kind)")) };
-        let Some(kind) = map.remove("kind") else {
-            return Err(At::Key(at, "kind").problem("a value (the field is required)"));
+impl<'de> Deserialize<'de> for Rule {
+    /// `kind` picks the variant; the rest of the object is read as that variant's rule, with
+    /// the place of any mistake inside it kept (serde's own tagged enums lose it).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rule, D::Error> {
+        let mut map = match Value::deserialize(d)? {
+            Value::Object(map) => map,
+            other => {
+                let found = serde::de::Unexpected::Other(&show(&other));
+                return Err(serde::de::Error::invalid_type(found, &"a rule (an object with a kind)"));
+            }
         };
-        let kind = read::choice(&kind, &At::Key(at, "kind"), &KINDS)?;
+        let kind = map.remove("kind").ok_or_else(|| serde::de::Error::missing_field("kind"))?;
+        let kind: Kind = read::nested("kind", kind)?;
         let v = Value::Object(map);
         Ok(match kind {
-            0 => Rule::Range(FromJson::read(v, at)?),
-            1 => Rule::Pair(FromJson::read(v, at)?),
-            2 => Rule::Vocabulary(FromJson::read(v, at)?),
-            3 => Rule::Implies(FromJson::read(v, at)?),
-            4 => Rule::Format(FromJson::read(v, at)?),
-            5 => Rule::Length(FromJson::read(v, at)?),
-            _ => Rule::NonEmpty(FromJson::read(v, at)?),
+            Kind::Range => Rule::Range(read::nested("", v)?),
+            Kind::Pair => Rule::Pair(read::nested("", v)?),
+            Kind::Vocabulary => Rule::Vocabulary(read::nested("", v)?),
+            Kind::Implies => Rule::Implies(read::nested("", v)?),
+            Kind::Format => Rule::Format(read::nested("", v)?),
+            Kind::Length => Rule::Length(read::nested("", v)?),
+            Kind::NonEmpty => Rule::NonEmpty(read::nested("", v)?),
         })
     }
 }

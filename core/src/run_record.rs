@@ -4,12 +4,12 @@ use crate::cell::Cell;
 use crate::error::Result;
 use crate::layout::{BATCH_COLUMNS, iso_time};
 use crate::plan::Counts;
-use crate::read::FromJson;
 use crate::spec::Job;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchInput {
     pub spec: Value,
@@ -26,7 +26,7 @@ pub struct BatchInput {
     pub stopped: Option<String>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchRecord {
     pub header: Vec<&'static str>,

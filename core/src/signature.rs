@@ -8,8 +8,8 @@ use crate::canonical::{self, NullTokens, Value};
 use crate::cell::Cell;
 use crate::error::{Error, Problem, Result};
 use crate::finding::quote;
-use crate::read::FromJson;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -18,7 +18,7 @@ pub use crate::canonical::VERSION;
 const PREFIX: &str = "SIG_v1_";
 
 /// One row's values, already in spec order.
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignRowInput {
     pub values: Vec<Cell>,
@@ -26,7 +26,7 @@ pub struct SignRowInput {
     pub null_tokens: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedRow {
     pub canonical: String,
@@ -52,7 +52,7 @@ pub fn sign_row(input: SignRowInput) -> Result<SignedRow> {
 }
 
 /// A block of sheet rows under a header, as `getValues()` returns it (header row excluded).
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignRowsInput {
     pub header: Vec<String>,
@@ -64,7 +64,7 @@ pub struct SignRowsInput {
     pub first_row: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignRowsReport {
     /// One per input row, in input order.
@@ -75,7 +75,7 @@ pub struct SignRowsReport {
     pub duplicate_groups: Vec<DuplicateGroup>,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DuplicateGroup {
     pub signature: String,

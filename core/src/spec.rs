@@ -9,14 +9,14 @@ use crate::error::{Error, Problem, Result};
 use crate::finding::Finding;
 use crate::finding::quote;
 use crate::path::{self, Step};
-use crate::read::{At, FromJson};
 use crate::rules::{self, Pack};
 use crate::schema::{Id, Schema};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 const SPEC_SCHEMA: &str = include_str!("spec.schema.json");
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Spec {
     pub name: String,
@@ -33,7 +33,7 @@ pub struct Spec {
     pub prices: Option<Value>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
     pub sheet: Option<String>,
@@ -50,7 +50,7 @@ pub struct Input {
     pub rules: Vec<RuleUse>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromJson)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OnEdit {
     /// Keep the output, marked stale: what was paid for is not thrown away silently.
@@ -64,7 +64,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Output {
     pub sheet: Option<String>,
@@ -73,7 +73,7 @@ pub struct Output {
     pub rules: Vec<RuleUse>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleUse {
     /// A built-in pack's name, or a pack written inline.
@@ -87,7 +87,7 @@ fn root_only() -> Vec<String> {
     vec![String::new()]
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Prompt {
     pub system: String,
@@ -96,14 +96,14 @@ pub struct Prompt {
     pub examples: Vec<Example>,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Example {
     pub input: Map<String, Value>,
     pub output: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ProviderKind {
     Openai,
@@ -119,7 +119,7 @@ impl ProviderKind {
     }
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Provider {
     pub kind: ProviderKind,
@@ -140,7 +140,7 @@ fn default_max_output() -> u32 {
     1024
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Limits {
     pub wave_size: u32,
@@ -162,7 +162,7 @@ pub struct Limits {
 
 /// Apps Script account types: consumer (gmail.com) or Google Workspace. Unset means consumer,
 /// the smaller quotas.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromJson, crate::to_json::ToJson)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Account {
     #[default]
@@ -186,14 +186,14 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Budget {
     pub max_usd: f64,
 }
 
 /// Provider Batch API submissions.
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct BatchOptions {
     /// Where a batch's failed and expired lines go next: `realtime` (the runner sends them) or
@@ -209,7 +209,7 @@ impl Default for BatchOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum BatchRetry {
     Realtime,
@@ -282,7 +282,7 @@ impl Job {
         if !findings.is_empty() {
             return Err(Error::InvalidInput(findings.iter().map(Problem::from_finding).collect()));
         }
-        let spec = Spec::read(value.clone(), &At::Root("")).map_err(Error::invalid)?;
+        let spec: Spec = crate::read::at("", value.clone()).map_err(Error::invalid)?;
         let mut problems = Vec::new();
         let input = parse_schema(&spec.input.schema, "input.schema", &mut problems);
         let output = parse_schema(&spec.output.schema, "output.schema", &mut problems);
@@ -341,9 +341,9 @@ impl Job {
 fn resolve_price(spec: &Spec, problems: &mut Vec<Problem>) -> Option<crate::price::Price> {
     use crate::price;
     let found = match &spec.prices {
-        Some(inline @ Value::Object(_)) => {
-            crate::price::Price::read(inline.clone(), &At::Root("prices")).map_err(|p| problems.push(p)).ok()
-        }
+        Some(inline @ Value::Object(_)) => crate::read::at::<crate::price::Price>("prices", inline.clone())
+            .map_err(|p| problems.push(p))
+            .ok(),
         _ => price::builtin(&spec.provider.model),
     };
     if found.is_none() && spec.budget.is_some() {
@@ -463,7 +463,7 @@ fn rule_uses(uses: &[RuleUse], at: &str, schema: &Schema, problems: &mut Vec<Pro
                 Problem::new(format!("{here}.pack"), format!("a built-in pack ({})", known.join(", ")))
                     .found(quote(name))
             }),
-            inline => Pack::read(inline.clone(), &At::Root(&format!("{here}.pack"))),
+            inline => crate::read::at::<Pack>(&format!("{here}.pack"), inline.clone()),
         };
         let pack = match pack {
             Ok(p) => p,

@@ -7,19 +7,19 @@ use crate::error::Result;
 use crate::finding::{Finding, Fix, quote, show};
 use crate::path;
 use crate::quality::{self, Quality};
-use crate::read::FromJson;
 use crate::schema::{Type, json_equal};
 use crate::spec::Job;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpecInput {
     pub spec: Value,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpecReport {
     pub name: String,
@@ -71,7 +71,7 @@ pub fn check_spec(input: SpecInput) -> Result<SpecReport> {
     })
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RowsInput {
     pub spec: Value,
@@ -81,7 +81,7 @@ pub struct RowsInput {
     pub first_row: Option<u32>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RowReport {
     pub index: usize,
@@ -90,7 +90,7 @@ pub struct RowReport {
     pub quality: Quality,
 }
 
-#[derive(Debug, Clone, Default, ToJson)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub rows: usize,
@@ -102,7 +102,7 @@ pub struct Summary {
     pub fixable: usize,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RowsReport {
     /// Problems with the header itself (a missing or doubled column); rows are not checked then.
@@ -302,7 +302,7 @@ pub fn a1(col: usize, row: u64) -> String {
     format!("{}{row}", String::from_utf8_lossy(&letters))
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnswerInput {
     pub spec: Value,
@@ -310,7 +310,7 @@ pub struct AnswerInput {
     pub answer: Value,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnswerReport {
     pub valid: bool,
@@ -344,7 +344,7 @@ fn check_answer(job: &Job, answer: &Value) -> (Value, AnswerReport) {
     (doc, AnswerReport { valid, findings, quality })
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedFix {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -357,7 +357,7 @@ pub struct AppliedFix {
     pub fix: Fix,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FixedRows {
     /// The rows with every proposed fix applied; cells without a fix are unchanged.
@@ -414,7 +414,7 @@ fn to_cell(v: &Value) -> Cell {
     }
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FixedAnswer {
     pub answer: Value,

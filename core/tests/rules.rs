@@ -2,7 +2,6 @@
 
 use rowbatch_core::finding::{Finding, Severity};
 use rowbatch_core::path::parse_pattern;
-use rowbatch_core::read::{At, FromJson};
 use rowbatch_core::rules::{self, Pack};
 use serde_json::{Value, json};
 
@@ -173,12 +172,13 @@ fn brand_pack_checks_addresses_vocabulary_and_list_sizes() {
 #[test]
 fn packs_are_data_with_mistakes_located() {
     for (name, text) in rules::BUILTIN {
-        let pack = Pack::read(serde_json::from_str(text).unwrap(), &At::Root(""))
+        let pack = rowbatch_core::read::at::<Pack>("", serde_json::from_str(text).unwrap())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(pack.name, name);
         assert!(!pack.rules.is_empty());
     }
-    let err = |pack: Value| Pack::read(pack, &At::Root("output.rules[0].pack")).unwrap_err().to_string();
+    let err =
+        |pack: Value| rowbatch_core::read::at::<Pack>("output.rules[0].pack", pack).unwrap_err().to_string();
     assert_eq!(
         err(json!({"name": "x", "rules": [{"kind": "range", "field": "HR", "mni": 0}]})),
         "output.rules[0].pack.rules[0].mni: expected one of the fields id, field, min, max, warnBelow, warnAbove, \
@@ -213,15 +213,17 @@ fn packs_are_data_with_mistakes_located() {
         "output.rules[0].pack.name: expected a value (the field is required)"
     );
     // `equals: null` is a requirement (the field must be empty), not a missing one.
-    let p = Pack::read(json!({"name": "x", "rules": [{"kind": "implies", "when": {"field": "a", "in": [1]}, "then": {"field": "b", "equals": null}}]}), &At::Root("")).unwrap();
+    let p = rowbatch_core::read::at::<Pack>("", json!({"name": "x", "rules": [{"kind": "implies", "when": {"field": "a", "in": [1]}, "then": {"field": "b", "equals": null}}]})).unwrap();
     assert!(matches!(&p.rules[0], rules::Rule::Implies(r) if r.then.equals.is_null()));
 }
 
 #[test]
 fn non_empty_rules_refuse_blank_text_and_empty_lists() {
-    let pack =
-        Pack::read(json!({"name": "t", "rules": [{"kind": "nonEmpty", "field": "summary"}]}), &At::Root(""))
-            .unwrap();
+    let pack = rowbatch_core::read::at::<Pack>(
+        "",
+        json!({"name": "t", "rules": [{"kind": "nonEmpty", "field": "summary"}]}),
+    )
+    .unwrap();
     let at = vec![parse_pattern("").unwrap()];
     for empty in [json!({}), json!({"summary": "  "}), json!({"summary": []}), json!({"summary": null})] {
         let f = pack.apply(&empty, &at);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 /// The input as hosts deliver it: JSON text.
-fn from_json<T: rowbatch_core::read::FromJson>(input: Value) -> Result<T, Error> {
+fn from_json<T: serde::de::DeserializeOwned>(input: Value) -> Result<T, Error> {
     rowbatch_core::decode::from_str(&input.to_string())
 }
 

@@ -1,4 +1,4 @@
-use crate::codec::{decode_serde, encode_serde};
+use crate::codec::{decode, encode};
 use crate::error::ApiError;
 use rowbatch_core::run::{Event, Run, Start, replay};
 use wasm_bindgen::prelude::*;
@@ -26,8 +26,8 @@ export interface Recorded { start: Start; events: Event[] }
 pub fn replay_run(
     #[wasm_bindgen(unchecked_param_type = "Recorded")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let steps = replay(decode_serde(input)?).map_err(ApiError::from)?;
-    Ok(encode_serde(&steps)?)
+    let steps = replay(decode(input)?).map_err(ApiError::from)?;
+    Ok(encode(&steps)?)
 }
 
 /// One execution's run: the host performs its commands and reports what they returned. The
@@ -41,14 +41,14 @@ pub struct Driver {
 impl Driver {
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_param_type = "Start")] start: JsValue) -> Result<Driver, JsValue> {
-        let start: Start = decode_serde(start)?;
+        let start: Start = decode(start)?;
         Ok(Driver { run: Run::new(start).map_err(ApiError::from)? })
     }
 
     /// The first commands.
     #[wasm_bindgen(unchecked_return_type = "Command[]")]
     pub fn begin(&mut self) -> Result<JsValue, JsValue> {
-        Ok(encode_serde(&self.run.begin())?)
+        Ok(encode(&self.run.begin())?)
     }
 
     /// The next commands, from what the last ones returned.
@@ -57,7 +57,7 @@ impl Driver {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Event")] event: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let event: Event = decode_serde(event)?;
-        Ok(encode_serde(&self.run.step(event).map_err(ApiError::from)?)?)
+        let event: Event = decode(event)?;
+        Ok(encode(&self.run.step(event).map_err(ApiError::from)?)?)
     }
 }

@@ -1,11 +1,11 @@
 //! Error classes from status, body and headers: retry the row, give up on the row, or stop the
 //! whole job before another cent is spent.
 
-use crate::to_json::ToJson;
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Class {
     /// Try again later: 408, 409, 429 rate limits, 5xx, 529, network failures, timeouts.
@@ -19,7 +19,7 @@ pub enum Class {
     Quota,
 }
 
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     pub class: Class,

@@ -9,15 +9,15 @@ use crate::cell::Cell;
 use crate::error::Result;
 use crate::price::Usage;
 use crate::prompt::{self, PrefixReport};
-use crate::read::FromJson;
 use crate::spec::{Job, ProviderKind};
-use crate::to_json::ToJson;
 use crate::validate;
+use serde::Deserialize;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Where requests go and how the host authenticates them. The API key never enters the core:
 /// the host adds it from Properties as `auth` says.
-#[derive(Debug, Clone, PartialEq, ToJson)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     pub url: String,
@@ -46,7 +46,7 @@ pub fn endpoint(job: &Job) -> Endpoint {
 }
 
 /// One row to ask about, with its cells as the input block holds them.
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Item {
     pub key: String,
@@ -58,7 +58,7 @@ pub struct Item {
 }
 
 /// A previous answer and what was wrong with it.
-#[derive(Debug, Clone, PartialEq, ToJson, FromJson)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reask {
     pub answer: String,
@@ -67,7 +67,7 @@ pub struct Reask {
     pub count: u32,
 }
 
-#[derive(Debug, Clone, FromJson)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuildInput {
     pub spec: Value,
@@ -75,7 +75,7 @@ pub struct BuildInput {
     pub items: Vec<Item>,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Built {
     pub endpoint: Endpoint,
@@ -83,7 +83,7 @@ pub struct Built {
     pub prefix: PrefixReport,
 }
 
-#[derive(Debug, Clone, ToJson)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub key: String,
@@ -168,7 +168,7 @@ pub fn messages(turns: &Turns) -> Vec<Value> {
 }
 
 /// Why a response ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Finish {
     Complete,

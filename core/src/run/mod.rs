@@ -23,7 +23,6 @@ pub use protocol::{Command, Event};
 pub use shared::{Reservation, Shared};
 
 use crate::error::{Error, Problem, Result};
-use crate::read::FromJson;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -217,6 +216,6 @@ pub(crate) fn host_error(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// Reads one result as `T`.
-pub(crate) fn read<T: FromJson>(v: Value, what: &str) -> Result<T> {
+pub(crate) fn read<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T> {
     crate::read::from_value(v).map_err(|e| host_error(what, e))
 }

@@ -12,10 +12,10 @@
 use crate::budget::Budget;
 use crate::quota::Day;
 use crate::ratelimit::Limiter;
-use crate::read::FromJson;
-use crate::to_json::ToJson;
+use serde::Deserialize;
+use serde::Serialize;
 
-#[derive(Debug, Clone, Default, PartialEq, FromJson, ToJson)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Shared {
     /// What the provider answered for and its usage priced.
@@ -28,7 +28,7 @@ pub struct Shared {
 }
 
 /// A round's worst case, recorded before it is sent.
-#[derive(Debug, Clone, PartialEq, FromJson, ToJson)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reservation {
     /// The execution (or `batch:<id>`) that sent it; at most one reservation per holder.

@@ -26,7 +26,8 @@ use crate::ratelimit::Limiter;
 use crate::reconcile::Outcome;
 use crate::report::Pause;
 use crate::spec::Job;
-use crate::to_json::{ToJson, to_string};
+use crate::to_json::to_string;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The output sheet's `_status` column (1-based).
@@ -47,7 +48,7 @@ pub(crate) enum Phase {
 }
 
 /// `ROWBATCH_RUN`: the run this slice belongs to.
-#[derive(Debug, Clone, Default, FromJson, ToJson)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct RunInfo {
     pub id: String,
@@ -65,7 +66,7 @@ impl RunInfo {
     }
 }
 
-#[derive(Debug, Clone, Default, ToJson)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Summary {
     pub sent: usize,
@@ -463,7 +464,7 @@ pub fn key_name(job: &Job) -> &'static str {
     }
 }
 
-#[derive(Debug, FromJson)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct InputBlock {
     pub header: Vec<String>,

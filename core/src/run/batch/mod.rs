@@ -17,7 +17,8 @@ use crate::layout::{BATCH_COLUMNS, OUTPUT_COLUMNS, PROGRESS_COLUMNS, iso_time};
 use crate::ledger::Block;
 use crate::plan::BATCH_LEASE_MS;
 use crate::spec::{BatchRetry, Job, ProviderKind};
-use crate::to_json::{ToJson, to_string, to_value};
+use crate::to_json::{to_string, to_value};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub const P_BATCHES: &str = "ROWBATCH_BATCHES";
@@ -27,7 +28,7 @@ pub const SUBMIT: &str = "rowbatchSubmitBatch";
 pub const INGEST_LINES: usize = 500;
 
 /// A provider batch not yet ingested, as `ROWBATCH_BATCHES` keeps it.
-#[derive(Debug, Clone, Default, FromJson, ToJson)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Record {
     pub id: String,
@@ -106,7 +107,7 @@ pub(crate) struct Work {
     had_pending: bool,
 }
 
-#[derive(Debug, Default, FromJson)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 struct Answer {
     status: u16,
