@@ -92,15 +92,7 @@ pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) 
     let mut cmds = vec![Command::SetProps { set }];
     let out = output_sheet(&s.job);
     let step = u64::from(crate::validate::GRID_STEP_ROWS);
-    for (row, status) in marks {
-        cmds.push(Command::Write {
-            sheet: out.clone(),
-            row,
-            col: STATUS_COL,
-            values: vec![safe_row(vec![status])],
-            step,
-        });
-    }
+    cmds.extend(status_spans(&out, &mut s.ledger.outputs, marks, step));
     cmds.extend(runs(&out, out_writes, step));
     if let Some(c) = span(&s.ledger.progress, &progress_writes, step) {
         cmds.push(c);
@@ -222,6 +214,52 @@ pub(crate) fn apply(block: &mut Block, row: u64, values: &[Cell], width: usize) 
     block.rows[i] = values.iter().take(width).cloned().collect();
 }
 
+/// Status cells further apart than this are written separately; closer, the cells between
+/// them are written again as the ledger just read them (under the same lock).
+const STATUS_GAP_ROWS: u64 = 200;
+
+/// The `_status` marks (done ↔ stale) as few writes: one per span of marks at most
+/// [`STATUS_GAP_ROWS`] apart, the rows between rewritten from the block read under the lock.
+/// A thousand edited rows are a handful of calls, not a thousand.
+pub(crate) fn status_spans(
+    sheet: &str,
+    block: &mut Block,
+    mut marks: Vec<(u64, Cell)>,
+    step: u64,
+) -> Vec<Command> {
+    marks.sort_by_key(|m| m.0);
+    let status = (STATUS_COL - 1) as usize;
+    for (row, cell) in &marks {
+        if let Some(r) = row.checked_sub(block.first_row).and_then(|i| block.rows.get_mut(i as usize)) {
+            if r.len() <= status {
+                r.resize(status + 1, Cell::Empty);
+            }
+            r[status] = cell.clone();
+        }
+    }
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    for &(row, _) in &marks {
+        match spans.last_mut() {
+            Some((_, last)) if row <= *last + STATUS_GAP_ROWS => *last = row,
+            _ => spans.push((row, row)),
+        }
+    }
+    spans
+        .into_iter()
+        .map(|(first, last)| {
+            let values = (first..=last)
+                .map(|r| {
+                    let at = r.checked_sub(block.first_row).map(|i| i as usize);
+                    let cell = at.and_then(|i| block.rows.get(i)).and_then(|c| c.get(status)).cloned();
+                    let cell = cell.unwrap_or(Cell::Empty);
+                    safe_row(vec![cell])
+                })
+                .collect();
+            Command::Write { sheet: sheet.to_owned(), row: first, col: STATUS_COL, values, step }
+        })
+        .collect()
+}
+
 /// One write per run of consecutive rows.
 pub(crate) fn runs(sheet: &str, mut writes: Vec<(u64, Vec<Cell>)>, step: u64) -> Vec<Command> {
     writes.sort_by_key(|w| w.0);
@@ -251,4 +289,40 @@ pub(crate) fn span(block: &Block, writes: &[RowWrite], step: u64) -> Option<Comm
         })
         .collect();
     Some(Command::Write { sheet: PROGRESS_SHEET.to_owned(), row: first, col: 1, values, step })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    #[test]
+    fn status_marks_are_written_as_few_spans() {
+        let row =
+            |k: usize, status: &str| vec![t(&format!("K{k}")), t("SIG"), t("SPEC"), t(status), Cell::Empty];
+        let mut block = Block { first_row: 2, rows: (0..500).map(|k| row(k, "done")).collect() };
+        block.rows[2][3] = t("failed");
+        let marks = vec![(5, t("stale")), (400, t("stale")), (3, t("stale"))];
+        let cmds = status_spans("Output", &mut block, marks, 0);
+        let writes: Vec<(u64, Vec<Cell>)> = cmds
+            .into_iter()
+            .map(|c| match c {
+                Command::Write { row, col, values, .. } => {
+                    assert_eq!(col, STATUS_COL);
+                    (row, values.into_iter().map(|mut v| v.remove(0)).collect())
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            writes,
+            vec![(3, vec![t("stale"), t("failed"), t("stale")]), (400, vec![t("stale")])],
+            "rows 3–5 in one write (row 4 as read), row 400 alone"
+        );
+        assert_eq!(block.rows[1][3], t("stale"), "the block in memory holds the marks");
+        assert_eq!(block.rows[2][3], t("failed"));
+    }
 }
