@@ -397,6 +397,8 @@ async function fetchOne(rt, r, at) {
   if (body !== undefined && bytes(body) > URLFETCH_BYTES) {
     throw new Error(`UrlFetch failed because too much upload bandwidth was used: ${bytes(body)} bytes to ${r.url}`);
   }
+  // `.invalid` never resolves (RFC 2606): an endpoint that does not answer, for tests.
+  if (new URL(r.url).hostname.endsWith('.invalid')) return { networkError: true };
   if (rt.provider) {
     const res = await rt.provider({ method, url: r.url, headers, body }, at);
     if (res.networkError) return { networkError: true };

@@ -63,6 +63,12 @@ const tokens = (s) => Math.ceil(Buffer.byteLength(s ?? '', 'utf8') / 4);
 /** The providers' prices (core/prices/prices.json): what the bill charges per million tokens. */
 const PRICES = JSON.parse(fs.readFileSync(new URL('../core/prices/prices.json', import.meta.url), 'utf8'));
 
+/** The models the fake has: those of the price table and their dated versions (`gpt-4o-mini-2024-07-18`). */
+function known(model) {
+  return PRICES.models.some((m) => model === m.model
+    || (model.startsWith(`${m.model}-`) && /^(\d{4}-\d{2}-\d{2}|\d{8})$/.test(model.slice(m.model.length + 1))));
+}
+
 /** What an answer costs: the model's price (its longest prefix in the table), 0 without one. */
 function charge(model, u, inBatch) {
   const p = PRICES.models.filter((m) => model.startsWith(m.model)).sort((a, b) => b.model.length - a.model.length)[0];
@@ -97,6 +103,30 @@ export function createFakeProvider(options = {}) {
   }
 
   /**
+   * "Retrieve model" (OpenAI, `GET /v1/models/{model}`) and "Get a Model" (Anthropic, the same
+   * path with `x-api-key` and `anthropic-version`): free, and answered 401 for a wrong key and
+   * 404 for a model the provider does not have, in each provider's error shape.
+   */
+  function model(req, id) {
+    const h = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    const anthropic = 'anthropic-version' in h;
+    const key = anthropic ? h['x-api-key'] ?? '' : (h.authorization ?? '').replace(/^Bearer\s+/i, '');
+    if (!key || o.invalidKeys.includes(key)) {
+      return anthropic
+        ? reply(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } })
+        : reply(401, { error: { message: `Incorrect API key provided: ${key.slice(0, 3)}***${key.slice(-4)}.`, type: 'invalid_request_error', code: 'invalid_api_key' } });
+    }
+    if (!known(id)) {
+      return anthropic
+        ? reply(404, { type: 'error', error: { type: 'not_found_error', message: `model: ${id}` } })
+        : reply(404, { error: { message: `The model \`${id}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
+    }
+    return anthropic
+      ? reply(200, { type: 'model', id, display_name: id, created_at: '2026-01-01T00:00:00Z' })
+      : reply(200, { id, object: 'model', created: 1767225600, owned_by: 'system' });
+  }
+
+  /**
    * One HTTP request: {method, url, headers, body}; `now` is the caller's clock. `inBatch`: a
    * line of a provider batch, answered like a realtime request but without faults or limits.
    */
@@ -104,6 +134,8 @@ export function createFakeProvider(options = {}) {
     stats.requests += 1;
     const url = new URL(req.url, 'http://127.0.0.1');
     if (batches.owns(url)) return batches.handle(req, url, now);
+    const lookup = /\/v1\/models\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && lookup) return model(req, decodeURIComponent(lookup[1]));
     const anthropic = url.pathname.endsWith('/messages');
     if (req.method !== 'POST' || !(anthropic || url.pathname.endsWith('/chat/completions'))) {
       return reply(404, { error: { message: `Unknown request URL: ${req.method} ${url.pathname}`, type: 'invalid_request_error' } });
@@ -128,6 +160,12 @@ export function createFakeProvider(options = {}) {
       body = JSON.parse(req.body ?? '');
     } catch {
       return reply(400, { error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error' } });
+    }
+    // An unknown model is refused before anything else about the body (both providers: 404).
+    if (typeof body?.model === 'string' && !known(body.model)) {
+      return anthropic
+        ? reply(404, { type: 'error', error: { type: 'not_found_error', message: `model: ${body.model}` } })
+        : reply(404, { error: { message: `The model \`${body.model}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
     }
     const invalid = check(body, anthropic);
     if (invalid) return reply(400, anthropic ? { type: 'error', error: { type: 'invalid_request_error', message: invalid } } : { error: { message: invalid, type: 'invalid_request_error', param: null, code: null } });

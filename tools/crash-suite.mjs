@@ -40,7 +40,13 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
   const rows = 30 + Math.floor(rand() * 60);
   const storm = rand() < 0.4;
   const budgetRun = rand() < 0.25 || budgets;
-  const batchAt = rand() < 0.2 || overlap ? 1 + Math.floor(rand() * 6) : -1;
+  // With `overlap`, at the first step where the realtime run has a slice to come and the budget
+  // has room, or beside the resume that follows raising a budget that stopped the run (such a
+  // run may be over within a few steps: its canary row alone, then a wave the rest of the
+  // budget cannot hold).
+  const batchAt = rand() < 0.2 ? 1 + Math.floor(rand() * 6) : -1;
+  // Until a batch is made (a submission can be killed like any execution).
+  const submitted = () => (fake.stats.batch?.batches ?? 0) > 0;
   const faults = {
     rate429: storm ? 0.3 : 0.03, rate500: storm ? 0.1 : 0.02, rate503: 0.01, timeout: 0.01, reset: 0.01,
     outOfRange: 0.05, malformed: 0.02, latencyMedianMs: 3000, latencyP95Ms: 15_000, seed: `crash-${seed}`,
@@ -81,7 +87,8 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
     look();
     // Overspend from the provider's bill (realtime and batch), not from what rowbatch counted.
     overspend = Math.max(overspend, fake.stats.billUsd - budgetUsd);
-    if (step === batchAt) await rt.run('rowbatchSubmitBatch');
+    const midRun = overlap && !submitted() && budgetUsd > 0.002 && rt.triggers.some((t) => !t.fired);
+    if (step === batchAt || midRun) await rt.run('rowbatchSubmitBatch');
     const r = rand();
     if (r < 0.05) {
       // Rows inserted at a random place.
@@ -102,7 +109,12 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
         const s = rt.workbook.sheet('_rowbatch_spec');
         s.set(0, 0, { value: JSON.stringify({ ...JSON.parse(String(s.get(0, 0))), budget: { maxUsd: 50 } }) });
         budgetUsd = 50;
-        await rt.run('rowbatchResume');
+        if (overlap && !submitted()) {
+          // The batch goes in while the resumed run's slice is under way.
+          await Promise.all([rt.run('rowbatchResume'), rt.run('rowbatchSubmitBatch')]);
+        } else {
+          await rt.run('rowbatchResume');
+        }
         continue;
       }
       const status = await rt.run('rowbatchStatus');

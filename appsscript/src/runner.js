@@ -40,6 +40,9 @@ async function rowbatchPollBatches() { return rbDrive_('pollBatches'); }
 /** Cancels every pending batch; the next poll ingests what they had finished. */
 async function rowbatchCancelBatches() { return rbDrive_('cancelBatches'); }
 
+/** Asks the provider, for nothing, whether the key and the model will do (settings' Save). */
+async function rowbatchCheckKey() { return rbDrive_('checkKey'); }
+
 /**
  * Runs one flow of the driver to its end. A trap in the module (a panic) loses the driver's
  * memory, not the run: the sheets are the source of truth, and a fresh driver continues from

@@ -39,7 +39,14 @@ async function rowbatchSaveSettings(form) {
   }
   ss.getSheetByName('_rowbatch_spec').getRange(1, 1).setValue("'" + JSON.stringify(spec));
   if (form.apiKey) PropertiesService.getUserProperties().setProperty(rbKeyName_(spec.provider.kind), String(form.apiKey).trim());
-  return { ok: true, settings: rowbatchGetSettings() };
+  // The key and the model checked once, for nothing, before any row is sent.
+  var keyCheck;
+  try {
+    keyCheck = (await rowbatchCheckKey()).keyCheck;
+  } catch (e) {
+    keyCheck = { ok: false, status: null, message: String(e && e.message) };
+  }
+  return { ok: true, settings: rowbatchGetSettings(), keyCheck: keyCheck };
 }
 
 function rbKeyName_(kind) {

@@ -10,7 +10,7 @@ use crate::finding::clip;
 use crate::ingest::{self, IngestInput, RowResult, Sent, Status};
 use crate::keys::KeyedRows;
 use crate::ledger::{Block, Ledger};
-use crate::provider::{self, BuildInput, Item, anthropic, openai};
+use crate::provider::{self, BuildInput, Item};
 use crate::signature;
 use crate::spec::{Job, ProviderKind};
 use serde::Deserialize;
@@ -254,13 +254,9 @@ pub fn call(input: CallInput) -> Result<Call> {
 
 /// [`call`] for a compiled job (`input.spec` is not read).
 pub fn call_with(job: &Job, input: CallInput) -> Result<Call> {
-    let p = &job.spec.provider;
-    let kind = p.kind;
-    let base = match kind {
-        ProviderKind::Openai => p.base_url.clone().unwrap_or_else(|| openai::BASE_URL.to_owned()),
-        ProviderKind::Anthropic => p.base_url.clone().unwrap_or_else(|| anthropic::BASE_URL.to_owned()),
-    };
-    let base = base.trim_end_matches('/');
+    let kind = job.spec.provider.kind;
+    let base = provider::base_url(job);
+    let base = base.as_str();
     let endpoint = provider::endpoint(job);
     let need = |v: &Option<String>, what: &str| {
         v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {

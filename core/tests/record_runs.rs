@@ -82,6 +82,11 @@ fn record() {
     cases.push(case(&mut w, 1, "a batch the provider refuses releases its rows", "submitBatch", false));
     cases.push(case(&mut w, 2, "a poll with no batch pending", "pollBatches", true));
     cases.push(case(&mut w, 3, "a cancel with no batch pending", "cancelBatches", false));
+    cases.push(case(&mut w, 4, "check key: the model is there", "checkKey", false));
+    w.refuse =
+        Some((401, r#"{"error":{"message":"Incorrect API key provided.","code":"invalid_api_key"}}"#.into()));
+    cases.push(case(&mut w, 5, "check key: a wrong key", "checkKey", false));
+    cases.push(case(&mut w, 6, "a refused first row stops the run after one request", "run", false));
 
     let doc = json!({
         "about": "Golden vectors for the run driver: executions of every flow recorded against the Rust host (core/tests/record_runs.rs), each replayed from its start and events; outputs (the commands of every step) written by the Rust core (UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors) and checked in every host.",

@@ -32,8 +32,13 @@ fn rows(n: usize) -> Vec<Vec<Cell>> {
 
 /// Runs executions one after another until the job has ended.
 fn run_alone(w: &mut World) -> Vec<Value> {
+    run_from(w, "run")
+}
+
+/// [`run_alone`], started by `flow` (`run` or `resume`).
+fn run_from(w: &mut World, flow: &str) -> Vec<Value> {
     let mut results = Vec::new();
-    let mut e = w.start(0, "run", false);
+    let mut e = w.start(0, flow, false);
     for n in 1..200 {
         while !matches!(w.advance(&mut e), Step::Done) {}
         results.push(e.log.last().cloned().unwrap());
@@ -247,4 +252,93 @@ fn status_and_report_read_the_sheets_and_send_nothing() {
     let r = finish(&mut w, 4, "report", false);
     assert_eq!(r["summary"]["counts"]["done"], 10);
     assert_eq!(w.requests, before);
+}
+
+#[test]
+fn the_first_row_goes_alone_and_a_refusal_of_every_row_costs_one_request() {
+    // A healthy provider: the canary, then full waves.
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    let last = run_alone(&mut w).pop().unwrap();
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(w.fetches, [1, 4, 4, 1]);
+
+    // A schema the provider refuses: one request, the provider's words, no row marked failed.
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    let refusal = r#"{"error":{"message":"Invalid schema for response_format 'row_output': 'minLength' is not permitted.","type":"invalid_request_error","param":"response_format","code":null}}"#;
+    w.refuse = Some((400, refusal.to_owned()));
+    let last = run_alone(&mut w).pop().unwrap();
+    let stop = last["stop"].as_str().unwrap_or_default().to_owned();
+    assert!(stop.contains("'minLength' is not permitted"), "{last}");
+    assert_eq!(w.fetches, [1], "one request, not a wave");
+    assert!(w.output_keys().is_empty(), "no row failed for it");
+
+    // Resumed once the spec is fixed: the first row goes alone again, then the waves.
+    w.refuse = None;
+    let last = run_from(&mut w, "resume").pop().unwrap();
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(w.fetches, [1, 1, 4, 4, 1]);
+
+    // A wrong key: the same, with the provider's reason.
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    let wrong = r#"{"error":{"message":"Incorrect API key provided: sk-abc***xyz.","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+    w.refuse = Some((401, wrong.to_owned()));
+    let last = run_alone(&mut w).pop().unwrap();
+    assert!(last["stop"].as_str().unwrap_or_default().contains("401"), "{last}");
+    assert_eq!(w.fetches, [1]);
+
+    // A 503 decides nothing: the next wave is the canary again.
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(3), "gpt-4o-mini");
+    w.refuse = Some((503, "{}".to_owned()));
+    let mut e = w.start(0, "run", false);
+    while !matches!(w.advance(&mut e), Step::Done) {}
+    w.refuse = None;
+    w.triggers.clear();
+    w.now += 120_000.0;
+    let last = run_from(&mut w, "continue").pop().unwrap();
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(w.fetches[..2], [1, 1], "{:?}", w.fetches);
+}
+
+#[test]
+fn check_key_asks_for_the_model_and_spends_nothing() {
+    let check = |w: &mut World| {
+        let mut e = w.start(0, "checkKey", false);
+        while !matches!(w.advance(&mut e), Step::Done) {}
+        e.log.last().unwrap()["keyCheck"].clone()
+    };
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(3), "gpt-4o-mini");
+    let ok = check(&mut w);
+    assert_eq!((ok["ok"].clone(), ok["status"].clone()), (json!(true), json!(200)), "{ok}");
+    assert!(ok["message"].as_str().unwrap().contains("gpt-4o-mini"));
+
+    w.models = vec!["gpt-4.1-mini".into()];
+    let unknown = check(&mut w);
+    assert_eq!(unknown["ok"], false);
+    assert!(unknown["message"].as_str().unwrap().contains("does not know this model"), "{unknown}");
+
+    w.refuse = Some((
+        401,
+        r#"{"error":{"message":"Incorrect API key provided: sk-a***z.","code":"invalid_api_key"}}"#.into(),
+    ));
+    let wrong = check(&mut w);
+    assert!(wrong["message"].as_str().unwrap().contains("refused the API key (401)"), "{wrong}");
+
+    w.refuse = Some((0, "Address unavailable: https://api.example.invalid/v1/models/gpt-4o-mini".into()));
+    let unreachable = check(&mut w);
+    assert_eq!(unreachable["ok"], false);
+    assert!(
+        unreachable["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no answer from https://api.openai.com/v1 (Address unavailable"),
+        "{unreachable}"
+    );
+    assert_ne!(unreachable["message"], wrong["message"]);
+    assert_ne!(unreachable["message"], unknown["message"]);
+
+    w.key_set = false;
+    let none = check(&mut w);
+    assert!(none["message"].as_str().unwrap().contains("OPENAI_API_KEY"), "{none}");
+    assert_eq!((w.requests, w.bill), (0, 0.0), "no row asked, nothing billed");
+    assert!(!w.sheets.contains_key("Output"), "nothing written");
 }

@@ -166,6 +166,34 @@ test('settings: checked by the core before saving; the key goes to Properties an
   assert.equal(spec.provider.baseUrl, undefined);
 });
 
+test('settings: Save checks the key and the model once, for nothing, and says what is wrong in its own words', { skip }, async () => {
+  const { rt, fake } = simulatedJob({ rows: 5 });
+  const save = async (form) => {
+    const r = await rt.run('rowbatchSaveSettings', [{ kind: 'openai', model: 'gpt-4o-mini', baseUrl: '', limits: {}, budgetUsd: null, ...form }]);
+    assert.ok(r.ok && r.value.ok, JSON.stringify(r));
+    return r.value.keyCheck;
+  };
+  const good = await save({});
+  assert.deepEqual([good.ok, good.status], [true, 200], JSON.stringify(good));
+  assert.match(good.message, /^key accepted: the provider has gpt-4o-mini/);
+  const unknown = await save({ model: 'gpt-4o-mini-imaginary' });
+  assert.equal(unknown.ok, false);
+  assert.match(unknown.message, /does not know this model or URL \(404\).*does not exist/);
+  const unreachable = await save({ baseUrl: 'https://api.example.invalid/v1' });
+  assert.equal(unreachable.ok, false);
+  assert.match(unreachable.message, /^no answer from https:\/\/api\.example\.invalid\/v1 \(Address unavailable.*check provider\.baseUrl$/);
+  const wrong = await save({ apiKey: 'invalid' });
+  assert.equal(wrong.ok, false);
+  assert.match(wrong.message, /refused the API key \(401\)/);
+  delete rt.properties.user.OPENAI_API_KEY;
+  delete rt.properties.script.OPENAI_API_KEY;
+  const none = await save({});
+  assert.match(none.message, /^no API key is set/);
+  assert.equal(new Set([good, unknown, unreachable, wrong, none].map((c) => c.message)).size, 5);
+  assert.equal(fake.stats.answers, 0, 'no row was asked');
+  assert.equal(rt.workbook.sheet('Scenario Vitals'), null, 'nothing written');
+});
+
 const withMail = [...JSON.parse(fs.readFileSync(path.join(BUILD_DIR, 'appsscript.json'), 'utf8')).oauthScopes, 'https://www.googleapis.com/auth/script.send_mail'];
 
 test('alerts without the mail scope: nothing is sent, no slice stops, and the sidebar says which scope to add', { skip }, async () => {
@@ -390,13 +418,14 @@ test('Retry failed rows (menu, sidebar, web app): failed rows are re-opened in p
 
 test('the Progress log is written wave by wave: a slice killed later keeps the lines of the waves it finished', { skip }, async () => {
   const { rt } = simulatedJob({ rows: 60, limits: { waveSize: 10 } });
-  // The first execution dies as it sends its third wave: two waves are reconciled by then.
+  // The first execution dies as it sends its third wave: the first row alone (the canary) and a
+  // full wave are reconciled by then.
   let fetches = 0;
   rt.crashAt = (exec, service) => exec.id === 1 && service === 'urlfetch' && (fetches += 1) === 3;
   const first = await rt.run('rowbatchRun');
   assert.equal(first.killed, true);
   const lines = rt.workbook.sheet('Progress').rows.slice(1).filter((r) => r[0] !== '');
-  assert.equal(lines.length, 20, 'both finished waves are in the log');
+  assert.equal(lines.length, 11, 'both finished waves are in the log');
   rt.crashAt = null;
   (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
   const all = rt.workbook.sheet('Progress').rows.slice(1).filter((r) => r[0] !== '');

@@ -28,21 +28,50 @@ pub struct Endpoint {
 }
 
 pub fn endpoint(job: &Job) -> Endpoint {
-    let p = &job.spec.provider;
-    let base = |default: &str| p.base_url.clone().unwrap_or_else(|| default.to_owned());
+    let base = base_url(job);
     let json = ("content-type".to_owned(), "application/json".to_owned());
-    match p.kind {
-        ProviderKind::Openai => Endpoint {
-            url: format!("{}/chat/completions", base(openai::BASE_URL).trim_end_matches('/')),
-            auth: "bearer",
-            headers: vec![json],
-        },
+    match job.spec.provider.kind {
+        ProviderKind::Openai => {
+            Endpoint { url: format!("{base}/chat/completions"), auth: "bearer", headers: vec![json] }
+        }
         ProviderKind::Anthropic => Endpoint {
-            url: format!("{}/messages", base(anthropic::BASE_URL).trim_end_matches('/')),
+            url: format!("{base}/messages"),
             auth: "x-api-key",
             headers: vec![json, ("anthropic-version".to_owned(), anthropic::VERSION.to_owned())],
         },
     }
+}
+
+/// The provider's base URL (`provider.baseUrl`, else the provider's own), without a trailing `/`.
+pub fn base_url(job: &Job) -> String {
+    let p = &job.spec.provider;
+    let default = match p.kind {
+        ProviderKind::Openai => openai::BASE_URL,
+        ProviderKind::Anthropic => anthropic::BASE_URL,
+    };
+    p.base_url.as_deref().unwrap_or(default).trim_end_matches('/').to_owned()
+}
+
+/// A `GET` of the job's model, which spends nothing: both providers answer 200 when the key may
+/// use the model, 401 for a wrong key, 404 for a model they do not have (OpenAI: "Retrieve
+/// model", `GET /v1/models/{model}`; Anthropic: "Get a Model", `GET /v1/models/{model_id}`).
+pub fn model_lookup(job: &Job) -> Endpoint {
+    let mut e = endpoint(job);
+    let id: String = job
+        .spec
+        .provider
+        .model
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    e.url = format!("{}/models/{id}", base_url(job));
+    e.headers.retain(|(k, _)| k != "content-type");
+    e
 }
 
 /// One row to ask about, with its cells as the input block holds them.

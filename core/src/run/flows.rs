@@ -25,6 +25,10 @@ pub(crate) enum Phase {
     /// Status and report: the spec, then the sheets.
     LookSpec,
     Look,
+    /// Check key: the spec, whether a key is set, the model lookup (see [`super::key`]).
+    KeySpec,
+    KeyHas,
+    KeyAnswer,
     /// A slice (see [`slice`]).
     Slice(slice::Phase),
     /// A Batch API flow (see [`super::batch`]).
@@ -71,6 +75,7 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
             cmds
         }
         Flow::Continue => slice::begin(run),
+        Flow::CheckKey => super::key::begin(run),
         Flow::SubmitBatch | Flow::PollBatches | Flow::CancelBatches => super::batch::begin(run),
     }
 }
@@ -169,6 +174,9 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
             }
             cmds
         }
+        Phase::KeySpec => super::key::spec(run, take(0))?,
+        Phase::KeyHas => super::key::has(run, take(0)),
+        Phase::KeyAnswer => super::key::answered(run, take(0))?,
         Phase::LookSpec => match slice::compile(take(0))? {
             Err(message) => vec![Command::Fail { message }],
             Ok(job) => {

@@ -12,6 +12,7 @@
 mod batch;
 mod close;
 mod flows;
+mod key;
 mod protocol;
 mod rounds;
 mod shared;
@@ -83,6 +84,8 @@ pub enum Flow {
     PollBatches,
     /// Cancels the pending batches.
     CancelBatches,
+    /// Asks the provider, for nothing, whether the key and the model will do.
+    CheckKey,
 }
 
 #[derive(Debug, Clone, Deserialize)]

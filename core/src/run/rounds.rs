@@ -71,6 +71,13 @@ pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Com
         },
     )?;
     s.limiter = Some(got.limiter);
+    // An answer, even one that fails validation, or a refusal of one row: the request itself
+    // is accepted, and the waves grow to their size. A 429, a 5xx or a timeout decide nothing.
+    let decisive =
+        got.results.iter().any(|r| matches!(r.status, Status::Done | Status::Failed | Status::Reask));
+    if got.fatal.is_none() && got.pause.is_none() && decisive {
+        s.info.canary_passed = true;
+    }
     if got.pause.is_some() {
         s.refused = true;
     } else {

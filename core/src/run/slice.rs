@@ -55,6 +55,9 @@ pub(crate) struct RunInfo {
     pub started_at: f64,
     /// What this run's requests cost, as the slices settled it.
     pub cost_usd: f64,
+    /// The run's first request got an answer from the provider (any answer but a refusal that
+    /// would fail every row): until then each wave is that one row alone, the canary.
+    pub canary_passed: bool,
     pub pauses: Vec<Pause>,
     pub earlier_pauses: u32,
     pub earlier_paused_ms: f64,
@@ -423,6 +426,10 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
         .and_then(|t| crate::decode::value(t.as_bytes()).ok())
         .and_then(|v| crate::read::from_value(v).ok())
         .unwrap_or_else(|| RunInfo::new(run.run_id(), run.now));
+    // Resumed (after a stop for a wrong key or model, as often as not): the first row goes alone again.
+    if run.start.flow == super::Flow::Resume {
+        s.info.canary_passed = false;
+    }
     s.shared = shared_of(&props)?;
     s.ledger.execution = run.execution();
     let quota =

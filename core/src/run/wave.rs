@@ -71,6 +71,9 @@ pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) 
         s.ledger.capacity = cap.capacity;
         s.ledger.reserve = cap.reserve;
         s.ledger.timing = cap.timing;
+        // The canary: a refusal that would fail every row (a wrong key, an unknown model, a
+        // schema the provider refuses) costs one request, not a wave.
+        s.ledger.max_rows = (!s.info.canary_passed).then_some(1);
         let plan = crate::plan::plan(&s.job, &s.ledger);
         for w in &plan.progress_writes {
             apply(&mut s.ledger.progress, w.row, &w.values, PROGRESS_COLUMNS.len());

@@ -18,6 +18,13 @@ pub struct World {
     /// What the provider charged, and how often each row's content was asked.
     pub bill: f64,
     pub requests: usize,
+    /// How many requests each `fetchAll` carried.
+    pub fetches: Vec<usize>,
+    /// While set, the provider refuses every request with this status and body (unbilled).
+    pub refuse: Option<(u16, String)>,
+    /// Whether the API key is set; the models the provider has.
+    pub key_set: bool,
+    pub models: Vec<String>,
     price: Price,
 }
 
@@ -72,6 +79,10 @@ impl World {
             now: 1.8e12,
             bill: 0.0,
             requests: 0,
+            fetches: Vec::new(),
+            refuse: None,
+            key_set: true,
+            models: vec![model.to_owned()],
             price: rowbatch_core::price::builtin(model).expect("a priced model"),
         }
     }
@@ -208,11 +219,22 @@ impl World {
                     .insert(sheet.clone(), values.iter().map(|r| r.iter().map(stored).collect()).collect());
                 Value::Null
             }
-            Command::HasKey { .. } | Command::MayUse { .. } => json!(true),
+            Command::HasKey { .. } => json!(self.key_set),
+            Command::MayUse { .. } => json!(true),
             Command::Fetch { bodies, .. } => {
                 self.now += 2000.0;
+                self.fetches.push(bodies.len());
                 Value::Array(bodies.iter().map(|b| self.answer(b)).collect())
             }
+            Command::Call { method: "GET", url, .. } if url.contains("/models/") => match &self.refuse {
+                Some((status, body)) => json!({ "status": status, "body": body }),
+                None if self.models.iter().any(|m| url.ends_with(&format!("/models/{m}"))) => {
+                    json!({ "status": 200, "body": "{\"object\":\"model\"}" })
+                }
+                None => {
+                    json!({ "status": 404, "body": "{\"error\":{\"message\":\"The model does not exist or you do not have access to it.\",\"type\":\"invalid_request_error\",\"code\":\"model_not_found\"}}" })
+                }
+            },
             Command::Call { .. } => json!({ "status": 404, "body": "no batch API here" }),
             Command::Triggers { after, .. } => {
                 self.triggers.extend(after.iter().map(|(h, _)| (*h).to_owned()));
@@ -238,6 +260,9 @@ impl World {
     /// The provider: every request answered and billed (a token per four bytes, 6 output
     /// tokens), whatever becomes of the answer.
     fn answer(&mut self, body: &str) -> Value {
+        if let Some((status, refusal)) = &self.refuse {
+            return json!({ "status": status, "headers": {}, "body": refusal });
+        }
         let usage = Usage { input: body.len() as u64 / 4, cached_input: 0, cache_write: 0, output: 6 };
         self.bill += self.price.cost(&usage, false);
         self.requests += 1;
