@@ -10,6 +10,8 @@ import { cacheMinTokens, refuseAnthropic, refuseOpenAi } from './strict.mjs';
 export const DEFAULTS = {
   // Answer quality: the share of answers with each problem.
   outOfRange: 0.0,
+  /** Clinical answers with one slip a pack default mends: a vital left out, or an impossible HR. */
+  slips: 0.0,
   malformed: 0.0,
   fenced: 0.0,
   refusal: 0.0,
@@ -220,6 +222,7 @@ export function createFakeProvider(options = {}) {
     const example = exampleOutput(system);
     let answer = example !== undefined ? vary(example, rand) : generate(schema ?? { type: 'object' }, rand, 0);
     if (rand() < o.outOfRange) answer = outOfRange(answer);
+    if (rand() < o.slips) answer = slip(answer, rand);
     let text = JSON.stringify(answer);
     let finish = 'stop';
     let refusal = null;
@@ -334,9 +337,26 @@ function vary(v, rand) {
   return v;
 }
 
+/** One slip in a clinical answer: initialVitals without Temp, or a state's HR of 999. */
+function slip(answer, rand) {
+  const a = structuredClone(answer);
+  if (!a?.initialVitals) return a;
+  const states = Array.isArray(a.states) ? a.states.filter((s) => s?.vitals) : [];
+  if (rand() < 0.5 || states.length === 0) delete a.initialVitals.Temp;
+  else states[Math.floor(rand() * states.length)].vitals.HR = 999;
+  return a;
+}
+
+/**
+ * An answer with a number far out of range: EtCO2 in a clinical answer (the clinical pack has
+ * a default for HR, BP, SpO2, RR and Temp, which would quietly fix them; EtCO2 it leaves to the
+ * model), else the first whole number.
+ */
 function outOfRange(answer) {
   const s = JSON.stringify(answer);
-  return JSON.parse(s.replace(/:(\d+)([,}])/, (_, n, end) => `:${Number(n) * 10 + 500}${end}`));
+  const bump = (_, key, n, end) => `${key}${Number(n) * 10 + 500}${end}`;
+  if (/"EtCO2":\d+/.test(s)) return JSON.parse(s.replace(/("EtCO2":)(\d+)([,}])/, bump));
+  return JSON.parse(s.replace(/(:)(\d+)([,}])/, bump));
 }
 
 /** A value for a JSON schema (the strict subset rowbatch sends). */

@@ -124,7 +124,7 @@ async function runJob(spec, header, rows) {
   else {
     // A realistic day at the provider: some rate limiting and server errors, a few answers out
     // of range, fenced or broken; all deterministic.
-    fake = await startFakeProvider({ rate429: 0.05, rate500: 0.03, outOfRange: 0.05, fenced: 0.1, malformed: 0.03, latencyMedianMs: 150, latencyP95Ms: 600 });
+    fake = await startFakeProvider({ rate429: 0.05, rate500: 0.03, outOfRange: 0.05, slips: 0.1, fenced: 0.1, malformed: 0.03, latencyMedianMs: 150, latencyP95Ms: 600 });
     provider = { kind: spec.provider.kind, baseUrl: `${fake.url}/v1`, key: 'sk-local-fake-provider' };
   }
   const fresh = !fs.existsSync(path.join(WORKBOOK, 'workbook.json'));
@@ -173,6 +173,11 @@ async function runJob(spec, header, rows) {
     provider: fake ? { requests: fake.stats.requests, byStatus: fake.stats.byStatus, cachedTokens: fake.stats.cachedTokens } : null,
     report: made.value.summary,
   };
+  // What the rule packs mended, as each row records it in `_warnings`.
+  const out = rt.workbook.sheet(spec.output.sheet)?.rows ?? [];
+  const at = (out[0] ?? []).indexOf('_warnings');
+  const fixed = out.slice(1).map((r, i) => [i + 2, String(r[at] ?? '')]).filter(([, w]) => w.startsWith('fixed '));
+  report.fixedRows = fixed.length;
   fs.writeFileSync(path.join(root, 'out', 'report.json'), JSON.stringify(report, null, 2) + '\n');
   fs.writeFileSync(path.join(root, 'out', 'report.md'), made.value.markdown);
   fs.writeFileSync(path.join(root, 'out', 'report.csv'), made.value.csv);
@@ -181,6 +186,7 @@ async function runJob(spec, header, rows) {
     : `sent ${report.sent} requests in ${report.executions} executions, ${report.seconds} s`);
   console.log(`${c.done} done, ${c.failed} failed, ${c.duplicates} duplicates, ${c.excluded} excluded; ` +
     `$${report.costUsd.toFixed(4)} spent; ${final.finished ? 'finished' : `not finished (${final.stop ?? 'continues'})`}`);
+  if (fixed.length) console.log(`${fixed.length} rows mended by the rule packs, e.g. row ${fixed[0][0]}: ${fixed[0][1].split('; ')[0]}`);
   console.log(`workbook in ${report.workbook}; report in out/report.md, out/report.csv and out/report.json`);
   return report;
 }

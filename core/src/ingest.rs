@@ -317,8 +317,13 @@ fn read_success(job: &Job, sent: &Sent, body: &str, now: f64, batch: bool, r: &m
     }
     match cells(job, &fixed.answer, fixed.report.quality.score) {
         Ok(mut cells) => {
-            let warnings: Vec<String> =
-                fixed.report.findings.iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
+            // Each fix with its reason (a default written, an alias named), then what is left.
+            let warnings: Vec<String> = fixed
+                .applied
+                .iter()
+                .map(|a| format!("fixed {}: {}", a.path, a.fix.reason))
+                .chain(fixed.report.findings.iter().map(|f| format!("{}: {}", f.path, f.message)))
+                .collect();
             cells.push(Cell::Text(crate::cell::sheet_text(&clip(&warnings.join("; "), 1_000))));
             cells.push(Cell::Number(f64::from(sent.attempt)));
             cells.push(Cell::Number((r.cost_usd * 1e8).round() / 1e8));

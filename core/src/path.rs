@@ -76,6 +76,15 @@ pub fn select<'a>(root: &'a Value, steps: &[Step]) -> Vec<(String, &'a Value)> {
     found
 }
 
+/// A path relative to `parent` (as [`select`] gives it from there), made concrete.
+pub fn join(parent: &str, rel: &str) -> String {
+    match (parent.is_empty(), rel.chars().next()) {
+        (_, None) => parent.to_owned(),
+        (true, _) | (false, Some('[')) => format!("{parent}{rel}"),
+        (false, _) => format!("{parent}.{rel}"),
+    }
+}
+
 /// Mutable access to the value at a concrete path made by [`key`] and [`index`].
 pub fn get_mut<'a>(root: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     let steps = parse_concrete(path)?;

@@ -42,6 +42,8 @@ pub enum Rule {
     Format(FormatRule),
     Length(LengthRule),
     NonEmpty(NonEmptyRule),
+    Step(StepRule),
+    Hold(HoldRule),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +57,36 @@ pub struct RangeRule {
     pub warn_above: Option<f64>,
     #[serde(default)]
     pub unit: String,
+    /// Written where the value is missing or impossible (outside `min`–`max`), with the reason
+    /// recorded on the row; a value an `implies` rule of the pack requires goes first.
+    pub default: Option<f64>,
+}
+
+/// Between consecutive objects of a list (`states[*].vitals`): `field` changes by at most
+/// `maxChange`, unless the later one (or the list element holding it) has a non-empty `unless`
+/// field (a state's `trigger`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StepRule {
+    pub id: Option<String>,
+    pub field: String,
+    pub max_change: f64,
+    pub unless: Option<String>,
+    #[serde(default)]
+    pub unit: String,
+}
+
+/// Between consecutive objects of a list: once `when` holds, the next object keeps `then` until
+/// its `until` field changes (an arrest rhythm keeps HR 0 until the rhythm changes; a state that
+/// does not say its rhythm has the previous one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HoldRule {
+    pub id: Option<String>,
+    pub when: Condition,
+    pub then: Requirement,
+    pub until: String,
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +109,8 @@ pub struct PairRule {
     pub first_greater: bool,
     #[serde(default)]
     pub unit: String,
+    /// Written where the value is missing, unreadable or impossible (as `120/80`).
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +192,9 @@ impl Rule {
             Rule::Format(r) => vec![&r.field],
             Rule::Length(r) => vec![&r.field],
             Rule::NonEmpty(r) => vec![&r.field],
+            // `unless` may sit on the list element rather than the object: not a field it checks.
+            Rule::Step(r) => vec![&r.field],
+            Rule::Hold(r) => vec![&r.when.field, &r.then.field, &r.until],
         }
     }
 }
@@ -178,6 +215,8 @@ enum Kind {
     Format,
     Length,
     NonEmpty,
+    Step,
+    Hold,
 }
 
 impl<'de> Deserialize<'de> for Rule {
@@ -202,6 +241,8 @@ impl<'de> Deserialize<'de> for Rule {
             Kind::Format => Rule::Format(read::nested("", v)?),
             Kind::Length => Rule::Length(read::nested("", v)?),
             Kind::NonEmpty => Rule::NonEmpty(read::nested("", v)?),
+            Kind::Step => Rule::Step(read::nested("", v)?),
+            Kind::Hold => Rule::Hold(read::nested("", v)?),
         })
     }
 }
@@ -216,8 +257,41 @@ impl Pack {
                     self.apply_object(m, &base, &mut out);
                 }
             }
+            self.apply_sequence(doc, steps, &mut out);
         }
         out
+    }
+
+    /// `step` and `hold` rules, between consecutive objects a pattern with `[*]` reaches: for
+    /// `states[*].vitals`, each state's vitals against the state before.
+    fn apply_sequence(&self, doc: &Value, steps: &[Step], out: &mut Vec<Finding>) {
+        let Some(each) = steps.iter().rposition(|s| *s == Step::Each) else { return };
+        if !self.rules.iter().any(|r| matches!(r, Rule::Step(_) | Rule::Hold(_))) {
+            return;
+        }
+        let inner = &steps[each + 1..];
+        let items: Vec<Item> = path::select(doc, &steps[..=each])
+            .into_iter()
+            .map(|(at, item)| match path::select(item, inner).into_iter().next() {
+                Some((rel, obj)) => (path::join(&at, &rel), item, obj.as_object()),
+                None => (at, item, None),
+            })
+            .collect();
+        // What holds in the current object, carried while its `until` field does not change.
+        let mut held: Vec<Option<Value>> = vec![None; self.rules.len()];
+        for pair in items.windows(2) {
+            let [(prev_at, _, Some(prev)), (base, item, Some(next))] = pair else {
+                held.fill(None);
+                continue;
+            };
+            for (i, rule) in self.rules.iter().enumerate() {
+                match rule {
+                    Rule::Step(r) => step(r, (prev_at, prev), (base, next), item, out),
+                    Rule::Hold(r) => hold(r, prev, (base, next), &mut held[i], out),
+                    _ => {}
+                }
+            }
+        }
     }
 
     fn apply_object(&self, obj: &Map<String, Value>, base: &str, out: &mut Vec<Finding>) {
@@ -244,7 +318,7 @@ impl Pack {
         }
         for rule in &self.rules {
             match rule {
-                Rule::Range(r) => range(r, &view, base, out),
+                Rule::Range(r) => range(r, &view, base, self.implied(&view, &r.field).as_ref(), out),
                 Rule::Pair(r) => pair(r, &view, base, out),
                 Rule::Implies(r) => implies(r, &view, base, out),
                 Rule::Format(r) => format(r, &view, base, out),
@@ -254,10 +328,27 @@ impl Pack {
                         out.push(Finding::error(path::key(base, &r.field), "required", "must not be empty"));
                     }
                 }
-                Rule::Vocabulary(_) => {}
+                Rule::Vocabulary(_) | Rule::Step(_) | Rule::Hold(_) => {}
             }
         }
     }
+
+    /// The value an `implies` rule of the pack requires of `field` in this object, if any (a
+    /// missing HR in an arrest rhythm is 0, not the pack's default).
+    fn implied(&self, view: &Map<String, Value>, field: &str) -> Option<Value> {
+        self.rules.iter().find_map(|rule| match rule {
+            Rule::Implies(r) if r.then.field == field => {
+                let cond = view.get(&r.when.field)?;
+                r.when.one_of.iter().any(|v| json_equal(v, cond)).then(|| r.then.equals.clone())
+            }
+            _ => None,
+        })
+    }
+}
+
+/// A default as JSON: whole numbers as integers (`80`, not `80.0`).
+fn number_value(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9e15 { json!(n as i64) } else { json!(n) }
 }
 
 fn is_empty(v: Option<&Value>) -> bool {
@@ -294,13 +385,42 @@ fn outside(n: f64, min: Option<f64>, max: Option<f64>) -> bool {
     min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m)
 }
 
-fn range(r: &RangeRule, view: &Map<String, Value>, base: &str, out: &mut Vec<Finding>) {
-    let Some(n) = number(view.get(&r.field)) else { return };
+fn range(
+    r: &RangeRule,
+    view: &Map<String, Value>,
+    base: &str,
+    implied: Option<&Value>,
+    out: &mut Vec<Finding>,
+) {
     let at = path::key(base, &r.field);
+    let current = view.get(&r.field);
+    // The default, or what an `implies` rule requires here, and why.
+    let fallback = || match implied {
+        Some(v) => (v.clone(), "the value the pack's rules require here".to_owned()),
+        None => (number_value(r.default.unwrap_or_default()), "the pack's default".to_owned()),
+    };
+    let Some(n) = number(current) else {
+        if r.default.is_some() && current.is_none_or(Value::is_null) {
+            let (to, why) = fallback();
+            let msg = format!("{} is missing: {} is used, {why}", r.field, show(&to));
+            out.push(Finding::warning(at, "default", msg).with_fix(
+                Value::Null,
+                to,
+                format!("{} was missing: {why}", r.field),
+            ));
+        }
+        return;
+    };
     if outside(n, r.min, r.max) {
         let msg =
             format!("{} {} is outside {}", r.field, with_unit(n, &r.unit), bounds(r.min, r.max, &r.unit));
-        out.push(Finding::error(at, "range", msg));
+        let mut f = Finding::error(at, "range", msg);
+        if r.default.is_some() {
+            let (to, why) = fallback();
+            let reason = format!("{} {} is impossible: {why}", r.field, with_unit(n, &r.unit));
+            f = f.with_fix(current.cloned().unwrap_or_default(), to, reason);
+        }
+        out.push(f);
     } else if outside(n, r.warn_below, r.warn_above) {
         let msg = format!(
             "{} {} is unusual (expected {})",
@@ -313,8 +433,24 @@ fn range(r: &RangeRule, view: &Map<String, Value>, base: &str, out: &mut Vec<Fin
 }
 
 fn pair(r: &PairRule, view: &Map<String, Value>, base: &str, out: &mut Vec<Finding>) {
-    let Some(value) = view.get(&r.field).filter(|v| !v.is_null()) else { return };
     let at = path::key(base, &r.field);
+    let Some(value) = view.get(&r.field).filter(|v| !v.is_null()) else {
+        if let Some(d) = &r.default {
+            let msg = format!("{} is missing: {} is used, the pack's default", r.field, show(&json!(d)));
+            let why = format!("{} was missing: the pack's default", r.field);
+            out.push(Finding::warning(at, "default", msg).with_fix(Value::Null, json!(d), why));
+        }
+        return;
+    };
+    // An unreadable or impossible value becomes the default, with the reason.
+    let or_default = |f: Finding, what: &str| match &r.default {
+        Some(d) => f.with_fix(
+            value.clone(),
+            json!(d),
+            format!("{} {} is {what}: the pack's default", r.field, show(value)),
+        ),
+        None => f,
+    };
     let parts: Option<(f64, f64)> = value.as_str().and_then(|s| {
         let (a, b) = s.split_once(r.separator.as_str())?;
         Some((crate::decode::number(a)?, crate::decode::number(b)?))
@@ -328,7 +464,7 @@ fn pair(r: &PairRule, view: &Map<String, Value>, base: &str, out: &mut Vec<Findi
             r.separator,
             show(value)
         );
-        out.push(Finding::error(at, "format", msg));
+        out.push(or_default(Finding::error(at, "format", msg), "unreadable"));
         return;
     };
     for (part, n) in [(&r.first, a), (&r.second, b)] {
@@ -339,7 +475,7 @@ fn pair(r: &PairRule, view: &Map<String, Value>, base: &str, out: &mut Vec<Findi
                 with_unit(n, &r.unit),
                 bounds(part.min, part.max, &r.unit)
             );
-            out.push(Finding::error(at.clone(), "range", msg));
+            out.push(or_default(Finding::error(at.clone(), "range", msg), "impossible"));
         }
     }
     if r.first_greater && a <= b {
@@ -428,6 +564,77 @@ fn implies(r: &ImpliesRule, view: &Map<String, Value>, base: &str, out: &mut Vec
     out.push(
         Finding::error(path::key(base, &r.then.field), "implies", format!("{msg}; found {}", show(&current)))
             .with_fix(current, r.then.equals.clone(), format!("required by {} {}", r.when.field, show(cond))),
+    );
+}
+
+type At<'a> = (&'a String, &'a Map<String, Value>);
+
+/// An object of a sequence: its path, the list element holding it, the object (if it is one).
+type Item<'a> = (String, &'a Value, Option<&'a Map<String, Value>>);
+
+/// A `step` rule between two consecutive objects; `item` is the list element holding the later.
+fn step(r: &StepRule, (prev_at, prev): At, (base, next): At, item: &Value, out: &mut Vec<Finding>) {
+    let (Some(a), Some(b)) = (number(prev.get(&r.field)), number(next.get(&r.field))) else { return };
+    if (b - a).abs() <= r.max_change {
+        return;
+    }
+    let unless = r.unless.as_deref();
+    if unless.is_some_and(|u| !is_empty(next.get(u)) || !is_empty(item.get(u))) {
+        return;
+    }
+    let moved = if b > a { "rises" } else { "drops" };
+    let without = unless.map(|u| format!(" without a {u}")).unwrap_or_default();
+    let msg = format!(
+        "{} {moved} by {} from {prev_at} ({a}) to here ({b}): at most {}{without}",
+        r.field,
+        with_unit((b - a).abs(), &r.unit),
+        with_unit(r.max_change, &r.unit),
+    );
+    out.push(Finding::error(path::key(base, &r.field), "step", msg));
+}
+
+/// A `hold` rule between two consecutive objects. `held` carries the `until` value in force
+/// into objects that do not give their own.
+fn hold(
+    r: &HoldRule,
+    prev: &Map<String, Value>,
+    (base, next): At,
+    held: &mut Option<Value>,
+    out: &mut Vec<Finding>,
+) {
+    let own = |m: &Map<String, Value>, f: &str| m.get(f).filter(|v| !v.is_null()).cloned();
+    let carried = held.take();
+    let in_force = own(prev, &r.until).or_else(|| carried.clone());
+    let active = match own(prev, &r.when.field) {
+        Some(v) => r.when.one_of.iter().any(|w| json_equal(w, &v)),
+        None => carried.is_some(),
+    };
+    let next_until = own(next, &r.until);
+    if !active || next_until.as_ref().is_some_and(|u| Some(u) != in_force.as_ref()) {
+        return;
+    }
+    if next_until.is_none() {
+        *held = in_force.clone();
+    }
+    let current = next.get(&r.then.field).cloned().unwrap_or(Value::Null);
+    if json_equal(&current, &r.then.equals) {
+        return;
+    }
+    let shown = in_force.as_ref().map_or_else(|| "it".to_owned(), show);
+    let msg = r.message.clone().unwrap_or_else(|| {
+        format!("{} must stay {} until {} changes", r.then.field, show(&r.then.equals), r.until)
+    });
+    out.push(
+        Finding::error(
+            path::key(base, &r.then.field),
+            "hold",
+            format!("{msg}; {} is still {shown}, found {}", r.until, show(&current)),
+        )
+        .with_fix(
+            current,
+            r.then.equals.clone(),
+            format!("held since the state before ({} {shown})", r.until),
+        ),
     );
 }
 

@@ -428,22 +428,32 @@ pub fn fix_answer(input: AnswerInput) -> Result<FixedAnswer> {
 }
 
 /// An answer with every proposed fix applied, and what is left after them.
+/// Fixes can make others due (an alias fixed to an arrest rhythm makes the next state's HR 0):
+/// they are applied round by round until none is left, at most this many rounds.
+const FIX_ROUNDS: usize = 4;
+
 pub(crate) fn fixed_answer(job: &Job, answer: &Value) -> FixedAnswer {
-    let (mut doc, before) = check_answer(job, answer);
+    let (mut doc, mut report) = check_answer(job, answer);
     let mut applied = Vec::new();
-    for f in &before.findings {
-        let Some(fix) = &f.fix else { continue };
-        if set_if(&mut doc, &f.path, fix) {
-            applied.push(AppliedFix {
-                row: None,
-                cell: None,
-                path: f.path.clone(),
-                code: f.code.clone(),
-                fix: fix.clone(),
-            });
+    for _ in 0..FIX_ROUNDS {
+        let before = applied.len();
+        for f in &report.findings {
+            let Some(fix) = &f.fix else { continue };
+            if set_if(&mut doc, &f.path, fix) {
+                applied.push(AppliedFix {
+                    row: None,
+                    cell: None,
+                    path: f.path.clone(),
+                    code: f.code.clone(),
+                    fix: fix.clone(),
+                });
+            }
         }
+        if applied.len() == before {
+            break;
+        }
+        (doc, report) = check_answer(job, &doc);
     }
-    let (doc, report) = if applied.is_empty() { (doc, before) } else { check_answer(job, &doc) };
     FixedAnswer { answer: doc, applied, report }
 }
 

@@ -42,9 +42,12 @@ fn the_seed_note_violations_are_all_caught() {
     );
     assert_eq!(f[0].message, "HR 500 bpm is outside 0–300 bpm");
     assert!(f.iter().all(|f| f.severity == Severity::Error));
-    // The swapped pressure is offered the obvious fix; out-of-range numbers are not invented.
+    // The swapped pressure is offered the obvious fix; impossible numbers the pack's defaults,
+    // with the reason.
     assert_eq!(f[1].fix.as_ref().unwrap().to, json!("120/80"));
-    assert!(f[0].fix.is_none() && f[2].fix.is_none());
+    let hr = f[0].fix.as_ref().unwrap();
+    assert_eq!((&hr.to, hr.reason.as_str()), (&json!(80), "HR 500 bpm is impossible: the pack's default"));
+    assert_eq!(f[2].fix.as_ref().unwrap().to, json!(98));
 }
 
 #[test]
@@ -100,8 +103,17 @@ fn n_a_becomes_null_and_null_skips_the_range_checks() {
     v["EtCO2"] = json!("N/A");
     v["Temp"] = json!("unknown");
     let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
-    assert_eq!(codes(&f), [("v.Temp".into(), "null_token".into()), ("v.EtCO2".into(), "null_token".into())]);
-    assert!(f.iter().all(|f| f.fix.as_ref().unwrap().to == Value::Null));
+    // Temp, now missing, gets the pack's default; EtCO2 has none and stays empty.
+    assert_eq!(
+        codes(&f),
+        [
+            ("v.Temp".into(), "null_token".into()),
+            ("v.EtCO2".into(), "null_token".into()),
+            ("v.Temp".into(), "default".into())
+        ]
+    );
+    assert!(f[..2].iter().all(|f| f.fix.as_ref().unwrap().to == Value::Null));
+    assert_eq!(f[2].fix.as_ref().unwrap().to, json!(37));
 }
 
 #[test]
@@ -182,7 +194,7 @@ fn packs_are_data_with_mistakes_located() {
     assert_eq!(
         err(json!({"name": "x", "rules": [{"kind": "range", "field": "HR", "mni": 0}]})),
         "output.rules[0].pack.rules[0].mni: expected one of the fields id, field, min, max, warnBelow, warnAbove, \
-         unit, found unknown field `mni`"
+         unit, default, found unknown field `mni`"
     );
     assert_eq!(
         err(json!({"name": "x", "rules": [{"field": "HR"}, {"kind": "between"}]})),
@@ -230,4 +242,102 @@ fn non_empty_rules_refuse_blank_text_and_empty_lists() {
         assert_eq!(codes(&f), [("summary".into(), "required".into())], "{empty}");
     }
     assert!(pack.apply(&json!({"summary": "ok"}), &at).is_empty());
+}
+
+#[test]
+fn missing_vitals_get_the_pack_defaults_and_an_arrest_rhythm_its_hr_of_zero() {
+    let f = apply("clinical-vitals", json!({"v": {"waveform": "sinus_ecg", "EtCO2": null}}), &["v"]);
+    let fixes: Vec<(String, Value)> =
+        f.iter().map(|f| (f.path.clone(), f.fix.as_ref().unwrap().to.clone())).collect();
+    assert_eq!(
+        fixes,
+        [
+            ("v.HR".into(), json!(80)),
+            ("v.BP".into(), json!("120/80")),
+            ("v.SpO2".into(), json!(98)),
+            ("v.RR".into(), json!(16)),
+            ("v.Temp".into(), json!(37))
+        ],
+        "EtCO2 has no default: null is a reading not taken"
+    );
+    assert!(f.iter().all(|f| f.code == "default" && f.severity == Severity::Warning));
+    assert_eq!(f[0].message, "HR is missing: 80 is used, the pack's default");
+    // In an arrest rhythm a missing HR is 0, not the default.
+    let f = apply("clinical-vitals", json!({"v": {"waveform": "asystole_ecg"}}), &["v"]);
+    let hr = f.iter().find(|f| f.path == "v.HR").unwrap();
+    assert_eq!(hr.fix.as_ref().unwrap().to, json!(0));
+    assert!(hr.message.ends_with("the value the pack's rules require here"), "{}", hr.message);
+}
+
+#[test]
+fn an_unreadable_or_impossible_pressure_becomes_the_default() {
+    for bp in ["high", "400/80", "120/-5"] {
+        let mut v = healthy();
+        v["BP"] = json!(bp);
+        let f = apply("clinical-vitals", json!({"v": v}), &["v"]);
+        assert_eq!(f.len(), 1, "{bp}: {f:?}");
+        let fix = f[0].fix.as_ref().unwrap();
+        assert_eq!((&fix.from, &fix.to), (&json!(bp), &json!("120/80")), "{bp}");
+        assert!(fix.reason.starts_with(&format!("BP \"{bp}\" is ")), "{}", fix.reason);
+    }
+}
+
+fn states(list: Vec<Value>) -> Value {
+    json!({ "states": list })
+}
+
+#[test]
+fn spo2_does_not_jump_thirty_points_between_states_without_a_trigger() {
+    let with = |spo2: u32, trigger: Option<&str>| {
+        let mut v = healthy();
+        v["SpO2"] = json!(spo2);
+        let mut s = json!({ "name": "s", "vitals": v });
+        if let Some(t) = trigger {
+            s["trigger"] = json!(t);
+        }
+        s
+    };
+    let f = apply("clinical-vitals", states(vec![with(97, None), with(62, None)]), &["states[*].vitals"]);
+    assert_eq!(codes(&f), [("states[1].vitals.SpO2".into(), "step".into())]);
+    assert_eq!(
+        f[0].message,
+        "SpO2 drops by 35 points from states[0].vitals (97) to here (62): at most 30 points without a trigger"
+    );
+    assert_eq!(f[0].severity, Severity::Error);
+    // A trigger on the later state, or steps of 30, are allowed.
+    let ok = states(vec![with(97, None), with(62, Some("airway obstruction"))]);
+    assert_eq!(apply("clinical-vitals", ok, &["states[*].vitals"]), vec![]);
+    let ok = states(vec![with(97, None), with(67, None), with(97, None)]);
+    assert_eq!(apply("clinical-vitals", ok, &["states[*].vitals"]), vec![]);
+    // The first state is not compared with the initial vitals (another place).
+    let doc = json!({ "initialVitals": healthy(), "states": [with(40, None)] });
+    assert_eq!(codes(&apply("clinical-vitals", doc, &["initialVitals", "states[*].vitals"])), vec![]);
+}
+
+#[test]
+fn an_arrest_rhythm_holds_hr_zero_until_the_rhythm_changes() {
+    let state = |waveform: Option<&str>, hr: u32| {
+        let mut v = healthy();
+        v["HR"] = json!(hr);
+        match waveform {
+            Some(w) => v["waveform"] = json!(w),
+            None => {
+                v.as_object_mut().unwrap().remove("waveform");
+            }
+        }
+        json!({ "name": "s", "vitals": v })
+    };
+    // The second and third states do not say their rhythm: VF goes on, and HR must stay 0.
+    let doc = states(vec![state(Some("vfib_ecg"), 0), state(None, 0), state(None, 60)]);
+    let f = apply("clinical-vitals", doc, &["states[*].vitals"]);
+    assert_eq!(codes(&f), [("states[2].vitals.HR".into(), "hold".into())]);
+    let expected = "after an arrest rhythm, HR stays 0 until the rhythm changes; waveform is still \"vfib_ecg\", found 60";
+    assert_eq!(f[0].message, expected);
+    assert_eq!(f[0].fix.as_ref().unwrap().to, json!(0));
+    // The rhythm changes (defibrillated to sinus): HR may come back.
+    let doc = states(vec![state(Some("vfib_ecg"), 0), state(Some("sinus_ecg"), 72)]);
+    assert_eq!(apply("clinical-vitals", doc, &["states[*].vitals"]), vec![]);
+    // Not an arrest rhythm: nothing is held.
+    let doc = states(vec![state(Some("sinus_ecg"), 80), state(None, 90)]);
+    assert_eq!(apply("clinical-vitals", doc, &["states[*].vitals"]), vec![]);
 }

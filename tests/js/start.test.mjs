@@ -33,6 +33,10 @@ test('the example job validates and signs every row, runs, and a second run send
   assert.deepEqual([report.counts.duplicates, report.counts.excluded], [2, 5]);
   assert.ok(report.sent >= 21, `sent ${report.sent}`);
   assert.ok(report.costUsd > 0 && report.costUsd < 2);
+  // Answers with a vital left out or impossible are mended by the clinical pack's defaults, and
+  // each row says which and why.
+  assert.ok(report.fixedRows >= 1, `${report.fixedRows} rows mended`);
+  assert.match(out, /rows mended by the rule packs, e\.g\. row \d+: fixed (initialVitals\.Temp: Temp was missing|states\[\d\]\.vitals\.HR: HR 999 bpm is impossible): the pack's default/);
   const output = fs.readFileSync('out/workbook/Scenario_Vitals.csv', 'utf8').trim().split('\n');
   assert.equal(output[0], '_key,_signature,_spec,_status,_note,initialVitals,states,teachingPoint,_quality,_warnings,_attempt,_costUsd,_answeredAt');
   const keys = output.slice(1).map((l) => l.split(',')[0]);

@@ -12,7 +12,10 @@ clinical_answer = {"initialVitals": vitals,
                               {"name": "Arrest", "trigger": "Untreated VF", "vitals": dict(vitals, HR=0, BP="50/30", SpO2=70, RR=0, EtCO2=None, waveform="vfib_ecg")}],
                    "teachingPoint": "=1+1 is text, not a formula"}
 fixable_answer = dict(clinical_answer, states=[clinical_answer["states"][0], dict(clinical_answer["states"][1], vitals=dict(clinical_answer["states"][1]["vitals"], waveform="VF"))])
-invalid_answer = dict(clinical_answer, initialVitals=dict(vitals, HR=500, BP="80/120"))
+# Invalid whatever is fixed: an unknown rhythm has no fix (the impossible HR and the swapped BP do).
+invalid_answer = dict(clinical_answer, initialVitals=dict(vitals, HR=500, BP="80/120", waveform="wobbly"))
+# An impossible HR the clinical pack's default replaces, with the reason on the row.
+impossible_vital = dict(clinical_answer, initialVitals=dict(vitals, HR=500))
 brand_answer = {"category": "Apparel & Footwear", "products": ["Air Max", "Jordan"],
                 "relationships": [{"kind": "subsidiary", "name": "Converse"}], "insights": ["Strong brand loyalty."]}
 
@@ -68,6 +71,7 @@ fixtures = {
         "success": r(200, openai_ok(json.dumps(clinical_answer)), openai_limits),
         "success_needing_fixes": r(200, openai_ok(json.dumps(fixable_answer)), openai_limits),
         "invalid_answer": r(200, openai_ok(json.dumps(invalid_answer)), openai_limits),
+        "impossible_vital_defaulted": r(200, openai_ok(json.dumps(impossible_vital)), openai_limits),
         "refusal": r(200, openai_ok(None, refusal="I'm sorry, but I can't help with that request.", completion=12), openai_limits),
         "truncated": r(200, openai_ok(json.dumps(clinical_answer)[:180], finish="length", completion=900), openai_limits),
         "fenced_json": r(200, openai_ok("Here are the vitals:\n```json\n" + json.dumps(clinical_answer, indent=2) + "\n```\nLet me know if you need more."), openai_limits),
