@@ -156,6 +156,9 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
     self_reported_overspend_usd: Math.round(selfReported * 1e6) / 1e6,
     billed_usd: Math.round(fake.stats.billUsd * 1e6) / 1e6,
     leaked_triggers: rt.triggers.length,
+    // What leaked, to diagnose: each trigger's handler, and what the run's Properties said.
+    ...(rt.triggers.length ? { leaked: rt.triggers.map((t) => `${t.fn}${t.fired ? ' (fired)' : ''}`),
+      leaked_state: { stop: rt.properties.script.ROWBATCH_STOP ?? null, batches: rt.properties.script.ROWBATCH_BATCHES ?? null } } : {}),
     max_calls_per_row: calls.length ? Math.max(...calls) : 0,
     kills: rt.counters.kills,
     executions: rt.counters.executions,

@@ -9,6 +9,7 @@ function onOpen() {
     .addItem('Open sidebar', 'rowbatchOpenSidebar')
     .addItem('Validate selection', 'rowbatchValidateMenu')
     .addItem('Estimate cost', 'rowbatchEstimateMenu')
+    .addItem('Dry run', 'rowbatchDryRunMenu')
     .addSeparator()
     .addItem('Start', 'rowbatchStartMenu')
     .addItem('Stop', 'rowbatchStop')
@@ -71,6 +72,13 @@ async function rowbatchEstimateMenu() {
   lines.push('About ' + e.eta.minutes + ' minutes (' + e.eta.executions + ' executions)');
   SpreadsheetApp.getUi().alert(lines.concat(e.warnings).join('\n'));
   return e;
+}
+
+/** Dry run from the menu: the core's lines (rows, cost, the first request's endpoint). */
+async function rowbatchDryRunMenu() {
+  var r = await rowbatchDryRun();
+  SpreadsheetApp.getUi().alert(r.dryRun.lines.join('\n'));
+  return r;
 }
 
 async function rowbatchEstimate() {

@@ -43,6 +43,9 @@ async function rowbatchCancelBatches() { return rbDrive_('cancelBatches'); }
 /** Asks the provider, for nothing, whether the key and the model will do (settings' Save). */
 async function rowbatchCheckKey() { return rbDrive_('checkKey'); }
 
+/** What a run would send now and what it would cost; nothing is sent, leased or written. */
+async function rowbatchDryRun() { return rbDrive_('dryRun'); }
+
 /**
  * Runs one flow of the driver to its end. A trap in the module (a panic) loses the driver's
  * memory, not the run: the sheets are the source of truth, and a fresh driver continues from

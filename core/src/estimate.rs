@@ -166,9 +166,14 @@ const LATENCY_S: f64 = 10.0;
 
 pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
     let job = Job::compile(&input.spec)?;
-    let keyed = keys::key_block(&job, &input.header, &input.rows, 2)?;
+    estimate_with(&job, &input)
+}
+
+/// [`estimate_job`] for a compiled job (`input.spec` is not read).
+pub fn estimate_with(job: &Job, input: &EstimateInput) -> Result<Estimate> {
+    let keyed = keys::key_block(job, &input.header, &input.rows, 2)?;
     let excluded: std::collections::HashSet<u64> = keyed.excluded.iter().map(|e| e.sheet_row).collect();
-    let positions = validate::positions(&job, &input.header).unwrap_or_default();
+    let positions = validate::positions(job, &input.header).unwrap_or_default();
     let mut seen = std::collections::HashSet::new();
     let mut row_tokens = 0;
     let mut n = 0usize;
@@ -180,9 +185,9 @@ pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
         }
         n += 1;
         row_tokens +=
-            prompt::estimate_tokens(&prompt::row_text(&job, &prompt::row_object(&job, &positions, row)));
+            prompt::estimate_tokens(&prompt::row_text(job, &prompt::row_object(job, &positions, row)));
     }
-    let prefix = prompt::prefix_report(&job, &prompt::prefix(&job));
+    let prefix = prompt::prefix_report(job, &prompt::prefix(job));
     let per_row_prompt = prefix.tokens + if n > 0 { row_tokens / n as u64 } else { 0 };
     let examples = &job.spec.prompt.examples;
     let output = if examples.is_empty() {

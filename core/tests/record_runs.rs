@@ -87,6 +87,8 @@ fn record() {
         Some((401, r#"{"error":{"message":"Incorrect API key provided.","code":"invalid_api_key"}}"#.into()));
     cases.push(case(&mut w, 5, "check key: a wrong key", "checkKey", false));
     cases.push(case(&mut w, 6, "a refused first row stops the run after one request", "run", false));
+    w.refuse = None;
+    cases.push(case(&mut w, 7, "a dry run lists the rows that would go and sends nothing", "dryRun", false));
 
     let doc = json!({
         "about": "Golden vectors for the run driver: executions of every flow recorded against the Rust host (core/tests/record_runs.rs), each replayed from its start and events; outputs (the commands of every step) written by the Rust core (UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors) and checked in every host.",

@@ -342,3 +342,33 @@ fn check_key_asks_for_the_model_and_spends_nothing() {
     assert_eq!((w.requests, w.bill), (0, 0.0), "no row asked, nothing billed");
     assert!(!w.sheets.contains_key("Output"), "nothing written");
 }
+
+#[test]
+fn a_dry_run_says_what_would_go_and_what_it_costs_and_touches_nothing() {
+    let dry = |w: &mut World| {
+        let mut e = w.start(9, "dryRun", false);
+        while !matches!(w.advance(&mut e), Step::Done) {}
+        e.log.last().unwrap()["dryRun"].clone()
+    };
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    let (sheets, props) = (w.sheets.clone(), w.props.clone());
+    let d = dry(&mut w);
+    assert_eq!(d["send"], 10, "{d}");
+    assert_eq!(d["sheetRows"], json!([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
+    assert_eq!(d["request"]["sheetRow"], 2);
+    assert_eq!(d["request"]["body"]["model"], "gpt-4o-mini");
+    assert!(d["estimate"]["cost"]["realtime"].as_f64().unwrap() > 0.0);
+    let lines: Vec<&str> = d["lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(lines[0].starts_with("10 rows would be sent now (0 done"), "{lines:?}");
+    assert_eq!(lines[1], "rows 2–11");
+    assert_eq!(*lines.last().unwrap(), "nothing was sent, leased or written");
+    assert_eq!((w.requests, &w.sheets, &w.props), (0, &sheets, &props), "nothing sent or written");
+
+    // After a run answered every row, nothing would go.
+    run_alone(&mut w);
+    let requests = w.requests;
+    let d = dry(&mut w);
+    assert_eq!((d["send"].clone(), d["request"].clone()), (json!(0), Value::Null), "{d}");
+    assert!(d["lines"][0].as_str().unwrap().starts_with("0 rows would be sent now (10 done"));
+    assert_eq!(w.requests, requests);
+}

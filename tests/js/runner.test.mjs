@@ -110,10 +110,10 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   const [menu] = rt.ui.menus;
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
-  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchStartMenu', 'rowbatchStop',
+  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchDryRunMenu', 'rowbatchStartMenu', 'rowbatchStop',
     'rowbatchResume', 'rowbatchRetryFailed', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
   rt.uiAnswer = 'NO';
-  for (const fn of fns.filter((f) => !/Run|Stop|Resume/.test(f))) ok(await rt.run(fn));
+  for (const fn of fns.filter((f) => !/Stop|Resume/.test(f))) ok(await rt.run(fn));
   // Validate selection opens the sidebar and presses its Validate button as it loads.
   assert.match(rt.ui.sidebars.find((s) => s.html.includes('document.getElementById("validate").click()')).html, /<button id="validate"/);
   const est = await rt.run('rowbatchEstimateMenu');
@@ -192,6 +192,21 @@ test('settings: Save checks the key and the model once, for nothing, and says wh
   assert.equal(new Set([good, unknown, unreachable, wrong, none].map((c) => c.message)).size, 5);
   assert.equal(fake.stats.answers, 0, 'no row was asked');
   assert.equal(rt.workbook.sheet('Scenario Vitals'), null, 'nothing written');
+});
+
+test('a dry run from the menu lists what would be sent and its cost, and sends and writes nothing', { skip }, async () => {
+  const { rt, fake, spec } = simulatedJob({ rows: 12, limits: { waveSize: 5 } });
+  const before = JSON.stringify(rt.workbook.sheet(spec.input.sheet).rows);
+  const r = await rt.run('rowbatchDryRunMenu');
+  assert.ok(r.ok, JSON.stringify(r.error));
+  const d = r.value.dryRun;
+  assert.equal(d.send, 12);
+  assert.match(rt.ui.alerts.at(-1), /^12 rows would be sent now \(0 done[^\n]*\nrows 2–13\nabout \$[\d.]+ realtime/);
+  assert.match(rt.ui.alerts.at(-1), /nothing was sent, leased or written$/);
+  assert.equal(fake.stats.requests, 0);
+  assert.equal(rt.workbook.sheet(spec.output.sheet), null, 'no output sheet made');
+  assert.equal(JSON.stringify(rt.workbook.sheet(spec.input.sheet).rows), before);
+  assert.equal(rt.triggers.length, 0);
 });
 
 const withMail = [...JSON.parse(fs.readFileSync(path.join(BUILD_DIR, 'appsscript.json'), 'utf8')).oauthScopes, 'https://www.googleapis.com/auth/script.send_mail'];

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TS: &'static str = r##"
 export interface Start {
-  flow: "run" | "continue" | "resume" | "heartbeat" | "stop" | "retryFailed" | "status" | "report" | "submitBatch" | "pollBatches" | "cancelBatches" | "checkKey";
+  flow: "run" | "continue" | "resume" | "heartbeat" | "stop" | "retryFailed" | "status" | "report" | "submitBatch" | "pollBatches" | "cancelBatches" | "checkKey" | "dryRun";
   /** ms since the epoch */
   now: number;
   /** newSeed(): the run's ids and retry jitter come from it. */

@@ -58,7 +58,7 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
             run.phase = Phase::RetrySpec;
             vec![Command::ReadCell { sheet: super::SPEC_SHEET }]
         }
-        Flow::Status | Flow::Report => {
+        Flow::Status | Flow::Report | Flow::DryRun => {
             run.phase = Phase::LookSpec;
             vec![Command::ReadCell { sheet: super::SPEC_SHEET }]
         }
@@ -240,6 +240,9 @@ fn look(
         .and_then(|t| crate::decode::value(t.as_bytes()).ok())
         .and_then(|v| crate::read::from_value(v).ok());
     let stopped = props.get(P_STOP).cloned().flatten();
+    if run.start.flow == Flow::DryRun {
+        return super::dry::dry_run(&job, &input, inputs, outputs, progress, run.now);
+    }
     if run.start.flow == Flow::Status {
         let input = crate::plan::PlanInput {
             spec: Value::Null,

@@ -11,6 +11,7 @@
 
 mod batch;
 mod close;
+mod dry;
 mod flows;
 mod key;
 mod protocol;
@@ -86,6 +87,8 @@ pub enum Flow {
     CancelBatches,
     /// Asks the provider, for nothing, whether the key and the model will do.
     CheckKey,
+    /// What a run would send now and what it would cost; nothing is sent or written.
+    DryRun,
 }
 
 #[derive(Debug, Clone, Deserialize)]
