@@ -61,6 +61,16 @@ function rowbatchSelection() {
   }) };
 }
 
+/**
+ * The selection checked here, with the same core, for a sidebar whose frame could not start the
+ * module. The cells are read again on the server: nothing the page sends is trusted.
+ */
+async function rowbatchValidateOnServer() {
+  var rb = await rowbatchAsync_();
+  var sel = rowbatchSelection();
+  return rb.validateRows({ spec: sel.spec, header: sel.header, rows: sel.rows, firstRow: sel.firstRow });
+}
+
 /** The job's estimate as a dialog: rows, cost realtime and with the Batch API, ETA. */
 async function rowbatchEstimateMenu() {
   var e = await rowbatchEstimate();

@@ -83,10 +83,31 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
     rt.select(spec.input.sheet, 'A2:D6');
     await page.click('#validate');
     await page.waitForFunction(() => /rows checked in/.test(document.getElementById('validation').textContent), null, { timeout: 30000 });
-    assert.match(await page.textContent('#validation'), /^5 rows checked in [\d.]+ ms: 4 valid, 1 with errors/);
+    assert.match(await page.textContent('#validation'), /^5 rows checked in the browser in [\d.]+ ms: 4 valid, 1 with errors/);
     assert.match(await page.textContent('#findings'), /C3 error: expected a whole number, found "seventy"/);
     assert.ok(called.includes('rowbatchSelection') && !called.some((f) => /validate/i.test(f)), called.join(','));
     await page.screenshot({ path: path.join(shots, 'sidebar-validation.png') });
+    assert.deepEqual(errors, []);
+
+    // A frame that withholds WebAssembly: the server checks the same cells and the page says so.
+    const bare = await browser.newPage({ viewport: { width: 300, height: 520 } });
+    bare.on('pageerror', (e) => errors.push(e));
+    await bare.addInitScript(() => { delete globalThis.WebAssembly; });
+    const bareCalls = [];
+    await bare.exposeFunction('__rowbatchCall', async (fn, args) => {
+      bareCalls.push(fn);
+      const r = await rt.run(fn, args);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    });
+    await bare.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: served }));
+    await bare.goto('https://sidebar.test/');
+    await bare.click('#validate');
+    await bare.waitForFunction(() => /rows checked on the server/.test(document.getElementById('validation').textContent), null, { timeout: 30000 });
+    assert.match(await bare.textContent('#validation'), /^5 rows checked on the server \(this browser could not start the module: .+\) in [\d.]+ ms: 4 valid, 1 with errors/);
+    assert.match(await bare.textContent('#findings'), /C3 error: expected a whole number, found "seventy"/);
+    assert.ok(bareCalls.includes('rowbatchValidateOnServer'), bareCalls.join(','));
+    await bare.screenshot({ path: path.join(shots, 'sidebar-validation-server.png') });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
