@@ -12,6 +12,7 @@ function onOpen() {
     .addItem('Dry run', 'rowbatchDryRunMenu')
     .addSeparator()
     .addItem('Start', 'rowbatchStartMenu')
+    .addItem('Run selected rows', 'rowbatchRunSelectionMenu')
     .addItem('Stop', 'rowbatchStop')
     .addItem('Resume', 'rowbatchResume')
     .addItem('Retry failed rows', 'rowbatchRetryFailed')
@@ -69,6 +70,12 @@ async function rowbatchValidateOnServer() {
   var rb = await rowbatchAsync_();
   var sel = rowbatchSelection();
   return rb.validateRows({ spec: sel.spec, header: sel.header, rows: sel.rows, firstRow: sel.firstRow });
+}
+
+/** Runs the rows selected in the input sheet, first to last (the selection's own rows only). */
+async function rowbatchRunSelectionMenu() {
+  var range = SpreadsheetApp.getActiveSpreadsheet().getActiveRange();
+  return rowbatchRunRows(range.getRow(), range.getLastRow());
 }
 
 /** The job's estimate as a dialog: rows, cost realtime and with the Batch API, ETA. */

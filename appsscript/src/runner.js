@@ -46,15 +46,19 @@ async function rowbatchCheckKey() { return rbDrive_('checkKey'); }
 /** What a run would send now and what it would cost; nothing is sent, leased or written. */
 async function rowbatchDryRun() { return rbDrive_('dryRun'); }
 
+/** A run of the sheet rows `first` to `last` only (the run keeps to them in every slice). */
+async function rowbatchRunRows(first, last) { return rbDrive_('run', null, [Number(first), Number(last)]); }
+
 /**
  * Runs one flow of the driver to its end. A trap in the module (a panic) loses the driver's
  * memory, not the run: the sheets are the source of truth, and a fresh driver continues from
  * them once.
  */
-async function rbDrive_(flow, e) {
+async function rbDrive_(flow, e, rows) {
   var rb = await rowbatchAsync_();
   var x = { ss: SpreadsheetApp.getActiveSpreadsheet(), props: PropertiesService.getScriptProperties(), lock: null, sheets: {} };
   var start = { flow: flow, now: Date.now(), seed: rb.newSeed(), trigger: Boolean(e && e.triggerUid) };
+  if (rows) start.rows = rows;
   for (var recovered = 0; ; recovered += 1) {
     var driver = new rb.Driver(start);
     try {

@@ -44,6 +44,10 @@ pub struct PlanInput {
     /// At most this many rows (a batch part's share of the due rows).
     #[serde(default)]
     pub max_rows: Option<u32>,
+    /// Only the sheet rows from the first to the last of these are sent ("Run selected rows");
+    /// the counts still cover the whole sheet, and the plan is finished when this range is.
+    #[serde(default)]
+    pub rows: Option<[u64; 2]>,
 }
 
 /// A batch lease outlives the providers' 24-hour completion window, with room to ingest.
@@ -365,6 +369,9 @@ pub fn plan(job: &Job, input: &PlanInput) -> Plan {
         if let Some(&(_, first)) = standing.get(sig.as_str()).filter(|(_, first)| *first != i) {
             let of = rows.keys[first].clone();
             plan.duplicates.push(Duplicate { sheet_row, key: key.clone(), of });
+            continue;
+        }
+        if input.rows.is_some_and(|[first, last]| sheet_row < first || sheet_row > last) {
             continue;
         }
         open.push(i);

@@ -180,6 +180,7 @@ pub fn report_with(job: &Job, input: ReportInput) -> Report {
         reserve: Default::default(),
         batch: false,
         max_rows: None,
+        rows: None,
     };
     let p = plan(job, &plan_input);
     let rows = &plan_input.inputs;

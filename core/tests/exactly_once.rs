@@ -242,6 +242,7 @@ impl World {
                     reserve: Default::default(),
                     batch: false,
                     max_rows: None,
+                    rows: None,
                 };
                 let p = plan::plan(&self.job, &input);
                 for s in &p.send {
@@ -421,6 +422,7 @@ impl World {
             reserve: Default::default(),
             batch: false,
             max_rows: None,
+            rows: None,
         };
         plan::plan(&self.job, &input)
     }

@@ -164,6 +164,7 @@ fn waves_fit_the_slice_through_a_capped_fetch_all() {
             reserve: Default::default(),
             batch: false,
             max_rows: None,
+            rows: None,
         })
         .unwrap()
     };

@@ -35,7 +35,11 @@ fn rows(n: usize, failing: usize) -> Vec<Vec<Cell>> {
 
 /// Runs `flow` to its end in `w`; the case for it.
 fn case(w: &mut World, id: usize, name: &str, flow: &str, trigger: bool) -> Value {
-    let mut e = w.start(id, flow, trigger);
+    case_rows(w, id, name, flow, trigger, Value::Null)
+}
+
+fn case_rows(w: &mut World, id: usize, name: &str, flow: &str, trigger: bool, rows: Value) -> Value {
+    let mut e = w.start_with(id, flow, trigger, rows);
     while !matches!(w.advance(&mut e), Step::Done) {}
     w.triggers.clear();
     json!({ "name": name, "fn": "replayRun", "input": { "start": e.start, "events": e.events } })
@@ -89,6 +93,9 @@ fn record() {
     cases.push(case(&mut w, 6, "a refused first row stops the run after one request", "run", false));
     w.refuse = None;
     cases.push(case(&mut w, 7, "a dry run lists the rows that would go and sends nothing", "dryRun", false));
+
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(10, 0), "gpt-4o-mini");
+    cases.push(case_rows(&mut w, 1, "a run of sheet rows 3 to 5 only", "run", false, json!([3, 5])));
 
     let doc = json!({
         "about": "Golden vectors for the run driver: executions of every flow recorded against the Rust host (core/tests/record_runs.rs), each replayed from its start and events; outputs (the commands of every step) written by the Rust core (UPDATE_VECTORS=1 cargo test -p rowbatch-core --test vectors) and checked in every host.",

@@ -79,6 +79,7 @@ fn failed_rows_are_reopened_in_place_and_answered_there() {
         reserve: Default::default(),
         batch: false,
         max_rows: None,
+        rows: None,
     })
     .unwrap();
     let sent: Vec<(&str, Option<u64>, u32)> =

@@ -372,3 +372,33 @@ fn a_dry_run_says_what_would_go_and_what_it_costs_and_touches_nothing() {
     assert!(d["lines"][0].as_str().unwrap().starts_with("0 rows would be sent now (10 done"));
     assert_eq!(w.requests, requests);
 }
+
+#[test]
+fn a_run_of_selected_rows_sends_those_alone_and_keeps_to_them_across_slices() {
+    let mut w = World::new(&spec(1.0, 2), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    // Sheet rows 4 to 8 (keys K002 to K006), in waves of two over several slices.
+    let mut e = w.start_with(0, "run", false, json!([4, 8]));
+    let mut results = Vec::new();
+    for n in 1..50 {
+        while !matches!(w.advance(&mut e), Step::Done) {}
+        let last = e.log.last().cloned().unwrap();
+        results.push(last.clone());
+        if last["finished"] == true || w.triggers.is_empty() {
+            break;
+        }
+        w.triggers.clear();
+        e = w.start(n, "continue", true);
+    }
+    let last = results.last().unwrap();
+    assert_eq!(last["finished"], true, "{last}");
+    let keys: Vec<String> = w.output_keys().into_keys().collect();
+    assert_eq!(keys, ["K002", "K003", "K004", "K005", "K006"]);
+    assert_eq!(w.fetches.iter().sum::<usize>(), 5);
+    // A dry run of the rest, then a plain run, takes the other five.
+    let mut d = w.start(60, "dryRun", false);
+    while !matches!(w.advance(&mut d), Step::Done) {}
+    assert_eq!(d.log.last().unwrap()["dryRun"]["sheetRows"], json!([2, 3, 9, 10, 11]));
+    run_alone(&mut w);
+    assert_eq!(w.output_keys().len(), 10);
+    assert!(w.output_keys().values().all(|&n| n == 1));
+}

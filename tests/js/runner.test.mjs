@@ -110,10 +110,10 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   const [menu] = rt.ui.menus;
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
-  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchDryRunMenu', 'rowbatchStartMenu', 'rowbatchStop',
+  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchDryRunMenu', 'rowbatchStartMenu', 'rowbatchRunSelectionMenu', 'rowbatchStop',
     'rowbatchResume', 'rowbatchRetryFailed', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
   rt.uiAnswer = 'NO';
-  for (const fn of fns.filter((f) => !/Stop|Resume/.test(f))) ok(await rt.run(fn));
+  for (const fn of fns.filter((f) => !/Stop|Resume|Selection/.test(f))) ok(await rt.run(fn));
   // Validate selection opens the sidebar and presses its Validate button as it loads.
   assert.match(rt.ui.sidebars.find((s) => s.html.includes('document.getElementById("validate").click()')).html, /<button id="validate"/);
   const est = await rt.run('rowbatchEstimateMenu');
@@ -207,6 +207,22 @@ test('a dry run from the menu lists what would be sent and its cost, and sends a
   assert.equal(rt.workbook.sheet(spec.output.sheet), null, 'no output sheet made');
   assert.equal(JSON.stringify(rt.workbook.sheet(spec.input.sheet).rows), before);
   assert.equal(rt.triggers.length, 0);
+});
+
+test('Run selected rows: only the selection is sent; a range past the sheet or upside down is refused by name', { skip }, async () => {
+  const { rt, fake, spec } = simulatedJob({ rows: 12, limits: { waveSize: 5 } });
+  rt.select(spec.input.sheet, 'A4:D7');
+  ok(await rt.run('rowbatchRunSelectionMenu'));
+  (await rt.runTriggers({ maxRuns: 20 })).forEach(ok);
+  assert.deepEqual([...outputs(rt, spec).keys()].sort(), ['SIM-00003', 'SIM-00004', 'SIM-00005', 'SIM-00006']);
+  assert.equal(fake.stats.answers, 4);
+  const past = await rt.run('rowbatchRunRows', [40, 50]);
+  assert.equal(past.ok, false);
+  assert.match(past.error.message, /^rowbatch: rows 40 to 50: the input sheet's rows end at row 13$/);
+  const upside = await rt.run('rowbatchRunRows', [9, 3]);
+  assert.match(upside.error.message, /^rowbatch: rows 9 to 3: expected a first sheet row of 2 or more/);
+  assert.equal(rt.triggers.filter((t) => !t.fired).length, 0, 'no trigger left by a refused range');
+  assert.equal(fake.stats.answers, 4, 'nothing more sent');
 });
 
 const withMail = [...JSON.parse(fs.readFileSync(path.join(BUILD_DIR, 'appsscript.json'), 'utf8')).oauthScopes, 'https://www.googleapis.com/auth/script.send_mail'];

@@ -22,6 +22,7 @@ pub(crate) fn dry_run(
     outputs: Block,
     progress: Block,
     now: f64,
+    run_rows: Option<[u64; 2]>,
 ) -> Result<Vec<Command>> {
     // Every due row, as a submission would take them: no wave size, no deadline, no lease kept.
     let planned = plan(
@@ -39,6 +40,7 @@ pub(crate) fn dry_run(
             reserve: Default::default(),
             batch: true,
             max_rows: None,
+            rows: run_rows,
         },
     );
     let send = &planned.send;

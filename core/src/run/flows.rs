@@ -63,7 +63,15 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
             vec![Command::ReadCell { sheet: super::SPEC_SHEET }]
         }
         Flow::Run => {
-            let info = slice::RunInfo::new(run.run_id(), run.now);
+            if let Some([first, last]) = run.start.rows
+                && (first < 2 || first > last)
+            {
+                let message = format!(
+                    "rowbatch: rows {first} to {last}: expected a first sheet row of 2 or more, and no later than the last"
+                );
+                return vec![Command::Fail { message }];
+            }
+            let info = slice::RunInfo { rows: run.start.rows, ..slice::RunInfo::new(run.run_id(), run.now) };
             let mut cmds =
                 vec![Command::SetProps { set: vec![(P_RUN, Some(to_string(&info))), (P_STOP, None)] }];
             cmds.extend(slice::begin(run));
@@ -241,7 +249,7 @@ fn look(
         .and_then(|v| crate::read::from_value(v).ok());
     let stopped = props.get(P_STOP).cloned().flatten();
     if run.start.flow == Flow::DryRun {
-        return super::dry::dry_run(&job, &input, inputs, outputs, progress, run.now);
+        return super::dry::dry_run(&job, &input, inputs, outputs, progress, run.now, run.start.rows);
     }
     if run.start.flow == Flow::Status {
         let input = crate::plan::PlanInput {
@@ -257,6 +265,7 @@ fn look(
             reserve: Default::default(),
             batch: false,
             max_rows: None,
+            rows: None,
         };
         let plan = crate::plan::plan(&job, &input);
         let result = json!({

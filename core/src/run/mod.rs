@@ -101,6 +101,9 @@ pub struct Start {
     /// Started by a trigger: its runtime counts against the day's trigger quota.
     #[serde(default)]
     pub trigger: bool,
+    /// `run` and `dryRun`: only these sheet rows, first to last (the run keeps them).
+    #[serde(default)]
+    pub rows: Option<[u64; 2]>,
 }
 
 /// A recorded execution: how it started and what its host observed.

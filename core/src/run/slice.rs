@@ -58,6 +58,8 @@ pub(crate) struct RunInfo {
     /// The run's first request got an answer from the provider (any answer but a refusal that
     /// would fail every row): until then each wave is that one row alone, the canary.
     pub canary_passed: bool,
+    /// "Run selected rows": the sheet rows, first to last, the run is limited to.
+    pub rows: Option<[u64; 2]>,
     pub pauses: Vec<Pause>,
     pub earlier_pauses: u32,
     pub earlier_paused_ms: f64,
@@ -164,6 +166,7 @@ impl Slice {
                 reserve: Default::default(),
                 batch: false,
                 max_rows: None,
+                rows: None,
             },
             mark: None,
             writes: 0,
@@ -432,6 +435,7 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
     }
     s.shared = shared_of(&props)?;
     s.ledger.execution = run.execution();
+    s.ledger.rows = s.info.rows;
     let quota =
         crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), run.now, run.start.trigger);
     s.deadline = quota.deadline;
@@ -483,6 +487,14 @@ fn ready(run: &mut Run, has_key: Value, input: Value) -> Result<Vec<Command>> {
     let s = run.slice.as_mut().expect("loaded");
     if let Some(fail) = s.load_input(has_key, input)? {
         return Ok(vec![fail]);
+    }
+    let end = s.ledger.inputs.first_row + s.ledger.inputs.keys.len() as u64;
+    if let Some([first, last]) = s.info.rows.filter(|[first, _]| *first >= end)
+        && run.start.flow == super::Flow::Run
+    {
+        let message =
+            format!("rowbatch: rows {first} to {last}: the input sheet's rows end at row {}", end - 1);
+        return Ok(vec![super::flows::end_triggers(), Command::Fail { message }]);
     }
     Ok(wave_top(run))
 }
