@@ -397,7 +397,10 @@ async function fetchOne(rt, r, at) {
   if (body !== undefined && bytes(body) > URLFETCH_BYTES) {
     throw new Error(`UrlFetch failed because too much upload bandwidth was used: ${bytes(body)} bytes to ${r.url}`);
   }
-  // `.invalid` never resolves (RFC 2606): an endpoint that does not answer, for tests.
+  // `.invalid` never resolves (RFC 2606): an endpoint that does not answer, for tests. Google does
+  // not document the exact text UrlFetchApp throws for a name that does not resolve; the runtime
+  // throws its "Address unavailable" wording for every request with no answer, and rowbatch
+  // reads no meaning into the text (the executor turns any throw into status 0).
   if (new URL(r.url).hostname.endsWith('.invalid')) return { networkError: true };
   if (rt.provider) {
     const res = await rt.provider({ method, url: r.url, headers, body }, at);

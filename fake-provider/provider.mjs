@@ -105,9 +105,13 @@ export function createFakeProvider(options = {}) {
   }
 
   /**
-   * "Retrieve model" (OpenAI, `GET /v1/models/{model}`) and "Get a Model" (Anthropic, the same
-   * path with `x-api-key` and `anthropic-version`): free, and answered 401 for a wrong key and
-   * 404 for a model the provider does not have, in each provider's error shape.
+   * "Retrieve model" (OpenAI, `GET /v1/models/{model}`,
+   * developers.openai.com/api/reference/resources/models/methods/retrieve) and "Get a Model"
+   * (Anthropic, the same path with `x-api-key` and `anthropic-version`,
+   * platform.claude.com/docs/en/api/models/retrieve): free, and answered 401 for a wrong key and
+   * 404 for a model the provider does not have, in each provider's error shape (OpenAI's
+   * `model_not_found` and its "does not exist or you do not have access to it"; Anthropic's
+   * `not_found_error`). Bodies carry the fields the documented 200 answers carry.
    */
   function model(req, id) {
     const h = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
