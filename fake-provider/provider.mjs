@@ -104,6 +104,29 @@ export function createFakeProvider(options = {}) {
     return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), latencyMs };
   }
 
+  /** A wrong or missing key, as each provider answers it (OpenAI quotes the key masked). */
+  function unauthorized(anthropic, key) {
+    return anthropic
+      ? reply(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } })
+      : reply(401, { error: { message: `Incorrect API key provided: ${key.slice(0, 3)}***${key.slice(-4)}.`, type: 'invalid_request_error', code: 'invalid_api_key' } });
+  }
+
+  /**
+   * Anthropic refuses a request without `anthropic-version` ("Versions" in its API docs: the
+   * header is required); null when it is there.
+   */
+  function versionMissing(h) {
+    return 'anthropic-version' in h ? null
+      : reply(400, { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' } });
+  }
+
+  /** A model the provider does not have: 404, `not_found_error` / `model_not_found`. */
+  function unknownModel(anthropic, id) {
+    return anthropic
+      ? reply(404, { type: 'error', error: { type: 'not_found_error', message: `model: ${id}` } })
+      : reply(404, { error: { message: `The model \`${id}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
+  }
+
   /**
    * "Retrieve model" (OpenAI, `GET /v1/models/{model}`,
    * developers.openai.com/api/reference/resources/models/methods/retrieve) and "Get a Model"
@@ -115,18 +138,12 @@ export function createFakeProvider(options = {}) {
    */
   function model(req, id) {
     const h = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-    const anthropic = 'anthropic-version' in h;
+    // The same path at both providers: Anthropic's key comes as `x-api-key`.
+    const anthropic = 'anthropic-version' in h || 'x-api-key' in h;
+    if (anthropic && versionMissing(h)) return versionMissing(h);
     const key = anthropic ? h['x-api-key'] ?? '' : (h.authorization ?? '').replace(/^Bearer\s+/i, '');
-    if (!key || o.invalidKeys.includes(key)) {
-      return anthropic
-        ? reply(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } })
-        : reply(401, { error: { message: `Incorrect API key provided: ${key.slice(0, 3)}***${key.slice(-4)}.`, type: 'invalid_request_error', code: 'invalid_api_key' } });
-    }
-    if (!known(id)) {
-      return anthropic
-        ? reply(404, { type: 'error', error: { type: 'not_found_error', message: `model: ${id}` } })
-        : reply(404, { error: { message: `The model \`${id}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
-    }
+    if (!key || o.invalidKeys.includes(key)) return unauthorized(anthropic, key);
+    if (!known(id)) return unknownModel(anthropic, id);
     return anthropic
       ? reply(200, { type: 'model', id, display_name: id, created_at: '2026-01-01T00:00:00Z' })
       : reply(200, { id, object: 'model', created: 1767225600, owned_by: 'system' });
@@ -151,11 +168,9 @@ export function createFakeProvider(options = {}) {
     const bearer = (h.authorization ?? '').replace(/^Bearer\s+/i, '');
     const key = anthropic ? h['x-api-key'] ?? bearer : bearer;
     stats.keys.add(key);
-    if (!key || o.invalidKeys.includes(key)) {
-      return anthropic
-        ? reply(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } })
-        : reply(401, { error: { message: `Incorrect API key provided: ${key.slice(0, 3)}***${key.slice(-4)}.`, type: 'invalid_request_error', code: 'invalid_api_key' } });
-    }
+    if (!key || o.invalidKeys.includes(key)) return unauthorized(anthropic, key);
+    // A batch line is the batch's request, made without headers of its own.
+    if (anthropic && !inBatch && versionMissing(h)) return versionMissing(h);
     if (o.quotaKeys.includes(key)) {
       return anthropic
         ? reply(400, { type: 'error', error: { type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API.' } })
@@ -168,11 +183,7 @@ export function createFakeProvider(options = {}) {
       return reply(400, { error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error' } });
     }
     // An unknown model is refused before anything else about the body (both providers: 404).
-    if (typeof body?.model === 'string' && !known(body.model)) {
-      return anthropic
-        ? reply(404, { type: 'error', error: { type: 'not_found_error', message: `model: ${body.model}` } })
-        : reply(404, { error: { message: `The model \`${body.model}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
-    }
+    if (typeof body?.model === 'string' && !known(body.model)) return unknownModel(anthropic, body.model);
     const invalid = check(body, anthropic);
     if (invalid) return reply(400, anthropic ? { type: 'error', error: { type: 'invalid_request_error', message: invalid } } : { error: { message: invalid, type: 'invalid_request_error', param: null, code: null } });
     const refused = anthropic ? refuseAnthropic(body) : refuseOpenAi(body);

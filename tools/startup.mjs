@@ -61,13 +61,13 @@ const SHIM = `window.google = { script: { run: (function make(ok, fail) {
   } });
 })(null, null) } };`;
 
-const selection = JSON.parse(fs.readFileSync(path.join(root, 'examples', 'clinical', 'job.json'), 'utf8'));
+const spec = JSON.parse(fs.readFileSync(path.join(root, 'examples', 'clinical', 'job.json'), 'utf8'));
 const csv = fs.readFileSync(path.join(root, 'examples', 'clinical', 'scenarios.csv'), 'utf8');
 const { parse } = await import('csv-parse/sync');
 const table = parse(csv);
 const answers = {
   rowbatchProgress: null,
-  rowbatchSelection: { spec: selection, header: table[0], rows: table.slice(1, 26), firstRow: 2 },
+  rowbatchSelection: { spec, header: table[0], rows: table.slice(1, 26), firstRow: 2 },
 };
 
 const { chromium } = await import('playwright-core');

@@ -19,6 +19,11 @@ pub const ANSWER_COLUMNS: [&str; 5] = ["_quality", "_warnings", "_attempt", "_co
 /// Where `_costUsd` is among [`ANSWER_COLUMNS`].
 pub const ANSWER_COST: usize = 3;
 
+/// The output sheet's `_costUsd` column (0-based): after the ledger columns and the fields.
+pub fn cost_column(job: &Job) -> usize {
+    OUTPUT_COLUMNS.len() + fields(job).len() + ANSWER_COST
+}
+
 /// The output sheet's header: the ledger columns, one column per top-level output field, and
 /// [`ANSWER_COLUMNS`].
 pub fn output_columns(job: &Job) -> Vec<String> {

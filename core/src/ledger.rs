@@ -14,9 +14,7 @@ use serde::Deserialize;
 use serde::Serialize;
 use std::borrow::Cow;
 
-use crate::layout::{
-    ANSWER_COLUMNS, ANSWER_COST, BATCH_COLUMNS, OUTPUT_COLUMNS, PROGRESS_COLUMNS, output_columns, usd,
-};
+use crate::layout::{BATCH_COLUMNS, OUTPUT_COLUMNS, PROGRESS_COLUMNS, cost_column, usd};
 use crate::spec::Job;
 
 /// The header rows hosts write: output ledger columns, progress sheet, Batches sheet.
@@ -324,7 +322,7 @@ pub fn retry_failed(job: &Job, input: &RetryInput) -> Reopen {
         Some(Cell::Text(t)) => t.trim_ascii().to_ascii_lowercase(),
         _ => String::new(),
     };
-    let cost_col = output_columns(job).iter().position(|c| c == ANSWER_COLUMNS[ANSWER_COST]);
+    let cost_col = cost_column(job);
     let failed: Vec<(usize, String, f64)> = input
         .outputs
         .rows
@@ -333,7 +331,7 @@ pub fn retry_failed(job: &Job, input: &RetryInput) -> Reopen {
         .filter(|(_, r)| status(r) == Status::Failed.as_str())
         .filter_map(|(i, r)| {
             let key = r.first().and_then(key_of_cell)?;
-            Some((i, key.into_owned(), cost_col.map_or(0.0, |c| number_of(r.get(c)).max(0.0))))
+            Some((i, key.into_owned(), number_of(r.get(cost_col)).max(0.0)))
         })
         .collect();
     let first_row = input.outputs.first_row;

@@ -220,3 +220,22 @@ test('the fake provider keeps the bill: what it charged per key, from its own us
   const b = JSON.parse(inBatch.body).usage;
   assert.ok(Math.abs(p.stats.bill.batch - (b.prompt_tokens * 0.15 + b.completion_tokens * 0.6) / 2e6) < 1e-12);
 });
+
+test('the model lookup and the header Anthropic requires: each provider\'s own answers', { skip }, async () => {
+  const get = async (p, headers) => {
+    const r = await fetch(`${fake.url}${p}`, { headers });
+    return { status: r.status, body: await r.json() };
+  };
+  const openai = await get('/v1/models/gpt-4o-mini-2024-07-18', { authorization: 'Bearer sk-test' });
+  assert.deepEqual([openai.status, openai.body.object], [200, 'model']);
+  const unknown = await get('/v1/models/gpt-4o-mini-imaginary', { authorization: 'Bearer sk-test' });
+  assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'model_not_found']);
+  const anthropic = await get('/v1/models/claude-haiku-4-5', { 'x-api-key': 'sk-ant', 'anthropic-version': '2023-06-01' });
+  assert.deepEqual([anthropic.status, anthropic.body.type], [200, 'model']);
+  const noVersion = await get('/v1/models/claude-haiku-4-5', { 'x-api-key': 'sk-ant' });
+  assert.deepEqual([noVersion.status, noVersion.body.error.message], [400, 'anthropic-version: header is required']);
+  const post = await fetch(`${fake.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'sk-ant', 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
+  assert.equal(post.status, 400);
+  assert.equal((await post.json()).error.message, 'anthropic-version: header is required');
+});

@@ -4,13 +4,13 @@
 //! does not answer), before any row is sent. What the lookup cannot tell (an account out of
 //! credit: listing models is free) the run's first row, sent alone, finds out.
 
+use super::batch::Answer;
 use super::flows::Phase;
 use super::protocol::Command;
 use super::slice::{self, Slice};
 use super::{Run, read};
 use crate::error::Result;
 use crate::provider::classify::classify;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -53,17 +53,11 @@ pub(crate) fn has(run: &mut Run, has: Value) -> Vec<Command> {
     }]
 }
 
-#[derive(Deserialize)]
-struct Answer {
-    status: u16,
-    body: String,
-}
-
 pub(crate) fn answered(run: &mut Run, answer: Value) -> Result<Vec<Command>> {
     let job = &run.slice.as_ref().expect("the spec was read").job;
     let a: Answer = read(answer, "call")?;
     let model = &job.spec.provider.model;
-    Ok(vec![if (200..300).contains(&a.status) {
+    Ok(vec![if a.ok() {
         done(true, Some(a.status), format!("key accepted: the provider has {model} for it"))
     } else if a.status == 0 {
         // UrlFetchApp threw: no HTTP answer at all (a wrong host, DNS, TLS, a closed port).

@@ -9,7 +9,7 @@ use super::slice::*;
 use super::text;
 use super::*;
 use crate::cell::Cell;
-use crate::layout::{ANSWER_COLUMNS, ANSWER_COST, OUTPUT_COLUMNS, PROGRESS_COLUMNS, output_columns};
+use crate::layout::{OUTPUT_COLUMNS, PROGRESS_COLUMNS, cost_column, output_columns};
 use crate::ledger::{Block, RowWrite};
 use crate::reconcile::{ReconcileInput, reconcile_with};
 use crate::to_json::to_string;
@@ -173,10 +173,9 @@ pub(crate) fn reconciled(s: &mut Slice, execution: &str, now: f64) -> (Vec<(u64,
     let rec = reconcile_with(&s.job, &input);
     // Taken back: reconcile only reads them.
     (s.ledger.outputs, s.ledger.progress) = (input.outputs, input.progress);
-    let columns = output_columns(&s.job);
-    let answer_width = columns.len() - OUTPUT_COLUMNS.len();
+    let answer_width = output_columns(&s.job).len() - OUTPUT_COLUMNS.len();
     // `_costUsd`: on answers and on failures alike, so "Retry failed rows" can carry it on.
-    let cost_col = answer_width - ANSWER_COLUMNS.len() + ANSWER_COST;
+    let cost_col = cost_column(&s.job) - OUTPUT_COLUMNS.len();
     for w in &rec.output_writes {
         let ledger: Vec<Cell> = w.ledger.iter().map(|t| Cell::Text(t.clone())).collect();
         apply(&mut s.ledger.outputs, w.row, &ledger, OUTPUT_COLUMNS.len());
