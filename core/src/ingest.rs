@@ -361,13 +361,15 @@ fn reask_or_fail(r: &mut RowResult, sent: &Sent, max: u32, text: &str, problems:
     }
 }
 
-/// The answer as output cells, one per top-level field, then the quality score. Text that a
+/// The answer as output cells, one per answer column (a field, or a spread field's leaf), then
+/// the quality score. Text that a
 /// sheet would read as a formula, a number, a date or a boolean is kept text with a leading
 /// apostrophe ([`crate::cell::sheet_text`]).
 fn cells(job: &Job, answer: &Value, score: u32) -> std::result::Result<Vec<Cell>, String> {
     let mut out = Vec::new();
-    for name in crate::layout::fields(job) {
-        let cell = match answer.get(&name).unwrap_or(&Value::Null) {
+    for column in &job.answer_columns {
+        let name = &column.name;
+        let cell = match crate::layout::at_path(answer, &column.path) {
             Value::Null => Cell::Empty,
             Value::Bool(b) => Cell::Bool(*b),
             Value::Number(n) => n.as_f64().map_or(Cell::Empty, Cell::Number),

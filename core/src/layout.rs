@@ -3,6 +3,8 @@
 //! rows (ingest, reconcile, report, batch records) and the one that reads them (ledger) share
 //! it without importing one another.
 
+use crate::error::Problem;
+use crate::schema::{Id, Schema};
 use crate::spec::Job;
 
 /// The columns every output row starts with (the ledger); the answer's columns follow.
@@ -19,23 +21,90 @@ pub const ANSWER_COLUMNS: [&str; 5] = ["_quality", "_warnings", "_attempt", "_co
 /// Where `_costUsd` is among [`ANSWER_COLUMNS`].
 pub const ANSWER_COST: usize = 3;
 
-/// The output sheet's `_costUsd` column (0-based): after the ledger columns and the fields.
+/// The output sheet's `_costUsd` column (0-based): after the ledger columns and the answer's.
 pub fn cost_column(job: &Job) -> usize {
-    OUTPUT_COLUMNS.len() + fields(job).len() + ANSWER_COST
+    OUTPUT_COLUMNS.len() + job.answer_columns.len() + ANSWER_COST
 }
 
-/// The output sheet's header: the ledger columns, one column per top-level output field, and
-/// [`ANSWER_COLUMNS`].
+/// The output sheet's header: the ledger columns, the answer's columns, and [`ANSWER_COLUMNS`].
 pub fn output_columns(job: &Job) -> Vec<String> {
     let mut cols: Vec<String> = OUTPUT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    cols.extend(fields(job));
+    cols.extend(job.answer_columns.iter().map(|c| c.name.clone()));
     cols.extend(ANSWER_COLUMNS.iter().map(|c| (*c).to_owned()));
     cols
 }
 
-pub(crate) fn fields(job: &Job) -> Vec<String> {
-    let s = &job.output_schema;
-    s.keywords(s.root()).map(|k| k.properties.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
+/// One answer column: a top-level field (as JSON when it is an object or a list), or, for a
+/// field in `output.spread`, one leaf of it (`initialVitals.HR`), found at `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerColumn {
+    pub name: String,
+    pub path: Vec<String>,
+}
+
+/// The answer's columns: each top-level field in schema order; a spread field's objects opened
+/// down to their leaves (lists stay JSON). A spread name that is not a top-level object field
+/// is a problem at `output.spread[i]`.
+pub(crate) fn answer_columns(
+    schema: &Schema,
+    spread: &[String],
+    problems: &mut Vec<Problem>,
+) -> Vec<AnswerColumn> {
+    let top = object_fields(schema, schema.root());
+    for (i, name) in spread.iter().enumerate() {
+        let object = top.iter().find(|(n, _)| n == name).and_then(|(_, id)| object_id(schema, *id));
+        if object.is_none() {
+            let objects: Vec<&str> = top
+                .iter()
+                .filter(|(_, id)| object_id(schema, *id).is_some())
+                .map(|(n, _)| n.as_str())
+                .collect();
+            problems.push(
+                Problem::new(
+                    format!("output.spread[{i}]"),
+                    format!("an answer field that is an object ({})", objects.join(", ")),
+                )
+                .found(crate::finding::quote(name)),
+            );
+        }
+    }
+    let mut out = Vec::new();
+    for (name, id) in top {
+        let path = vec![name.clone()];
+        match object_id(schema, id).filter(|_| spread.contains(&name)) {
+            Some(obj) => leaves(schema, obj, path, &mut out),
+            None => out.push(AnswerColumn { name, path }),
+        }
+    }
+    out
+}
+
+fn leaves(schema: &Schema, id: Id, path: Vec<String>, out: &mut Vec<AnswerColumn>) {
+    for (name, child) in object_fields(schema, id) {
+        let mut p = path.clone();
+        p.push(name);
+        match object_id(schema, child) {
+            Some(obj) => leaves(schema, obj, p, out),
+            None => out.push(AnswerColumn { name: p.join("."), path: p }),
+        }
+    }
+}
+
+/// The object a field's schema is, through `$ref`s and a nullable `anyOf`.
+fn object_id(schema: &Schema, id: Id) -> Option<Id> {
+    let id = schema.resolve(id);
+    let k = schema.keywords(id)?;
+    let id = if k.types.is_none() && !k.any_of.is_empty() { schema.resolve(k.any_of[0]) } else { id };
+    schema.keywords(id).filter(|k| !k.properties.is_empty()).map(|_| id)
+}
+
+fn object_fields(schema: &Schema, id: Id) -> Vec<(String, Id)> {
+    schema.keywords(schema.resolve(id)).map(|k| k.properties.clone()).unwrap_or_default()
+}
+
+/// A value of an answer at a column's path; null where any step is missing.
+pub fn at_path<'a>(answer: &'a serde_json::Value, path: &[String]) -> &'a serde_json::Value {
+    path.iter().try_fold(answer, |v, k| v.get(k)).unwrap_or(&serde_json::Value::Null)
 }
 
 /// The Batches sheet's header: one row per run or provider batch.

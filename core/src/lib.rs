@@ -12,6 +12,7 @@ pub mod decode;
 pub mod error;
 pub mod estimate;
 pub mod finding;
+pub mod form;
 pub mod ingest;
 pub mod keys;
 pub mod layout;

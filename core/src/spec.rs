@@ -71,6 +71,10 @@ pub struct Output {
     pub schema: Value,
     #[serde(default)]
     pub rules: Vec<RuleUse>,
+    /// Top-level object fields written as one column per leaf (`initialVitals.HR`, …), numbers
+    /// as numbers, instead of one JSON column.
+    #[serde(default)]
+    pub spread: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,6 +246,8 @@ pub struct Job {
     pub output_schema: Schema,
     pub input_rules: Vec<AppliedPack>,
     pub output_rules: Vec<AppliedPack>,
+    /// The answer's columns on the output sheet, in order (see [`crate::layout::AnswerColumn`]).
+    pub answer_columns: Vec<crate::layout::AnswerColumn>,
     /// `SPEC_<16 hex>`: changes when anything that shapes an answer changes (prompt, output
     /// schema and rules, provider, model, token limit, temperature). Written beside each output.
     pub version: String,
@@ -319,6 +325,7 @@ impl Job {
         let price = resolve_price(&spec, &mut problems);
         let input_rules = rule_uses(&spec.input.rules, "input.rules", &input, &mut problems);
         let output_rules = rule_uses(&spec.output.rules, "output.rules", &output, &mut problems);
+        let answer_columns = crate::layout::answer_columns(&output, &spec.output.spread, &mut problems);
         if !problems.is_empty() {
             return Err(Error::InvalidInput(problems));
         }
@@ -333,6 +340,7 @@ impl Job {
             output_schema: output,
             input_rules,
             output_rules,
+            answer_columns,
         })
     }
 }
@@ -363,9 +371,14 @@ fn resolve_price(spec: &Spec, problems: &mut Vec<Problem>) -> Option<crate::pric
 
 fn spec_version(spec: &Value) -> String {
     let provider = &spec["provider"];
+    // Spreading a field into columns changes where an answer goes, not what it is.
+    let mut output = spec["output"].clone();
+    if let Some(o) = output.as_object_mut() {
+        o.remove("spread");
+    }
     let parts = serde_json::json!([
         "rowbatch.spec.v1",
-        spec["output"],
+        output,
         spec["prompt"],
         provider["kind"],
         provider["model"],

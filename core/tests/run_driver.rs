@@ -402,3 +402,61 @@ fn a_run_of_selected_rows_sends_those_alone_and_keeps_to_them_across_slices() {
     assert_eq!(w.output_keys().len(), 10);
     assert!(w.output_keys().values().all(|&n| n == 1));
 }
+
+#[test]
+fn a_spread_field_gets_a_column_per_leaf_with_numbers_kept_numbers() {
+    let mut s = spec(1.0, 10);
+    s["output"]["schema"] = json!({ "type": "object", "properties": {
+        "answer": { "type": "string" },
+        "vitals": { "$ref": "#/$defs/vitals" },
+        "tags": { "type": "array", "items": { "type": "string" } } },
+        "required": ["answer", "vitals", "tags"],
+        "$defs": { "vitals": { "type": "object", "properties": {
+            "HR": { "type": "number" }, "BP": { "type": "string" },
+            "note": { "type": ["object", "null"], "properties": { "text": { "type": "string" } }, "required": ["text"] } },
+            "required": ["HR", "BP", "note"] } } });
+    s["output"]["spread"] = json!(["vitals"]);
+    let mut w = World::new(&s, &["Key", "Text"], &rows(3), "gpt-4o-mini");
+    w.content = json!({ "answer": "=HYPERLINK(\"x\")", "vitals": { "HR": 80, "BP": "120/80", "note": null }, "tags": ["a", "b"] }).to_string();
+    assert_eq!(run_alone(&mut w).last().unwrap()["finished"], true);
+    let out = &w.sheets["Output"];
+    let header: Vec<String> = out[0]
+        .iter()
+        .map(|c| match c {
+            Cell::Text(t) => t.clone(),
+            _ => String::new(),
+        })
+        .collect();
+    assert_eq!(header[5..10], ["answer", "vitals.HR", "vitals.BP", "vitals.note.text", "tags"]);
+    let row = &out[1];
+    assert_eq!(
+        row[5],
+        Cell::Text("=HYPERLINK(\"x\")".into()),
+        "a formula stays text (written behind an apostrophe)"
+    );
+    assert_eq!(row[6], Cell::Number(80.0));
+    assert_eq!(row[7], Cell::Text("120/80".into()));
+    assert_eq!(row[8], Cell::Empty);
+    assert_eq!(row[9], Cell::Text("[\"a\",\"b\"]".into()));
+    // The answer columns after the leaves are where the ledger looks for them: each row's cost.
+    let cost = header.iter().position(|h| h == "_costUsd").unwrap();
+    let billed: f64 = out[1..].iter().map(|r| if let Cell::Number(n) = r[cost] { n } else { 0.0 }).sum();
+    assert!((billed - w.bill).abs() < 1e-6, "rows show {billed}, billed {}", w.bill);
+
+    // Spreading changes where answers go, not what they are: the same version.
+    let v = |s: Value| {
+        rowbatch_core::validate::check_spec(rowbatch_core::validate::SpecInput { spec: s }).unwrap().version
+    };
+    let mut plain = s.clone();
+    plain["output"].as_object_mut().unwrap().remove("spread");
+    assert_eq!(v(plain), v(s.clone()));
+    // A name that is not an object field is refused at its place, with the fields that could be.
+    s["output"]["spread"] = json!(["tags"]);
+    let err =
+        rowbatch_core::validate::check_spec(rowbatch_core::validate::SpecInput { spec: s }).unwrap_err();
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("output.spread[0]") && text.contains("an answer field that is an object (vitals)"),
+        "{text}"
+    );
+}

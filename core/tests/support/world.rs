@@ -25,6 +25,8 @@ pub struct World {
     /// Whether the API key is set; the models the provider has.
     pub key_set: bool,
     pub models: Vec<String>,
+    /// What the model answers a row (one whose text holds FAIL gets text that is not JSON).
+    pub content: String,
     price: Price,
 }
 
@@ -83,6 +85,7 @@ impl World {
             refuse: None,
             key_set: true,
             models: vec![model.to_owned()],
+            content: "{\"answer\":\"ok\"}".to_owned(),
             price: rowbatch_core::price::builtin(model).expect("a priced model"),
         }
     }
@@ -275,7 +278,7 @@ impl World {
         self.bill += self.price.cost(&usage, false);
         self.requests += 1;
         // A row whose text asks for it gets an answer that is not JSON, every time.
-        let content = if body.contains("FAIL") { "no JSON here" } else { "{\"answer\":\"ok\"}" };
+        let content = if body.contains("FAIL") { "no JSON here" } else { self.content.as_str() };
         let reply = json!({
             "choices": [{ "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }],
             "usage": { "prompt_tokens": usage.input, "completion_tokens": usage.output },
