@@ -31,10 +31,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // 223 ms and its first validation in 195 vs 179 ms (run-to-run noise); its HTML 129 KB more
 // gzip, ~0.1 s at 10 Mbit/s. Nothing a user feels, so the hand-written derive went.
 // Issue 20 (2026-12-02): the canary and the key check → 998,894 B; the clinical pack's
-// defaults and the step and hold rules → 1,014,742 B; the dry run and row ranges → 1,026,642 B.
+// defaults and the step and hold rules → 1,014,742 B; the dry run and row ranges → 1,026,642 B;
+// the new-job form's model (spec ↔ fields, both directions with serde), output.spread and the
+// price table export → 1,071,052 B.
 // The budget sits a little above today's size so nothing grows unnoticed; the 300 KB target is
 // withdrawn (issue 18: start-up, not bytes, is what a user feels).
-export const WASM_BUDGET_BYTES = 1_040_000;
+export const WASM_BUDGET_BYTES = 1_085_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [
@@ -118,12 +120,23 @@ function assembleAppsScript() {
   // The sidebar runs the core in the user's browser: the same glue and bytes, inlined where the
   // page asks for them (a sidebar is one HTML file; it cannot fetch the project's other files).
   const inline = `<script>var ROWBATCH_WASM_BASE64_ = '${wasm.toString('base64')}';</script>\n<script>\n${glue}\n</script>`;
+  // Partials (`_name.html`) are inlined where a page names them, and the shipped example jobs
+  // where it asks for them (JSON in a script element, `<` escaped so nothing can close it).
+  const examples = Object.fromEntries(['clinical', 'brands'].map((n) =>
+    [n, JSON.parse(fs.readFileSync(path.join(root, 'examples', n, 'job.json'), 'utf8'))]));
+  const examplesTag = `<script type="application/json" id="rb-examples">${JSON.stringify(examples).replace(/</g, '\\u003c')}</script>`;
   for (const f of fs.readdirSync(src)) {
-    if (f === 'polyfills.js' || f === 'loader.js') continue;
-    const text = fs.readFileSync(path.join(src, f), 'utf8');
+    if (f === 'polyfills.js' || f === 'loader.js' || f.startsWith('_')) continue;
+    let text = fs.readFileSync(path.join(src, f), 'utf8');
+    if (f.endsWith('.html')) {
+      text = text.replace(/<!-- rowbatch:include (_[\w.-]+\.html) -->/g, (_, name) => fs.readFileSync(path.join(src, name), 'utf8'))
+        .replace('<!-- rowbatch:examples -->', () => examplesTag);
+    }
     if (f.endsWith('.html') && text.includes('<!-- rowbatch:module -->')) {
       if (/<\/script/i.test(glue)) throw new Error('the glue contains </script>; it cannot be inlined');
       fs.writeFileSync(path.join(out, f), text.replace('<!-- rowbatch:module -->', () => inline));
+    } else if (f.endsWith('.html')) {
+      fs.writeFileSync(path.join(out, f), text);
     } else {
       fs.copyFileSync(path.join(src, f), path.join(out, f));
     }

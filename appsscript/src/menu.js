@@ -57,9 +57,7 @@ function rowbatchSelection() {
   var first = Math.max(range.getRow(), headerRow + 1);
   var last = range.getLastRow();
   var rows = last >= first ? sheet.getRange(first, 1, last - first + 1, header.length).getValues() : [];
-  return { spec: spec, header: header, firstRow: first, rows: rows.map(function (r) {
-    return r.map(function (v) { return v instanceof Date ? v.toISOString() : v === '' ? null : v; });
-  }) };
+  return { spec: spec, header: header, firstRow: first, rows: rows.map(rbCells_) };
 }
 
 /**

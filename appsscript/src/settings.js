@@ -35,7 +35,7 @@ async function rowbatchSaveSettings(form) {
   try {
     rb.checkSpec({ spec: spec });
   } catch (e) {
-    return { ok: false, problems: (e.data || []).map(function (p) { return p.path + ': expected ' + p.expected + (p.found ? ', found ' + p.found : ''); }) };
+    return { ok: false, problems: rbProblems_(e) };
   }
   ss.getSheetByName('_rowbatch_spec').getRange(1, 1).setValue("'" + JSON.stringify(spec));
   if (form.apiKey) PropertiesService.getUserProperties().setProperty(rbKeyName_(spec.provider.kind), String(form.apiKey).trim());

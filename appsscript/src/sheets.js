@@ -14,10 +14,12 @@ function rbInput_(ss, name, headerRow) {
   var lastRow = sheet.getLastRow();
   var lastCol = Math.max(1, sheet.getLastColumn());
   var values = lastRow >= headerRow ? sheet.getRange(headerRow, 1, lastRow - headerRow + 1, lastCol).getValues() : [[]];
-  var rows = values.slice(1).map(function (r) {
-    return r.map(function (v) { return v instanceof Date ? v.toISOString() : v === '' ? null : v; });
-  });
-  return { header: values[0].map(String), rows: rows, firstRow: headerRow + 1 };
+  return { header: values[0].map(String), rows: values.slice(1).map(rbCells_), firstRow: headerRow + 1 };
+}
+
+/** Cells as the core takes them: dates as ISO text, blanks as null. */
+function rbCells_(row) {
+  return row.map(function (v) { return v instanceof Date ? v.toISOString() : v === '' ? null : v; });
 }
 
 /** A sheet with its header, made if missing (a new sheet has 26 columns: wider headers grow it). */

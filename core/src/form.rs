@@ -103,6 +103,23 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// What `specFromForm` takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormInput {
+    pub form: Form,
+}
+
+/// The form of `input.spec` (every place it cannot show, when it cannot).
+pub fn form_of(input: crate::validate::SpecInput) -> Result<Form> {
+    from_spec(&input.spec)
+}
+
+/// The spec `input.form` describes, unchecked.
+pub fn spec_of(input: FormInput) -> Result<Value> {
+    Ok(to_spec(&input.form))
+}
+
 /// The form for a spec, or every place the form cannot show.
 pub fn from_spec(spec: &Value) -> Result<Form> {
     let Some(obj) = spec.as_object() else {

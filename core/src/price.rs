@@ -11,6 +11,9 @@ pub struct Price {
     /// The model id this price is for (a prefix: `gpt-4o-mini` covers its dated snapshots).
     #[serde(default)]
     pub model: String,
+    /// The provider that serves it (`openai`, `anthropic`), for the new-job form's list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     pub input: f64,
     pub cached_input: f64,
     /// Anthropic's cache writes (1.25 × input for the 5-minute cache); OpenAI has none.
@@ -28,11 +31,17 @@ pub struct Price {
     pub date: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// The built-in price table, as the new-job form lists it.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Table {
-    batch_discount: f64,
-    models: Vec<Price>,
+pub struct Table {
+    pub batch_discount: f64,
+    pub models: Vec<Price>,
+}
+
+/// The whole built-in table.
+pub fn table_of(_: serde_json::Value) -> crate::error::Result<&'static Table> {
+    Ok(table())
 }
 
 fn table() -> &'static Table {

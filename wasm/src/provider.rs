@@ -1,5 +1,5 @@
 use crate::codec::call;
-use rowbatch_core::{estimate, ingest, provider, quota};
+use rowbatch_core::{estimate, ingest, price, provider, quota};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -34,6 +34,12 @@ export interface Limiter {
   /** What one place in a fetchAll lane takes (moving average). */
   laneMs?: number | null;
 }
+/** USD per million tokens; `model` is a prefix (it covers the dated snapshots). */
+export interface Price {
+  model: string; provider?: "openai" | "anthropic"; input: number; cachedInput: number; cacheWrite?: number | null;
+  output: number; cacheMinTokens?: number | null; structuredOutputs?: boolean | null; date: string;
+}
+export interface PriceTable { batchDiscount: number; models: Price[] }
 export interface Budget { maxUsd: number; spentUsd?: number; reservedUsd?: number }
 export interface ProviderResponse {
   /** 0 when there was no HTTP response (network failure, timeout). */
@@ -173,4 +179,10 @@ pub fn estimate_job(
     #[wasm_bindgen(unchecked_param_type = "EstimateInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     call(input, estimate::estimate_job)
+}
+
+/// The built-in price table (the new-job form's model list).
+#[wasm_bindgen(js_name = priceTable, unchecked_return_type = "PriceTable")]
+pub fn price_table() -> Result<JsValue, JsValue> {
+    call(JsValue::NULL, price::table_of)
 }

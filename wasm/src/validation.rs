@@ -1,5 +1,5 @@
 use crate::codec::call;
-use rowbatch_core::{quality, validate};
+use rowbatch_core::{form, quality, validate};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -61,6 +61,20 @@ export interface AnswerReport { valid: boolean; findings: Finding[]; quality: Qu
 
 export interface AppliedFix extends Fix { row?: number; cell?: string; path: string; code: string }
 export interface FixedRows { rows: Cell[][]; applied: AppliedFix[]; report: RowsReport }
+/** A field of the new-job form; `min`/`max` bound the value (numbers), the length (text) or the count (lists). */
+export interface FormField {
+  name: string;
+  type: "text" | "number" | "wholeNumber" | "yesNo" | "oneOf" | "listOf" | "object" | "shared";
+  required?: boolean; nullable?: boolean; description?: string;
+  min?: number; max?: number; pattern?: string;
+  options?: Json[]; item?: FormField; fields?: FormField[]; closed?: boolean; shared?: string;
+}
+/** The new-job form: the spec without its two schemas, the input columns and the answer's fields. */
+export interface JobForm {
+  spec: JobSpec; columns: FormField[]; fields: FormField[];
+  types?: { name: string; fields: FormField[]; closed?: boolean }[]; closed?: boolean;
+}
+export interface FormInput { form: JobForm }
 export interface FixedAnswer { answer: Json; applied: AppliedFix[]; report: AnswerReport }
 "##;
 
@@ -108,4 +122,20 @@ pub fn fix_answer(
 #[wasm_bindgen(js_name = score, unchecked_return_type = "Quality")]
 pub fn score(#[wasm_bindgen(unchecked_param_type = "Tally")] input: JsValue) -> Result<JsValue, JsValue> {
     call(input, |t| Ok(quality::score(t)))
+}
+
+/// The new-job form for a spec; throws `invalid_input` naming every place the form cannot show.
+#[wasm_bindgen(js_name = formFromSpec, unchecked_return_type = "JobForm")]
+pub fn form_from_spec(
+    #[wasm_bindgen(unchecked_param_type = "SpecInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    call(input, form::form_of)
+}
+
+/// The spec a form describes, not yet checked (`checkSpec` checks it).
+#[wasm_bindgen(js_name = specFromForm, unchecked_return_type = "JobSpec")]
+pub fn spec_from_form(
+    #[wasm_bindgen(unchecked_param_type = "FormInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    call(input, form::spec_of)
 }

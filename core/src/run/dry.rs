@@ -96,7 +96,9 @@ pub(crate) fn dry_run(
     if let Some(r) = &request {
         lines.push(format!(
             "the first request goes to {} for sheet row {} ({})",
-            r["url"], r["sheetRow"], r["key"]
+            r["url"].as_str().unwrap_or_default(),
+            r["sheetRow"],
+            r["key"].as_str().unwrap_or_default()
         ));
     }
     lines.extend(estimate.warnings.iter().cloned());

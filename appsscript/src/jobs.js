@@ -1,0 +1,151 @@
+/*
+ * Saved jobs, for the sidebar's new-job form. Each job the form saves is one row (name, spec) of
+ * the hidden sheet `_rowbatch_jobs`; the selected job's spec is also in A1 of `_rowbatch_spec`,
+ * where the runner reads it. A spec is stored only once the core has accepted it, and the
+ * selected job does not change under a run that is still going.
+ */
+
+var RB_JOBS_ = '_rowbatch_jobs';
+/** Google's limit for one cell (PLATFORM.md: "50,000 characters in a single cell"). */
+var RB_CELL_CHARS_ = 50000;
+
+/** What the form starts from: the active sheet's header and selected row, and the saved jobs. */
+function rowbatchFormContext() {
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var range = ss.getActiveRange();
+  var sheet = range ? range.getSheet() : ss.getActiveSheet();
+  var lastCol = Math.max(1, sheet.getLastColumn());
+  var lastRow = sheet.getLastRow();
+  var header = sheet.getRange(1, 1, 1, lastCol).getValues()[0].map(String);
+  while (header.length > 0 && header[header.length - 1] === '') header.pop();
+  var row = Math.max(2, range ? range.getRow() : 2);
+  var values = row <= lastRow && header.length > 0 ? rbCells_(sheet.getRange(row, 1, 1, header.length).getValues()[0]) : null;
+  var current = null;
+  try {
+    current = rbSpec_(ss);
+  } catch (e) {
+    current = null; // no job yet: the form starts blank
+  }
+  return { sheet: sheet.getName(), header: header, rows: Math.max(0, lastRow - 1), row: row, values: values,
+    jobs: rbJobs_(ss).map(function (j) { return j.name; }), current: current, running: rbRunGoing_() };
+}
+
+/** A saved job's spec, by name. */
+function rowbatchJob(name) {
+  var job = rbJobs_(SpreadsheetApp.getActiveSpreadsheet()).filter(function (j) { return j.name === name; })[0];
+  if (!job) throw new Error('rowbatch: no saved job named ' + JSON.stringify(String(name)));
+  return job.spec;
+}
+
+/**
+ * Saves a spec under its name (replacing a job of that name) and, with `select`, makes it the
+ * job the runner reads. Returns the core's problems instead when it does not accept the spec.
+ */
+async function rowbatchSaveJob(spec, select) {
+  var rb = await rowbatchAsync_();
+  try {
+    rb.checkSpec({ spec: spec });
+  } catch (e) {
+    return { ok: false, problems: rbProblems_(e) };
+  }
+  var text = JSON.stringify(spec);
+  if (text.length + 1 > RB_CELL_CHARS_) {
+    return { ok: false, problems: ['(spec): expected at most ' + (RB_CELL_CHARS_ - 1) + ' characters (a cell holds ' + RB_CELL_CHARS_ + '), found ' + text.length] };
+  }
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var lock = LockService.getScriptLock();
+  lock.waitLock(10000);
+  try {
+    var current = rbCurrentName_(ss);
+    var selecting = select || current === spec.name;
+    if (selecting && rbRunGoing_()) return { ok: false, problems: [rbRunGoingMessage_()] };
+    var sheet = rbHiddenSheet_(ss, RB_JOBS_);
+    var names = sheet.getLastRow() > 0 ? sheet.getRange(1, 1, sheet.getLastRow(), 1).getValues().map(function (r) { return String(r[0]); }) : [];
+    var at = names.indexOf(spec.name);
+    rbPut_(sheet, at >= 0 ? at + 1 : names.length + 1, 1, [["'" + spec.name, "'" + text]], 0);
+    if (selecting) rbHiddenSheet_(ss, '_rowbatch_spec').getRange(1, 1).setValue("'" + text);
+  } finally {
+    lock.releaseLock();
+  }
+  return { ok: true, selected: selecting, context: rowbatchFormContext() };
+}
+
+/** Makes a saved job the one the runner reads (refused while a run is going). */
+function rowbatchSelectJob(name) {
+  var spec = rowbatchJob(name);
+  var lock = LockService.getScriptLock();
+  lock.waitLock(10000);
+  try {
+    if (rbRunGoing_()) return { ok: false, problems: [rbRunGoingMessage_()] };
+    rbHiddenSheet_(SpreadsheetApp.getActiveSpreadsheet(), '_rowbatch_spec').getRange(1, 1).setValue("'" + JSON.stringify(spec));
+  } finally {
+    lock.releaseLock();
+  }
+  return { ok: true, context: rowbatchFormContext() };
+}
+
+/** Saves the API key for the selected job's provider (user Properties) and checks it for nothing. */
+async function rowbatchSaveKey(key) {
+  var spec = rbSpec_(SpreadsheetApp.getActiveSpreadsheet());
+  if (key) PropertiesService.getUserProperties().setProperty(rbKeyName_(spec.provider.kind), String(key).trim());
+  try {
+    return (await rowbatchCheckKey()).keyCheck;
+  } catch (e) {
+    return { ok: false, status: null, message: String(e && e.message) };
+  }
+}
+
+/** The saved jobs; a spec in `_rowbatch_spec` that was never saved through the form is one too. */
+function rbJobs_(ss) {
+  var sheet = ss.getSheetByName(RB_JOBS_);
+  var jobs = [];
+  if (sheet && sheet.getLastRow() > 0) {
+    sheet.getRange(1, 1, sheet.getLastRow(), 2).getValues().forEach(function (r) {
+      if (r[0] !== '') jobs.push({ name: String(r[0]), spec: JSON.parse(String(r[1])) });
+    });
+  }
+  try {
+    var current = rbSpec_(ss);
+    if (!jobs.some(function (j) { return j.name === current.name; })) jobs.unshift({ name: current.name, spec: current });
+  } catch (e) {
+    // no selected job
+  }
+  return jobs;
+}
+
+function rbCurrentName_(ss) {
+  try {
+    return rbSpec_(ss).name;
+  } catch (e) {
+    return null;
+  }
+}
+
+/**
+ * Whether a run has started and neither finished nor been asked to stop (a paused run is going).
+ * The progress snapshot learns of a Stop at the next slice; the stop request is there at once.
+ */
+function rbRunGoing_() {
+  var p = rowbatchProgress();
+  return Boolean(p && !p.finished && !p.stop && !PropertiesService.getScriptProperties().getProperty('ROWBATCH_STOP'));
+}
+
+function rbRunGoingMessage_() {
+  return 'a run of the selected job is going: stop it (Stop) or let it finish before changing the selected job';
+}
+
+function rbHiddenSheet_(ss, name) {
+  var sheet = ss.getSheetByName(name);
+  if (!sheet) {
+    sheet = ss.insertSheet(name);
+    sheet.hideSheet();
+  }
+  return sheet;
+}
+
+/** The core's error as `path: expected …, found …` lines. */
+function rbProblems_(e) {
+  var data = (e && e.data) || [];
+  if (data.length === 0) return [String(e && e.message)];
+  return data.map(function (p) { return p.path + ': expected ' + p.expected + (p.found ? ', found ' + p.found : ''); });
+}
