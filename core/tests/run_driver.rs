@@ -460,3 +460,38 @@ fn a_spread_field_gets_a_column_per_leaf_with_numbers_kept_numbers() {
         "{text}"
     );
 }
+
+#[test]
+fn a_batch_submission_sends_its_first_row_alone_before_any_file_goes_up() {
+    // A schema the provider refuses: one realtime request, its words, no file, no row failed.
+    let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(6), "gpt-4o-mini");
+    let refusal = r#"{"error":{"message":"Invalid schema for response_format 'row_output': 'minLength' is not permitted.","type":"invalid_request_error","param":"response_format","code":null}}"#;
+    w.refuse = Some((400, refusal.to_owned()));
+    let done = finish(&mut w, 0, "submitBatch", false);
+    assert_eq!(done["submitted"], 0, "{done}");
+    let note = done["note"].as_str().unwrap();
+    assert!(
+        note.starts_with("nothing submitted: the first row, sent alone before any batch, was refused"),
+        "{note}"
+    );
+    assert!(note.contains("'minLength' is not permitted"), "{note}");
+    assert_eq!(w.fetches, [1]);
+    assert!(w.batch_calls.is_empty(), "no file went up: {:?}", w.batch_calls);
+    assert!(w.output_keys().is_empty(), "no row failed for it");
+    assert!(w.shared().reservations.is_empty(), "the canary's reservation is settled");
+
+    // Fixed: the canary is answered and written, then the rest go as a batch (which this
+    // provider refuses: those rows are released, the canary's answer stays).
+    w.refuse = None;
+    let done = finish(&mut w, 1, "submitBatch", false);
+    assert_eq!(w.fetches, [1, 1]);
+    assert_eq!(w.output_keys().len(), 1, "{done}");
+    assert_eq!(w.batch_calls.len(), 1, "{:?}", w.batch_calls);
+    assert!(w.batch_calls[0].contains("/files"), "{:?}", w.batch_calls);
+    assert!((w.shared().spent_usd - w.bill).abs() < 1e-12, "the canary's cost is on record");
+
+    // A job with an answer under this spec needs no canary: the file goes up at once.
+    let _ = finish(&mut w, 2, "submitBatch", false);
+    assert_eq!(w.fetches, [1, 1], "no realtime request this time");
+    assert_eq!(w.batch_calls.len(), 2);
+}

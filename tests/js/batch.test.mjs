@@ -57,11 +57,12 @@ for (const kind of ['openai', 'anthropic']) {
     const spec = asProvider(batch.rt, kind);
     setSpec(batch.rt, spec);
     const { submitted, runs } = await runBatch(batch.rt);
-    assert.equal(submitted.submitted, 60);
+    // The first row went alone, realtime, before the file: the other 59 are the batch.
+    assert.equal(submitted.submitted, 59);
     assert.equal(submitted.batches.length, 1);
     assert.ok(runs.some((r) => r.fn === 'rowbatchPollBatches'));
     assert.equal(batch.fake.stats.batch.batches, 1);
-    assert.equal(batch.fake.stats.batch.lines, 60);
+    assert.equal(batch.fake.stats.batch.lines, 59);
 
     const want = answers(realtime.rt, rspec);
     const got = answers(batch.rt, spec);
@@ -74,7 +75,9 @@ for (const kind of ['openai', 'anthropic']) {
     // (full price, realtime in both paths): about three quarters of the realtime row's two.
     const cost = (rt) => new Map(rt.workbook.sheet(spec.output.sheet).rows.slice(1).filter((r) => r[3] === 'done').map((r) => [r[0], r.at(-2)]));
     const [rc, bc] = [cost(realtime.rt), cost(batch.rt)];
-    const ratios = [...bc.keys()].filter((k) => rc.has(k)).map((k) => bc.get(k) / rc.get(k));
+    // The canary row paid the realtime price, as it did realtime.
+    const ratios = [...bc.keys()].filter((k) => rc.has(k) && k !== 'SIM-00001').map((k) => bc.get(k) / rc.get(k));
+    assert.ok(Math.abs(bc.get('SIM-00001') / rc.get('SIM-00001') - 1) < 0.01, `the canary row: ${bc.get('SIM-00001')} vs ${rc.get('SIM-00001')}`);
     assert.ok(ratios.every((x) => Math.abs(x - 0.5) < 0.01 || Math.abs(x - 0.77) < 0.03), ratios.join(' '));
     const halved = ratios.filter((x) => x < 0.6).length;
     assert.ok(halved >= ratios.length * 0.8 && halved < ratios.length, `${halved} of ${ratios.length} at the batch price`);
@@ -102,7 +105,7 @@ test('failed and expired lines are re-planned (realtime, or a new batch) and end
     const { rt, spec, fake } = simulatedJob({ rows: 80, limits: { waveSize: 20 }, faults: { batchExpired: 0.2, batchLineErrors: 0.1 } });
     setSpec(rt, { ...spec, batch: { retry } });
     const { submitted, runs } = await runBatch(rt);
-    assert.equal(submitted.submitted, 80);
+    assert.equal(submitted.submitted, 79, 'the first row went alone, realtime');
     const out = answers(rt, spec);
     assert.equal(out.size, 80, `${retry}: one row per key`);
     for (const [key, r] of out) {
@@ -142,7 +145,22 @@ test('the menu asks first, with the batch price next to the realtime one', { ski
   rt.uiAnswer = 'YES';
   const yes = await rt.run('rowbatchSubmitBatchMenu');
   ok(yes);
-  assert.equal(yes.value.submitted, 10);
+  assert.equal(yes.value.submitted, 9, 'the first row went alone, realtime');
+});
+
+test('a batch whose requests the provider refuses is stopped by its first row, sent alone: no file goes up', { skip }, async () => {
+  const { rt, spec, fake } = simulatedJob({ rows: 10 });
+  // A model without structured outputs, asked for them: Anthropic refuses every such request.
+  setSpec(rt, { ...asProvider(rt, 'anthropic'), provider: { ...spec.provider, kind: 'anthropic', model: 'claude-sonnet-4', structuredOutputs: true } });
+  const r = await rt.run('rowbatchSubmitBatch');
+  ok(r);
+  assert.equal(r.value.submitted, 0);
+  assert.match(r.value.note, /^nothing submitted: the first row, sent alone before any batch, was refused: .*400/);
+  assert.equal(fake.stats.batch.batches, 0, 'no batch made');
+  assert.equal(fake.stats.requests, 1, 'one request');
+  assert.equal(rt.triggers.filter((t) => !t.fired).length, 0, 'no poll scheduled');
+  const out = rt.workbook.sheet(spec.output.sheet);
+  assert.ok(!out || out.rows.slice(1).every((row) => row[3] !== 'failed'), 'no row failed for it');
 });
 
 test('a poll killed mid-way (or refused by a daily quota) leaves the next poll scheduled: the batch is still ingested', { skip }, async () => {

@@ -25,6 +25,8 @@ pub struct World {
     /// Whether the API key is set; the models the provider has.
     pub key_set: bool,
     pub models: Vec<String>,
+    /// The Batch API calls made (method and URL).
+    pub batch_calls: Vec<String>,
     /// What the model answers a row (one whose text holds FAIL gets text that is not JSON).
     pub content: String,
     price: Price,
@@ -86,6 +88,7 @@ impl World {
             key_set: true,
             models: vec![model.to_owned()],
             content: "{\"answer\":\"ok\"}".to_owned(),
+            batch_calls: Vec::new(),
             price: rowbatch_core::price::builtin(model).expect("a priced model"),
         }
     }
@@ -246,7 +249,10 @@ impl World {
                     json!({ "status": 404, "body": "{\"error\":{\"message\":\"The model does not exist or you do not have access to it.\",\"type\":\"invalid_request_error\",\"code\":\"model_not_found\"}}" })
                 }
             },
-            Command::Call { .. } => json!({ "status": 404, "body": "no batch API here" }),
+            Command::Call { method, url, .. } => {
+                self.batch_calls.push(format!("{method} {url}"));
+                json!({ "status": 404, "body": "no batch API here" })
+            }
             Command::Triggers { after, .. } => {
                 self.triggers.extend(after.iter().map(|(h, _)| (*h).to_owned()));
                 Value::Null

@@ -78,9 +78,14 @@ pub(crate) enum Phase {
     Downloaded(usize),
     IngestLeased(usize),
     IngestWrite(usize),
+    /// The canary's outcome, written under the lock.
+    CanaryWrite,
     Cancelled,
     Rows,
 }
+
+/// `after_rounds`' marker for the canary's round (not a batch index).
+pub(crate) const CANARY: usize = usize::MAX;
 
 /// A part made by the submission: its file, holder, lines and reservation.
 struct Part {
@@ -105,6 +110,8 @@ pub(crate) struct Work {
     /// Batches whose row in the Batches sheet must be written.
     dirty: Vec<usize>,
     had_pending: bool,
+    /// The submission's first row has gone alone, realtime (see [`submit::canary`]).
+    canary_sent: bool,
 }
 
 /// What a `call` command returns: the status (0: no answer at all) and the body.
@@ -192,6 +199,10 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
         Phase::IngestWrite(i) => {
             let (out, progress) = (take(0), take(1));
             ingest_write(run, i, out, progress, read(take(2), "getProps")?)
+        }
+        Phase::CanaryWrite => {
+            let (out, progress) = (take(0), take(1));
+            canary_written(run, out, progress, read(take(2), "getProps")?)
         }
         Phase::Cancelled => {
             let answers: Vec<Answer> = got.into_iter().map(|v| read(v, "call")).collect::<Result<_>>()?;
@@ -489,7 +500,7 @@ fn ingest_leased(run: &mut Run, j: usize, progress: Block, props: Props) -> Resu
 /// The re-asks are answered (or released): the slice's outcomes are written under the lock.
 pub(crate) fn after_rounds(run: &mut Run, j: usize) -> Vec<Command> {
     let s = run.slice.as_ref().expect("the spec was read");
-    run.phase = Top::Batch(Phase::IngestWrite(j));
+    run.phase = Top::Batch(if j == CANARY { Phase::CanaryWrite } else { Phase::IngestWrite(j) });
     vec![
         Command::lock(),
         Command::read(output_sheet(&s.job), OUTPUT_COLUMNS.len()),

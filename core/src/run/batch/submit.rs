@@ -72,6 +72,10 @@ pub(super) fn submit_locked(
             Command::Done { result: json!({ "submitted": 0, "batches": [], "note": note }) },
         ]);
     }
+    if !w.canary_sent && !answered_now(s) {
+        w.canary_sent = true;
+        return canary(run, &local, now);
+    }
     let items = dry
         .send
         .iter()
@@ -245,4 +249,90 @@ pub(super) fn release_input(
             budget: None,
         },
     )
+}
+
+/// Whether a row has an answer under the spec as it is now: then the provider has accepted
+/// this job's request (its schema, model and fields) and no canary is needed.
+fn answered_now(s: &Slice) -> bool {
+    let version = &s.job.version;
+    s.ledger.outputs.rows.iter().any(|r| {
+        matches!((r.get(2), r.get(3)), (Some(Cell::Text(v)), Some(Cell::Text(st))) if v == version && st == "done")
+    })
+}
+
+/// The canary of a submission: the first due row goes alone, realtime, leased and reserved like
+/// a wave's, before any file goes up. A refusal that would fail every line (a 400 for the
+/// request or schema, a 401/403/404) ends the submission in the provider's words after one
+/// request, not after the batch has run for hours; an answer is written as the row's output,
+/// and the submission goes on with the rest.
+fn canary(run: &mut Run, local: &str, now: f64) -> Result<Vec<Command>> {
+    let s = run.slice.as_deref_mut().expect("the spec was read");
+    let holder = format!("canary:{local}");
+    // A realtime request: it must fit in this execution's slice, and its lease is a wave's.
+    let slice_ms = f64::from(s.job.spec.limits.time_slice_seconds) * 1000.0;
+    let l = &mut s.ledger;
+    (l.execution, l.max_rows, l.batch, l.deadline) = (holder.clone(), Some(1), false, now + slice_ms);
+    let plan = crate::plan::plan(&s.job, &s.ledger);
+    for pw in &plan.progress_writes {
+        super::super::wave::apply(&mut s.ledger.progress, pw.row, &pw.values, PROGRESS_COLUMNS.len());
+    }
+    let flights = plan
+        .send
+        .iter()
+        .map(|p| Flight {
+            key: p.key.clone(),
+            signature: p.signature.clone(),
+            index: p.index,
+            sheet_row: p.sheet_row,
+            attempt: p.attempt,
+            reask: None,
+            reserve_usd: 0.0,
+            cost_usd: 0.0,
+        })
+        .collect();
+    s.set_after_rounds(Some(CANARY), holder.clone());
+    let go = s.reserve_round(&holder, flights, now)?;
+    let mut cmds = vec![Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(holder))] }];
+    cmds.extend(super::super::wave::span(&s.ledger.progress, &plan.progress_writes, 0));
+    cmds.extend([Command::Flush, Command::Unlock]);
+    cmds.extend(if go { super::super::rounds::send(run)? } else { after_rounds(run, CANARY) });
+    Ok(cmds)
+}
+
+/// The canary's outcome written under the lock (its log line too). Refused: the submission ends
+/// with the provider's words and nothing goes up. Otherwise the submission starts again from
+/// the sheets, with the canary's row answered or released.
+pub(super) fn canary_written(
+    run: &mut Run,
+    out: Value,
+    progress: Value,
+    props: Props,
+) -> Result<Vec<Command>> {
+    let now = run.now;
+    let s = run.slice.as_deref_mut().expect("the spec was read");
+    let holder = s.round_holder.clone().unwrap_or_default();
+    s.merge(shared_of(&props)?, &holder, now);
+    s.ledger.outputs = read::<Option<Block>>(out, "read")?.unwrap_or_default();
+    s.ledger.progress = read::<Option<Block>>(progress, "read")?.unwrap_or_default();
+    let mut cmds = vec![Command::SetProps { set: vec![(P_LEDGER, Some(format!("{holder}/written")))] }];
+    cmds.extend(super::super::wave::reconcile_pending(s, &holder, now));
+    if !s.log.is_empty() {
+        let values = std::mem::take(&mut s.log).into_iter().map(safe_row).collect();
+        cmds.push(Command::Append {
+            sheet: LOG_SHEET.to_owned(),
+            header: header(&super::super::text::LOG_COLUMNS),
+            values,
+        });
+    }
+    cmds.extend([Command::Flush, Command::SetProps { set: vec![s.state_prop()] }, Command::Unlock]);
+    if let Some(message) = s.fatal.clone() {
+        let note =
+            format!("nothing submitted: the first row, sent alone before any batch, was refused: {message}");
+        cmds.push(Command::Log { text: format!("rowbatch batch canary: {note}") });
+        cmds.push(Command::Done { result: json!({ "submitted": 0, "batches": [], "note": note }) });
+        return Ok(cmds);
+    }
+    let job = s.job.clone();
+    cmds.extend(submit_spec(run, job));
+    Ok(cmds)
 }
