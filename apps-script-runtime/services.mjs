@@ -64,9 +64,9 @@ function position(n, max, what) {
   if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`Those ${what} are out of bounds.`);
 }
 
-function checkShape(h, values) {
+function checkShape(h, values, method = 'setValues') {
   if (!Array.isArray(values) || values.some((r) => !Array.isArray(r))) {
-    throw new Error('The parameters (String) don\'t match the method signature for SpreadsheetApp.Range.setValues.');
+    throw new Error(`The parameters (String) don't match the method signature for SpreadsheetApp.Range.${method}.`);
   }
   if (values.length !== h.rows) {
     throw new Error(`The number of rows in the data does not match the number of rows in the range. The data has ${values.length} but the range has ${h.rows}.`);
@@ -186,6 +186,21 @@ export const handlers = {
       const s = sheetById(this, h.sheet);
       return Array.from({ length: h.rows }, (_, i) => Array.from({ length: h.cols }, (_, j) => s.formula(h.row - 1 + i, h.col - 1 + j)));
     },
+    getNotes(_e, h) {
+      this.counters.sheetsReads += 1;
+      cost(this, 'read', h.rows * h.cols);
+      const s = sheetById(this, h.sheet);
+      return Array.from({ length: h.rows }, (_, i) => Array.from({ length: h.cols }, (_, j) => s.note(h.row - 1 + i, h.col - 1 + j)));
+    },
+    // Notes are text: null and '' clear one; anything else is written as its String().
+    setNotes(_e, h, notes) {
+      this.counters.sheetsWrites += 1;
+      cost(this, 'write', h.rows * h.cols);
+      checkShape(h, notes, 'setNotes');
+      const s = sheetById(this, h.sheet);
+      s.within(h.row, h.col, h.rows, h.cols);
+      notes.forEach((r, i) => r.forEach((v, j) => s.setNote(h.row - 1 + i, h.col - 1 + j, v === null || v === undefined ? '' : String(v))));
+    },
     setValues(_e, h, values) {
       this.counters.sheetsWrites += 1;
       cost(this, 'write', h.rows * h.cols);
@@ -218,8 +233,10 @@ export const handlers = {
   ui: {
     toast(_e, msg, title) { this.ui.toasts.push({ msg, title }); },
     showSidebar(_e, html, title) { this.ui.sidebars.push({ html, title }); },
+    // `onAlert`: what the person does while the dialog is open (a test's hook).
     alert(_e, msg, buttons = 'OK') {
       this.ui.alerts.push(msg);
+      this.onAlert?.(msg);
       return buttons === 'OK' ? 'OK' : this.uiAnswer ?? (buttons === 'OK_CANCEL' ? 'OK' : 'YES');
     },
     menu(_e, name, items) { this.ui.menus.push({ name, items }); },

@@ -30,6 +30,8 @@
       setValues: function (values) { call('range', 'setValues', [h, values]); return r; },
       setValue: function (value) { call('range', 'setValue', [h, value]); return r; },
       getFormulas: function () { return call('range', 'getFormulas', [h]); },
+      getNotes: function () { return call('range', 'getNotes', [h]); },
+      setNotes: function (notes) { call('range', 'setNotes', [h, notes]); return r; },
       clearContent: function () { call('range', 'clearContent', [h]); return r; },
       setNumberFormat: function () { return r; },
       getRow: function () { return h.row; },

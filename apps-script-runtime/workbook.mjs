@@ -108,6 +108,7 @@ export class Sheet {
     this.hidden = false;
     this.rows = []; // arrays of values ('' for empty)
     this.formulas = new Map(); // "r,c" (0-based) -> formula text
+    this.notes = new Map(); // "r,c" (0-based) -> note text (a cell's note moves with it)
     this.gridRows = NEW_SHEET_ROWS;
     this.gridColumns = NEW_SHEET_COLUMNS;
   }
@@ -158,12 +159,16 @@ export class Sheet {
   }
 
   shiftFormulas(move) {
-    const next = new Map();
-    for (const [k, f] of this.formulas) {
-      const to = move(...k.split(',').map(Number));
-      if (to) next.set(to.join(','), f);
-    }
-    this.formulas = next;
+    const shift = (map) => {
+      const next = new Map();
+      for (const [k, f] of map) {
+        const to = move(...k.split(',').map(Number));
+        if (to) next.set(to.join(','), f);
+      }
+      return next;
+    };
+    this.formulas = shift(this.formulas);
+    this.notes = shift(this.notes);
   }
 
   get lastRow() {
@@ -196,6 +201,15 @@ export class Sheet {
 
   formula(r, c) {
     return this.formulas.get(`${r},${c}`) ?? '';
+  }
+
+  note(r, c) {
+    return this.notes.get(`${r},${c}`) ?? '';
+  }
+
+  setNote(r, c, text) {
+    if (text === '') this.notes.delete(`${r},${c}`);
+    else this.notes.set(`${r},${c}`, text);
   }
 
   /** The grid's cells, empty or not: what the 10-million-cell limit counts. */
@@ -244,6 +258,7 @@ export class Workbook {
       const file = path.join(dir, `${m.file ?? m.name}.csv`);
       const rows = fs.existsSync(file) ? parse(fs.readFileSync(file, 'utf8'), { relax_column_count: true }) : [];
       const dates = new Set(m.dates ?? []);
+      for (const [k, v] of Object.entries(m.notes ?? {})) s.notes.set(k, v);
       rows.forEach((row, r) => row.forEach((text, c) => {
         if (text === '') return;
         if (dates.has(`${r},${c}`)) s.set(r, c, { value: { $date: Date.parse(text) } });
@@ -271,7 +286,8 @@ export class Workbook {
         return csvField(typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v));
       }).join(','));
       fs.writeFileSync(path.join(dir, `${file}.csv`), lines.join('\n') + (lines.length ? '\n' : ''));
-      meta.sheets.push({ name: s.name, file, hidden: s.hidden, maxRows: s.maxRows, maxColumns: s.maxColumns, dates, text });
+      const notes = s.notes.size ? { notes: Object.fromEntries(s.notes) } : {};
+      meta.sheets.push({ name: s.name, file, hidden: s.hidden, maxRows: s.maxRows, maxColumns: s.maxColumns, dates, text, ...notes });
     }
     fs.writeFileSync(path.join(dir, 'workbook.json'), JSON.stringify(meta, null, 2) + '\n');
   }

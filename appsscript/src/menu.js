@@ -8,6 +8,7 @@ function onOpen() {
   SpreadsheetApp.getUi().createMenu('rowbatch')
     .addItem('Open sidebar', 'rowbatchOpenSidebar')
     .addItem('Validate selection', 'rowbatchValidateMenu')
+    .addItem('Apply fixes to the input', 'rowbatchApplyFixesMenu')
     .addItem('Estimate cost', 'rowbatchEstimateMenu')
     .addItem('Dry run', 'rowbatchDryRunMenu')
     .addSeparator()

@@ -110,7 +110,7 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   const [menu] = rt.ui.menus;
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
-  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchEstimateMenu', 'rowbatchDryRunMenu', 'rowbatchStartMenu', 'rowbatchRunSelectionMenu', 'rowbatchStop',
+  assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchApplyFixesMenu', 'rowbatchEstimateMenu', 'rowbatchDryRunMenu', 'rowbatchStartMenu', 'rowbatchRunSelectionMenu', 'rowbatchStop',
     'rowbatchResume', 'rowbatchRetryFailed', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
   rt.uiAnswer = 'NO';
   for (const fn of fns.filter((f) => !/Stop|Resume|Selection/.test(f))) ok(await rt.run(fn));
