@@ -30,6 +30,20 @@ function rowbatchFormContext() {
     jobs: rbJobs_(ss).map(function (j) { return j.name; }), current: current, running: rbRunGoing_() };
 }
 
+/**
+ * The new-job form's core calls, made here for a sidebar whose page cannot start the module:
+ * the same functions, answered as data (google.script.run keeps only an error's message).
+ */
+async function rowbatchCore(name, arg) {
+  if (['formFromSpec', 'reviewJob', 'priceTable'].indexOf(name) < 0) throw new Error('rowbatch: not a form call: ' + name);
+  var rb = await rowbatchAsync_();
+  try {
+    return { ok: true, value: name === 'priceTable' ? rb.priceTable() : rb[name](arg) };
+  } catch (e) {
+    return { ok: false, error: { message: String(e && e.message), data: (e && e.data) || null } };
+  }
+}
+
 /** A saved job's spec, by name. */
 function rowbatchJob(name) {
   var job = rbJobs_(SpreadsheetApp.getActiveSpreadsheet()).filter(function (j) { return j.name === name; })[0];

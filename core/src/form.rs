@@ -103,21 +103,111 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// What `specFromForm` takes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FormInput {
-    pub form: Form,
-}
-
 /// The form of `input.spec` (every place it cannot show, when it cannot).
 pub fn form_of(input: crate::validate::SpecInput) -> Result<Form> {
     from_spec(&input.spec)
 }
 
-/// The spec `input.form` describes, unchecked.
-pub fn spec_of(input: FormInput) -> Result<Value> {
-    Ok(to_spec(&input.form))
+/// What the form asks of the core as it is edited: the spec it makes, checked, and for the
+/// selected row the request as it would be sent and its cost.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewInput {
+    /// The form, or (from the JSON view) the spec itself.
+    #[serde(default)]
+    pub form: Option<Form>,
+    #[serde(default)]
+    pub spec: Option<Value>,
+    pub header: Vec<String>,
+    /// The selected row's cells.
+    #[serde(default)]
+    pub row: Option<Vec<crate::cell::Cell>>,
+    /// The sheet's rows, for the whole job's cost.
+    #[serde(default)]
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    pub spec: Value,
+    /// Every problem `checkSpec` finds, at its path; empty when the spec is good.
+    pub problems: Vec<Problem>,
+    /// The selected row's request body, exactly as it would be sent.
+    pub request: Option<Value>,
+    /// USD: the selected row realtime, and the sheet's rows at that price realtime and batch.
+    pub cost: Option<RowCost>,
+    /// Why there is no request or cost for the selected row.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowCost {
+    pub row: f64,
+    pub rows: f64,
+    pub batch: f64,
+}
+
+/// One call per edit of the form: the sidebar makes it in the page, or on the server when the
+/// page cannot start the module, and shows the same.
+pub fn review(input: ReviewInput) -> Result<Review> {
+    let spec = match (&input.form, input.spec) {
+        (Some(f), _) => to_spec(f),
+        (None, Some(s)) => s,
+        (None, None) => return Err(Error::invalid(Problem::new("form", "a form or a spec"))),
+    };
+    let mut out = Review { spec, problems: Vec::new(), request: None, cost: None, note: None };
+    let job = match crate::spec::Job::compile(&out.spec) {
+        Ok(job) => job,
+        Err(Error::InvalidInput(problems)) => {
+            out.problems = problems;
+            return Ok(out);
+        }
+    };
+    let Some(row) = input.row else {
+        out.note = Some("select a row of the sheet to see its request".to_owned());
+        return Ok(out);
+    };
+    let items = vec![crate::provider::Item {
+        key: "preview".into(),
+        signature: String::new(),
+        row: row.clone(),
+        reask: None,
+    }];
+    let built = crate::provider::build_requests_with(
+        &job,
+        &crate::provider::BuildInput { spec: Value::Null, header: input.header.clone(), items },
+    );
+    match built {
+        Ok(b) => out.request = b.requests.first().and_then(|r| crate::decode::value(r.body.as_bytes()).ok()),
+        Err(e) => {
+            out.note = Some(e.to_string());
+            return Ok(out);
+        }
+    }
+    let est = crate::estimate::estimate_with(
+        &job,
+        &crate::estimate::EstimateInput {
+            spec: Value::Null,
+            header: input.header,
+            rows: vec![row],
+            observed: None,
+            parallel: None,
+        },
+    )?;
+    match est.cost {
+        Some(c) if est.rows > 0 => {
+            let n = input.rows as f64;
+            out.cost = Some(RowCost { row: c.realtime, rows: c.realtime * n, batch: c.batch * n });
+        }
+        Some(_) => {
+            out.note =
+                Some("the selected row does not pass the input checks: it would not be sent".to_owned())
+        }
+        None => out.note = Some("no price for this model: add one (prices) to see the cost".to_owned()),
+    }
+    Ok(out)
 }
 
 /// The form for a spec, or every place the form cannot show.

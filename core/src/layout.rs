@@ -34,6 +34,27 @@ pub fn output_columns(job: &Job) -> Vec<String> {
     cols
 }
 
+/// Why an output sheet's header (row 1, as read) is not the one this job writes, if it is not:
+/// rows written under another layout would put answers under the wrong headings. Columns past
+/// the job's are the person's own and are not compared.
+pub fn header_mismatch(job: &Job, sheet: &str, row: &[crate::cell::Cell]) -> Option<String> {
+    let want = output_columns(job);
+    let text = |c: Option<&crate::cell::Cell>| match c {
+        Some(crate::cell::Cell::Text(t)) => t.clone(),
+        Some(crate::cell::Cell::Number(n)) => n.to_string(),
+        Some(crate::cell::Cell::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    };
+    let i = (0..want.len()).find(|&i| text(row.get(i)) != want[i])?;
+    let found = text(row.get(i));
+    let found = if found.is_empty() { "empty".to_owned() } else { format!("\"{found}\"") };
+    Some(format!(
+        "rowbatch: the output sheet \"{sheet}\" was written for another layout: its column {} is {found}, where this job writes \"{}\" (the answer's fields or output.spread changed). Name a new output sheet (output.sheet), or rename or delete the old one, then start again",
+        column_letters(i + 1),
+        want[i]
+    ))
+}
+
 /// One answer column: a top-level field (as JSON when it is an object or a list), or, for a
 /// field in `output.spread`, one leaf of it (`initialVitals.HR`), found at `path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +146,17 @@ pub const BATCH_COLUMNS: [&str; 15] = [
     "costUsd",
     "note",
 ];
+
+/// A column's letters: 1 → A, 27 → AA.
+pub fn column_letters(mut n: usize) -> String {
+    let mut s = Vec::new();
+    while n > 0 {
+        s.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
 
 /// Dollars as the sheets hold them: to the micro-dollar.
 pub fn usd(v: f64) -> f64 {

@@ -72,3 +72,45 @@ fn a_spec_without_schemas_is_refused_with_both_paths() {
     let text = format!("{err:?}");
     assert!(text.contains("input.schema") && text.contains("output.schema"), "{text}");
 }
+
+#[test]
+fn a_review_gives_the_problems_or_the_selected_rows_request_and_cost() {
+    use rowbatch_core::cell::Cell;
+    use rowbatch_core::form::{ReviewInput, review};
+    let mut f = form::from_spec(&example("brands")).unwrap();
+    let header: Vec<String> = ["Brand", "Website", "Parent_Company"].map(String::from).to_vec();
+    let row = vec![
+        Cell::Text("Nike".into()),
+        Cell::Text("https://www.nike.com".into()),
+        Cell::Text("Nike Inc.".into()),
+    ];
+    let r = review(ReviewInput {
+        form: Some(f.clone()),
+        spec: None,
+        header: header.clone(),
+        row: Some(row.clone()),
+        rows: 12,
+    })
+    .unwrap();
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let text = r.request.unwrap().to_string();
+    assert!(text.contains("Brand: Nike\\nWebsite: https://www.nike.com"), "{text}");
+    let cost = r.cost.unwrap();
+    assert!(cost.row > 0.0 && (cost.rows - 12.0 * cost.row).abs() < 1e-12 && cost.batch < cost.rows);
+    // A row that would not be sent has no cost, and says why.
+    let blank = vec![Cell::Empty, Cell::Empty, Cell::Empty];
+    let r = review(ReviewInput {
+        form: Some(f.clone()),
+        spec: None,
+        header: header.clone(),
+        row: Some(blank),
+        rows: 12,
+    })
+    .unwrap();
+    assert!(r.cost.is_none() && r.note.unwrap().contains("would not be sent"));
+    // A bad form: the core's problems, nothing else.
+    f.spec["provider"]["maxOutputTokens"] = json!(0);
+    let r = review(ReviewInput { form: Some(f), spec: None, header, row: Some(row), rows: 12 }).unwrap();
+    assert_eq!(r.problems[0].path, "provider.maxOutputTokens");
+    assert!(r.request.is_none() && r.cost.is_none());
+}

@@ -495,3 +495,38 @@ fn a_batch_submission_sends_its_first_row_alone_before_any_file_goes_up() {
     assert_eq!(w.fetches, [1, 1], "no realtime request this time");
     assert_eq!(w.batch_calls.len(), 2);
 }
+
+#[test]
+fn an_output_sheet_written_for_another_layout_is_refused_before_anything_is_sent() {
+    let mut w = World::new(&spec(1.0, 10), &["Key", "Text"], &rows(3), "gpt-4o-mini");
+    // An output sheet with a blank first row (made by hand, or by an execution killed between
+    // making it and writing its header) gets the header, and the run goes on.
+    w.sheets.insert("Output".into(), vec![vec![Cell::Empty; 3]]);
+    assert_eq!(run_alone(&mut w).last().unwrap()["finished"], true);
+    assert_eq!(w.sheets["Output"][0][0], Cell::Text("_key".into()));
+    assert_eq!(w.output_keys().len(), 3);
+    // The answer gets a field: its columns would no longer sit under their headings.
+    let mut s = spec(1.0, 10);
+    s["output"]["schema"]["properties"]["score"] = json!({ "type": "integer" });
+    w.sheets.insert("_rowbatch_spec".into(), vec![vec![Cell::Text(s.to_string())]]);
+    w.sheets.get_mut("Input").unwrap().push(vec![Cell::Text("K999".into()), Cell::Text("new".into())]);
+    let before = w.requests;
+    let mut e = w.start(7, "run", false);
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        while !matches!(w.advance(&mut e), Step::Done) {}
+    }));
+    let message = *failed.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.contains("the output sheet \"Output\" was written for another layout: its column G is \"_quality\", where this job writes \"score\""),
+        "{message}"
+    );
+    assert_eq!(w.requests, before, "nothing sent");
+    assert!(w.triggers.is_empty(), "no trigger left to fail again");
+    // The same for a batch submission.
+    let mut e = w.start(8, "submitBatch", false);
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        while !matches!(w.advance(&mut e), Step::Done) {}
+    }));
+    assert!(failed.unwrap_err().downcast::<String>().unwrap().contains("written for another layout"));
+    assert!(w.batch_calls.is_empty() && w.requests == before);
+}

@@ -133,7 +133,7 @@ test('a new user goes from a bare sheet to a finished job through the sidebar al
   rt.select('Brands', 'A2');
   const open = await rt.run('rowbatchOpenSidebar');
   assert.ok(open.ok, JSON.stringify(open.error));
-  const served = rt.ui.sidebars[0].html.replace('<head>', `<head><script>${GOOGLE_SHIM}</script>`);
+  const sidebarHtml = rt.ui.sidebars[0].html.replace('<head>', `<head><script>${GOOGLE_SHIM}</script>`);
   const shots = path.join(root, 'out', 'screenshots');
   fs.mkdirSync(shots, { recursive: true });
   const shot = (page, name) => page.screenshot({ path: path.join(shots, `new-job-${name}.png`), fullPage: true });
@@ -152,7 +152,7 @@ test('a new user goes from a bare sheet to a finished job through the sidebar al
       if (!r.ok) throw new Error(r.error.message);
       return r.value;
     });
-    await page.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: served }));
+    await page.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: sidebarHtml }));
     await page.goto('https://sidebar.test/');
     await page.click('#tab-job');
     // No job yet: a new one over the active sheet, its columns from the header.
@@ -242,6 +242,29 @@ test('a new user goes from a bare sheet to a finished job through the sidebar al
     const out = rt.workbook.sheet('Scenario Vitals');
     assert.ok(out && out.rows.length > 10, 'answers written');
     assert.ok(fake.stats.answers > 10);
+    assert.deepEqual(errors, []);
+
+    // 7. A page that cannot start the module: the form works through the server's core.
+    const bare = await browser.newPage({ viewport: { width: 300, height: 700 } });
+    bare.on('pageerror', (e) => errors.push(e));
+    await bare.addInitScript(() => { delete globalThis.WebAssembly; });
+    const served = [];
+    await bare.exposeFunction('__rowbatchCall', async (fn, args) => {
+      served.push(fn);
+      const r = await rt.run(fn, args);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    });
+    await bare.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: sidebarHtml }));
+    await bare.goto('https://sidebar.test/');
+    await bare.click('#tab-job');
+    await until(bare, 'rb-where', /could not start the module .*: the server checks the job, with the same core\.$/);
+    await until(bare, 'rb-prompt', /^Row 2, as sent:/);
+    assert.equal(await bare.inputValue(sel('spec.name')), clinical.name, 'the selected job, shown by the server\'s core');
+    await type(bare, 'spec.prompt.template', 'Case {{Titel}}');
+    await until(bare, 'rb-problems', /prompt\.template: expected a column of input\.schema \(Case_ID, Title, Age, Presentation\), found "\{\{Titel\}\}"/);
+    assert.ok(served.includes('rowbatchCore'), served.join(','));
+    await shot(bare, '9-no-webassembly');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -74,7 +74,11 @@ export interface JobForm {
   spec: JobSpec; columns: FormField[]; fields: FormField[];
   types?: { name: string; fields: FormField[]; closed?: boolean }[]; closed?: boolean;
 }
-export interface FormInput { form: JobForm }
+export interface ReviewInput { form?: JobForm; spec?: JobSpec; header: string[]; row?: Cell[]; rows?: number }
+export interface JobReview {
+  spec: JobSpec; problems: Problem[]; request: Json | null;
+  cost: { row: number; rows: number; batch: number } | null; note: string | null;
+}
 export interface FixedAnswer { answer: Json; applied: AppliedFix[]; report: AnswerReport }
 "##;
 
@@ -132,10 +136,10 @@ pub fn form_from_spec(
     call(input, form::form_of)
 }
 
-/// The spec a form describes, not yet checked (`checkSpec` checks it).
-#[wasm_bindgen(js_name = specFromForm, unchecked_return_type = "JobSpec")]
-pub fn spec_from_form(
-    #[wasm_bindgen(unchecked_param_type = "FormInput")] input: JsValue,
+/// The form's spec checked, with the selected row's request and cost: one call per edit.
+#[wasm_bindgen(js_name = reviewJob, unchecked_return_type = "JobReview")]
+pub fn review_job(
+    #[wasm_bindgen(unchecked_param_type = "ReviewInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
-    call(input, form::spec_of)
+    call(input, form::review)
 }

@@ -149,6 +149,16 @@ impl Command {
     }
 
     /// The first `width` columns of `sheet` under its header.
+    /// Row 1 of a sheet, `width` columns: the header a sheet already had.
+    pub fn header_row(sheet: impl Into<String>, width: usize) -> Self {
+        Self::Read {
+            sheet: sheet.into(),
+            width,
+            range: format!("A1:{}1", column_letters(width)),
+            first_row: 1,
+        }
+    }
+
     pub fn read(sheet: impl Into<String>, width: usize) -> Self {
         let range = format!("A{LEDGER_FIRST_ROW}:{}", column_letters(width));
         Self::Read { sheet: sheet.into(), width, range, first_row: LEDGER_FIRST_ROW }
@@ -195,16 +205,7 @@ fn after_json<S: Serializer>(v: &[(&'static str, f64)], s: S) -> Result<S::Ok, S
     seq.end()
 }
 
-/// A column's letters: 1 → A, 27 → AA.
-pub fn column_letters(mut n: usize) -> String {
-    let mut s = Vec::new();
-    while n > 0 {
-        s.push(b'A' + ((n - 1) % 26) as u8);
-        n = (n - 1) / 26;
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap_or_default()
-}
+pub use crate::layout::column_letters;
 
 /// What the host observed: the clock after the last command, and each command's result.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -271,6 +271,20 @@ impl Slice {
         Ok(None)
     }
 
+    /// The output sheet's header (row 1 as read) against this job's layout: `Err` with why it is
+    /// another layout's; the header's write when the row is blank (a sheet made empty by hand, or
+    /// by an execution killed between making the sheet and writing its header); else nothing.
+    pub(crate) fn output_header(&self, block: Value) -> Result<std::result::Result<Option<Command>, String>> {
+        let block = read::<Option<Block>>(block, "read")?.unwrap_or_default();
+        let row = block.rows.first().map_or(&[][..], Vec::as_slice);
+        let out = output_sheet(&self.job);
+        if row.iter().all(|c| *c == Cell::Empty) {
+            let values = vec![header(&output_columns(&self.job))];
+            return Ok(Ok(Some(Command::Write { sheet: out, row: 1, col: 1, values, step: 0 })));
+        }
+        Ok(crate::layout::header_mismatch(&self.job, &out, row).map_or(Ok(None), Err))
+    }
+
     pub(crate) fn has_rows(&self) -> bool {
         !self.header.is_empty()
     }
@@ -378,7 +392,7 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
     let mut take = |i: usize| std::mem::take(&mut got[i]);
     match phase {
         Phase::Loaded => loaded(run, read(take(0), "getProps")?, take(1)),
-        Phase::Ready => ready(run, take(0), take(1)),
+        Phase::Ready => ready(run, take(0), take(1), take(2)),
         Phase::WaveLocked => wave_locked(run, read(take(0), "getProps")?),
         Phase::WaveRead { progress } => {
             let outputs: Option<Block> = read(take(0), "read")?;
@@ -458,7 +472,8 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
             header_row: u64::from(s.job.spec.input.header_row),
         },
         Command::lock(),
-        Command::Sheet { name: out, header: header(&output_columns(&s.job)), hidden: false },
+        Command::Sheet { name: out.clone(), header: header(&output_columns(&s.job)), hidden: false },
+        Command::header_row(out, output_columns(&s.job).len()),
         Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
         Command::Unlock,
     ]);
@@ -483,11 +498,15 @@ pub(crate) struct InputBlock {
     pub first_row: u64,
 }
 
-fn ready(run: &mut Run, has_key: Value, input: Value) -> Result<Vec<Command>> {
+fn ready(run: &mut Run, has_key: Value, input: Value, out_header: Value) -> Result<Vec<Command>> {
     let s = run.slice.as_mut().expect("loaded");
     if let Some(fail) = s.load_input(has_key, input)? {
         return Ok(vec![fail]);
     }
+    let write_header = match s.output_header(out_header)? {
+        Ok(write) => write,
+        Err(message) => return Ok(vec![super::flows::end_triggers(), Command::Fail { message }]),
+    };
     let end = s.ledger.inputs.first_row + s.ledger.inputs.keys.len() as u64;
     if let Some([first, last]) = s.info.rows.filter(|[first, _]| *first >= end)
         && run.start.flow == super::Flow::Run
@@ -496,5 +515,7 @@ fn ready(run: &mut Run, has_key: Value, input: Value) -> Result<Vec<Command>> {
             format!("rowbatch: rows {first} to {last}: the input sheet's rows end at row {}", end - 1);
         return Ok(vec![super::flows::end_triggers(), Command::Fail { message }]);
     }
-    Ok(wave_top(run))
+    let mut cmds: Vec<Command> = write_header.into_iter().collect();
+    cmds.extend(wave_top(run));
+    Ok(cmds)
 }

@@ -190,17 +190,18 @@ impl World {
                 self.sheets.entry(name.clone()).or_insert_with(|| vec![header.iter().map(stored).collect()]);
                 Value::Null
             }
-            Command::Read { sheet, width, .. } => match self.sheets.get(sheet) {
+            Command::Read { sheet, width, first_row, .. } => match self.sheets.get(sheet) {
                 None => Value::Null,
                 Some(rows) => {
-                    let mut block: Vec<Vec<Value>> = rows[1..]
+                    let from = (*first_row as usize - 1).min(rows.len());
+                    let mut block: Vec<Vec<Value>> = rows[from..]
                         .iter()
                         .map(|r| (0..*width).map(|i| r.get(i).map_or(Value::Null, cell_json)).collect())
                         .collect();
                     while block.last().is_some_and(|r| r.iter().all(Value::is_null)) {
                         block.pop();
                     }
-                    json!({ "firstRow": 2, "rows": block })
+                    json!({ "firstRow": first_row, "rows": block })
                 }
             },
             Command::Write { sheet, row, col, values, .. } => {
@@ -253,7 +254,8 @@ impl World {
                 self.batch_calls.push(format!("{method} {url}"));
                 json!({ "status": 404, "body": "no batch API here" })
             }
-            Command::Triggers { after, .. } => {
+            Command::Triggers { delete, after, .. } => {
+                self.triggers.retain(|t| !delete.iter().any(|d| d == t));
                 self.triggers.extend(after.iter().map(|(h, _)| (*h).to_owned()));
                 Value::Null
             }

@@ -163,8 +163,8 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
             Ok(job) => submit_spec(run, job),
         }),
         Phase::SubmitLocked => {
-            let (has, input, out, progress) = (take(0), take(1), take(2), take(3));
-            submit_locked(run, has, input, out, progress, read(take(4), "getProps")?)
+            let (has, input, header, out, progress) = (take(0), take(1), take(2), take(3), take(4));
+            submit_locked(run, has, input, header, out, progress, read(take(5), "getProps")?)
         }
         Phase::Uploaded(i) => uploaded(run, i, read(take(0), "call")?),
         Phase::Created(i) => created(run, i, read(take(0), "call")?),

@@ -17,6 +17,7 @@ pub(super) fn submit_spec(run: &mut Run, job: Job) -> Vec<Command> {
             header: header(&crate::layout::output_columns(&job)),
             hidden: false,
         },
+        Command::header_row(output_sheet(&job), crate::layout::output_columns(&job).len()),
         Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
         Command::read(output_sheet(&job), OUTPUT_COLUMNS.len()),
         Command::read(PROGRESS_SHEET.to_owned(), PROGRESS_COLUMNS.len()),
@@ -31,6 +32,7 @@ pub(super) fn submit_locked(
     run: &mut Run,
     has: Value,
     input: Value,
+    out_header: Value,
     out: Value,
     progress: Value,
     props: Props,
@@ -41,6 +43,10 @@ pub(super) fn submit_locked(
     if let Some(fail) = s.load_input(has, input)? {
         return Ok(vec![Command::Unlock, fail]);
     }
+    let mut cmds: Vec<Command> = match s.output_header(out_header)? {
+        Ok(write) => write.into_iter().collect(),
+        Err(message) => return Ok(vec![Command::Unlock, Command::Fail { message }]),
+    };
     s.ledger.outputs = read::<Option<Block>>(out, "read")?.unwrap_or_default();
     s.ledger.progress = read::<Option<Block>>(progress, "read")?.unwrap_or_default();
     s.merge(shared_of(&props)?, "", now);
@@ -67,14 +73,16 @@ pub(super) fn submit_locked(
         } else {
             "no row is due"
         };
-        return Ok(vec![
+        cmds.extend([
             Command::Unlock,
             Command::Done { result: json!({ "submitted": 0, "batches": [], "note": note }) },
         ]);
+        return Ok(cmds);
     }
     if !w.canary_sent && !answered_now(s) {
         w.canary_sent = true;
-        return canary(run, &local, now);
+        cmds.extend(canary(run, &local, now)?);
+        return Ok(cmds);
     }
     let items = dry
         .send
@@ -104,8 +112,7 @@ pub(super) fn submit_locked(
         s.shared.reserve(&holder, part.reserve_usd, now + BATCH_LEASE_MS, None);
         w.parts.push(Part { body: part.body, holder, lines: part.lines, reserve_usd: part.reserve_usd });
     }
-    let mut cmds =
-        vec![Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(format!("batch/{local}")))] }];
+    cmds.push(Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(format!("batch/{local}")))] });
     cmds.extend(super::wave::span(&s.ledger.progress, &writes, 0));
     cmds.extend([Command::Flush, Command::Unlock]);
     cmds.extend(part_call(run, 0)?);
