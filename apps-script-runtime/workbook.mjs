@@ -136,10 +136,8 @@ export class Sheet {
   /** insertRowsAfter/insertRowsBefore: `n` empty rows before 0-based row `at`. */
   insertRows(at, n) {
     const grid = this.maxRows;
-    if (at < this.rows.length) {
-      this.rows.splice(at, 0, ...Array.from({ length: n }, () => []));
-      this.shiftFormulas((r, c) => (r >= at ? [r + n, c] : [r, c]));
-    }
+    if (at < this.rows.length) this.rows.splice(at, 0, ...Array.from({ length: n }, () => []));
+    this.shiftFormulas((r, c) => (r >= at ? [r + n, c] : [r, c]));
     this.gridRows = grid + n;
   }
 

@@ -1,5 +1,5 @@
 /*
- * The Sheets menu, its dialogs, and the web app for external orchestrators. They only call the
+ * The Sheets menu and its dialogs. They only call the
  * runner and the core; none of them decides anything.
  */
 
@@ -122,62 +122,6 @@ async function rowbatchStartMenu() {
     if (answer !== ui.Button.YES) return { cancelled: true };
   }
   return rowbatchRun();
-}
-
-/**
- * The web app: POST {secret, action, ...} with action status | validate | plan | process-chunk |
- * report.
- * The secret is the Script Property ROWBATCH_WEBAPP_SECRET. Answers and errors are JSON in the
- * body (a web app cannot set a status code). `/exec` answers a POST with a redirect to a GET
- * echo, so clients must not re-POST: process-chunk is idempotent by row key anyway.
- */
-async function doPost(e) {
-  var req;
-  try {
-    req = JSON.parse((e && e.postData && e.postData.contents) || '{}');
-  } catch (err) {
-    return rbJson_({ ok: false, error: { code: 'bad_json', message: 'the body is not JSON' } });
-  }
-  return rbWebApp_(req);
-}
-
-/** GET ?secret=…&action=status for monitors. */
-async function doGet(e) {
-  return rbWebApp_((e && e.parameter) || {});
-}
-
-async function rbWebApp_(req) {
-  var secret = PropertiesService.getScriptProperties().getProperty('ROWBATCH_WEBAPP_SECRET');
-  if (!secret) return rbJson_({ ok: false, error: { code: 'not_configured', message: 'set the Script Property ROWBATCH_WEBAPP_SECRET to use the web app' } });
-  if (!rbSameSecret_(String(req.secret || ''), secret)) return rbJson_({ ok: false, error: { code: 'forbidden', message: 'wrong or missing secret' } });
-  try {
-    switch (req.action) {
-      case 'status': return rbJson_({ ok: true, status: await rowbatchStatus() });
-      case 'validate': {
-        var rb = await rowbatchAsync_();
-        var spec = rbSpec_(SpreadsheetApp.getActiveSpreadsheet());
-        return rbJson_({ ok: true, report: rb.validateRows({ spec: spec, header: req.header, rows: req.rows }) });
-      }
-      case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
-      case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
-      case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
-      case 'retry-failed': return rbJson_({ ok: true, result: await rowbatchRetryFailed() });
-      default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be status, validate, plan, process-chunk or report' } });
-    }
-  } catch (err) {
-    return rbJson_({ ok: false, error: { code: err.code || 'failed', message: String(err.message), data: err.data || null } });
-  }
-}
-
-function rbJson_(value) {
-  return ContentService.createTextOutput(JSON.stringify(value)).setMimeType(ContentService.MimeType.JSON);
-}
-
-/** Compares without stopping at the first difference. */
-function rbSameSecret_(a, b) {
-  var diff = a.length ^ b.length;
-  for (var i = 0; i < Math.max(a.length, b.length); i += 1) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
-  return diff === 0;
 }
 
 /** Menu: the estimate first, then a confirmation, then the submission. */

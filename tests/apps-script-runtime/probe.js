@@ -198,3 +198,13 @@ function probeTyping(samples) {
     return r.map(function (v) { return v instanceof Date ? 'date:' + v.toISOString() : v; });
   });
 }
+
+function probeNotes() {
+  var s = SpreadsheetApp.getActiveSpreadsheet().insertSheet('Notes');
+  s.getRange('A1:B2').setNotes([['a1', ''], [null, 'b2']]);
+  s.insertRowsBefore(1, 2);
+  s.insertColumnsBefore(1, 1);
+  var errors = [];
+  try { s.getRange(1, 1, 2, 2).setNotes([['x']]); } catch (e) { errors.push(e.message); }
+  return { moved: s.getRange('B3:C4').getNotes(), top: s.getRange('A1:C2').getNotes(), errors: errors };
+}

@@ -68,6 +68,18 @@ test('a workbook saved and loaded keeps its types, formulas, text and hidden she
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('cell notes: written and read like values, moved with their cells, saved with the workbook', { skip }, async () => {
+  const rt = new Runtime({ buildDir });
+  const v = value(await rt.run('probeNotes'));
+  assert.deepEqual(v.moved, [['a1', ''], ['', 'b2']]);
+  assert.deepEqual(v.top, [['', '', ''], ['', '', '']]);
+  assert.deepEqual(v.errors, ['The number of rows in the data does not match the number of rows in the range. The data has 1 but the range has 2.']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rowbatch-wb-'));
+  rt.save(dir);
+  assert.equal(Workbook.load(dir).sheet('Notes').note(3, 2), 'b2');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('Properties: three stores, the per-value and per-store limits', { skip }, async () => {
   const rt = new Runtime({ buildDir });
   const v = value(await rt.run('probeProperties', [9 * 1024 + 1, 70]));

@@ -1,0 +1,99 @@
+// The runtime's web app over HTTP, as a deployed `/exec` URL serves it: a POST runs `doPost` and a
+// GET runs `doGet`, each as an execution of its own, several at once up to the account's
+// simultaneous-execution limit (past it the runtime refuses, before the script starts). A POST
+// is answered as Google answers one: a 302 to a one-time URL that serves the output to a GET
+// (PLATFORM.md; a client follows it with a GET and never posts again, as Node's fetch does).
+// An execution that throws, or is refused, gets an HTML page with status 200, as Apps Script
+// shows its error page: a client cannot rely on the status code, only on a JSON body.
+// Due triggers run in the background on the real clock, as Apps Script runs them.
+import http from 'node:http';
+
+/**
+ * Serves `rt`'s web app on 127.0.0.1. Resolves to { url, close }; `url` ends in `/exec`.
+ * @param {import('./runtime.mjs').Runtime} rt
+ */
+export async function serveWebApp(rt, { port = 0, triggers = true } = {}) {
+  const outputs = new Map();
+  let next = 1;
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, 'http://127.0.0.1');
+      if (url.pathname === '/echo' && req.method === 'GET') {
+        const out = outputs.get(url.searchParams.get('id'));
+        outputs.delete(url.searchParams.get('id'));
+        if (!out) return reply(res, 404, 'text/html', '<p>Sorry, the file you have requested does not exist.</p>');
+        return send(res, out);
+      }
+      if (url.pathname !== '/exec') return reply(res, 404, 'text/html', '<p>Sorry, unable to open the file at this time.</p>');
+      const parameter = Object.fromEntries(url.searchParams);
+      if (req.method === 'POST') {
+        const contents = await body(req);
+        const e = { postData: { contents, type: req.headers['content-type'] ?? '', length: Buffer.byteLength(contents) }, parameter, queryString: url.search.slice(1) };
+        const out = await rt.run('doPost', [e]);
+        const id = String(next);
+        next += 1;
+        outputs.set(id, out);
+        res.writeHead(302, { Location: `/echo?id=${id}` });
+        return res.end();
+      }
+      if (req.method === 'GET') return send(res, await rt.run('doGet', [{ parameter, queryString: url.search.slice(1) }]));
+      return reply(res, 405, 'text/html', '<p>Method not allowed.</p>');
+    } catch (e) {
+      return reply(res, 500, 'text/plain', String(e && e.message));
+    }
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  let stopped = false;
+  let busy = false;
+  const tick = triggers && !rt.simulated ? setInterval(async () => {
+    if (busy || stopped) return;
+    const due = rt.triggers.some((t) => !t.fired && t.at <= rt.now());
+    if (!due) return;
+    busy = true;
+    try {
+      await rt.runTriggers({ maxRuns: 1 });
+    } finally {
+      busy = false;
+    }
+  }, 250) : null;
+  return {
+    url: `http://127.0.0.1:${server.address().port}/exec`,
+    close: () => new Promise((resolve) => {
+      stopped = true;
+      if (tick) clearInterval(tick);
+      server.close(resolve);
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function body(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** An execution's result as Apps Script serves it. */
+function send(res, out) {
+  if (!out.ok) {
+    const message = (out.error && out.error.message) || 'the script failed';
+    return reply(res, 200, 'text/html', `<!DOCTYPE html><html><body><div>${escape(message)}</div></body></html>`);
+  }
+  const v = out.value;
+  if (!v || typeof v.text !== 'string') {
+    return reply(res, 200, 'text/html', '<!DOCTYPE html><html><body><div>The script completed but did not return anything.</div></body></html>');
+  }
+  return reply(res, 200, v.mime || 'text/plain', v.text);
+}
+
+function reply(res, status, type, text) {
+  res.writeHead(status, { 'Content-Type': `${type}; charset=utf-8` });
+  res.end(text);
+}
+
+function escape(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}

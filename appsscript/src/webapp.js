@@ -1,0 +1,96 @@
+/*
+ * The web app, for the `rowbatch` CLI and other orchestrators: each action calls the runner, and
+ * every answer is JSON. Deploy it as the user who owns the spreadsheet, access "Anyone" or
+ * "Anyone with a Google account"; requests carry the secret.
+ */
+
+/**
+ * The web app: POST {secret, action, ...} with an action of RB_ACTIONS_ (the `rowbatch` CLI's
+ * calls: status, plan, run {rows}, dry-run {rows}, process-chunk, retry-failed, report, batches,
+ * submit-batch, poll-batches, cancel-batches, claim {id, ttlMs, release}).
+ * The secret is the Script Property ROWBATCH_WEBAPP_SECRET. Answers and errors are JSON in the
+ * body (a web app cannot set a status code). `/exec` answers a POST with a redirect to a GET
+ * echo, so clients must not re-POST: process-chunk is idempotent by row key anyway.
+ */
+async function doPost(e) {
+  var req;
+  try {
+    req = JSON.parse((e && e.postData && e.postData.contents) || '{}');
+  } catch (err) {
+    return rbJson_({ ok: false, error: { code: 'bad_json', message: 'the body is not JSON' } });
+  }
+  return rbWebApp_(req);
+}
+
+/** GET ?secret=…&action=status for monitors. */
+async function doGet(e) {
+  return rbWebApp_((e && e.parameter) || {});
+}
+
+async function rbWebApp_(req) {
+  var secret = PropertiesService.getScriptProperties().getProperty('ROWBATCH_WEBAPP_SECRET');
+  if (!secret) return rbJson_({ ok: false, error: { code: 'not_configured', message: 'set the Script Property ROWBATCH_WEBAPP_SECRET to use the web app' } });
+  if (!rbSameSecret_(String(req.secret || ''), secret)) return rbJson_({ ok: false, error: { code: 'forbidden', message: 'wrong or missing secret' } });
+  try {
+    switch (req.action) {
+      case 'status': return rbJson_({ ok: true, status: await rowbatchStatus() });
+      case 'validate': {
+        var rb = await rowbatchAsync_();
+        var spec = rbSpec_(SpreadsheetApp.getActiveSpreadsheet());
+        return rbJson_({ ok: true, report: rb.validateRows({ spec: spec, header: req.header, rows: req.rows }) });
+      }
+      case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
+      case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
+      case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
+      case 'retry-failed': return rbJson_({ ok: true, result: await rowbatchRetryFailed() });
+      case 'run': return rbJson_({ ok: true, result: req.rows ? await rowbatchRunRows(req.rows[0], req.rows[1]) : await rowbatchRun() });
+      case 'dry-run': return rbJson_({ ok: true, result: await rbDrive_('dryRun', null, req.rows || null) });
+      case 'batches': return rbJson_({ ok: true, batches: JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_BATCHES') || '[]') });
+      case 'submit-batch': return rbJson_({ ok: true, result: await rowbatchSubmitBatch() });
+      case 'poll-batches': return rbJson_({ ok: true, result: await rowbatchPollBatches() });
+      case 'cancel-batches': return rbJson_({ ok: true, result: await rowbatchCancelBatches() });
+      case 'claim': return rbJson_(rbClaim_(String(req.id || ''), Number(req.ttlMs) || 60000, Boolean(req.release)));
+      default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be one of ' + RB_ACTIONS_.join(', ') } });
+    }
+  } catch (err) {
+    return rbJson_({ ok: false, error: { code: err.code || 'failed', message: String(err.message), data: err.data || null } });
+  }
+}
+
+var RB_ACTIONS_ = ['status', 'validate', 'plan', 'process-chunk', 'report', 'retry-failed', 'run', 'dry-run', 'batches',
+  'submit-batch', 'poll-batches', 'cancel-batches', 'claim'];
+
+/**
+ * One orchestrator per job: `claim` holds the job for `id` until `ttlMs` from now (renewed as it
+ * works), refused while another's claim lasts; `release` gives it up. A claim left by an
+ * orchestrator that died lapses on its own.
+ */
+function rbClaim_(id, ttlMs, release) {
+  if (!id) return { ok: false, error: { code: 'bad_request', message: 'claim needs an id' } };
+  var props = PropertiesService.getScriptProperties();
+  var lock = LockService.getScriptLock();
+  lock.waitLock(10000);
+  try {
+    var held = JSON.parse(props.getProperty('ROWBATCH_ORCHESTRATOR') || 'null');
+    var now = Date.now();
+    if (held && held.id !== id && held.until > now) {
+      return { ok: false, error: { code: 'busy', message: 'another orchestrator (' + held.id + ') is running this job until ' + new Date(held.until).toISOString() + ' unless it renews its claim' } };
+    }
+    if (release) props.deleteProperty('ROWBATCH_ORCHESTRATOR');
+    else props.setProperty('ROWBATCH_ORCHESTRATOR', JSON.stringify({ id: id, until: now + Math.min(ttlMs, 600000) }));
+    return { ok: true };
+  } finally {
+    lock.releaseLock();
+  }
+}
+
+function rbJson_(value) {
+  return ContentService.createTextOutput(JSON.stringify(value)).setMimeType(ContentService.MimeType.JSON);
+}
+
+/** Compares without stopping at the first difference. */
+function rbSameSecret_(a, b) {
+  var diff = a.length ^ b.length;
+  for (var i = 0; i < Math.max(a.length, b.length); i += 1) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
