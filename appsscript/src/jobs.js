@@ -109,6 +109,19 @@ async function rowbatchSaveKey(key) {
   }
 }
 
+/**
+ * The selected job's spec changed in place (the settings dialog): where the runner reads it, and
+ * in its saved row, so choosing another job and back does not undo the change.
+ */
+function rbUpdateSelected_(ss, spec) {
+  var text = "'" + JSON.stringify(spec);
+  rbHiddenSheet_(ss, '_rowbatch_spec').getRange(1, 1).setValue(text);
+  var sheet = ss.getSheetByName(RB_JOBS_);
+  if (!sheet || sheet.getLastRow() === 0) return;
+  var at = sheet.getRange(1, 1, sheet.getLastRow(), 1).getValues().map(function (r) { return String(r[0]); }).indexOf(spec.name);
+  if (at >= 0) sheet.getRange(at + 1, 2).setValue(text);
+}
+
 /** The saved jobs; a spec in `_rowbatch_spec` that was never saved through the form is one too. */
 function rbJobs_(ss) {
   var sheet = ss.getSheetByName(RB_JOBS_);

@@ -37,7 +37,7 @@ async function rowbatchSaveSettings(form) {
   } catch (e) {
     return { ok: false, problems: rbProblems_(e) };
   }
-  ss.getSheetByName('_rowbatch_spec').getRange(1, 1).setValue("'" + JSON.stringify(spec));
+  rbUpdateSelected_(ss, spec);
   if (form.apiKey) PropertiesService.getUserProperties().setProperty(rbKeyName_(spec.provider.kind), String(form.apiKey).trim());
   // The key and the model checked once, for nothing, before any row is sent.
   var keyCheck;

@@ -82,3 +82,12 @@ test('the selected job does not change under a run that is going', { skip }, asy
   value(await rt.run('rowbatchStop'));
   assert.equal(value(await rt.run('rowbatchSelectJob', ['Brand profiles'])).ok, true);
 });
+
+test('settings saved for the selected job reach its saved row too', { skip }, async () => {
+  const { rt, spec } = simulatedJob({ rows: 2 });
+  assert.equal(value(await rt.run('rowbatchSaveJob', [spec, true])).ok, true);
+  const r = value(await rt.run('rowbatchSaveSettings', [{ kind: 'openai', model: 'gpt-4o-mini', baseUrl: spec.provider.baseUrl, limits: {}, budgetUsd: 7 }]));
+  assert.equal(r.ok, true);
+  assert.equal(value(await rt.run('rowbatchJob', [spec.name])).budget.maxUsd, 7);
+  assert.equal(JSON.parse(rt.workbook.sheet('_rowbatch_spec').get(0, 0)).budget.maxUsd, 7);
+});
