@@ -47,6 +47,18 @@ function rowsOption(v) {
   return [Number(m[1]), Number(m[2])];
 }
 
+function idsOption(v) {
+  const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new InvalidArgumentError('expected keys, comma separated (SIM-001,SIM-007)');
+  return ids;
+}
+
+function count(v) {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of rows, 1 or more');
+  return n;
+}
+
 function positive(v) {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 30) throw new InvalidArgumentError('expected a whole number from 1 to 30');
@@ -137,11 +149,17 @@ export function program({ out = process.stdout, err = process.stderr, env = proc
   prog.command('run').description('run the job (or resume it) to the end')
     .option('--workers <n>', 'executions at once, each leasing its own rows (1–30)', positive, 1)
     .option('--rows <first:last>', 'only these sheet rows', rowsOption)
+    .option('--ids <keys>', 'only the rows with these keys, comma separated (SIM-001,SIM-007)', idsOption)
+    .option('--limit <n>', 'at most this many rows, the first that are due (one worker)', count)
     .option('--dry-run', 'say what would be sent and what it would cost; send nothing')
     .action(async (o) => {
+      if (o.limit !== undefined && o.workers > 1) {
+        throw new CliError('--limit counts the rows one run starts: use it with one worker (drop --workers)');
+      }
       const call = connect();
+      const chosen = { ...(o.rows && { rows: o.rows }), ...(o.ids && { keys: o.ids }), ...(o.limit !== undefined && { limit: o.limit }) };
       if (o.dryRun) {
-        const d = (await call('dry-run', o.rows ? { rows: o.rows } : {})).result.dryRun;
+        const d = (await call('dry-run', chosen)).result.dryRun;
         print(d, d.lines.join('\n'));
         return;
       }
@@ -150,7 +168,7 @@ export function program({ out = process.stdout, err = process.stderr, env = proc
       try {
         // A new run plans from the sheets: what is done is not sent again, so running again
         // resumes, and a run still going elsewhere shares the ledger rather than doubling rows.
-        await call('run', o.rows ? { rows: o.rows } : {});
+        await call('run', chosen);
         const r = await drive(call, { workers: o.workers, json: prog.opts().json, verbose: prog.opts().verbose, out, id });
         state.code = r.stopped ? EXIT.stopped : (r.status.counts.failed ?? 0) > 0 ? EXIT.failed : EXIT.done;
         print({ ...r.status, chunks: r.chunks, stopped: r.stopped ?? null }, `${r.stopped ? `stopped: ${r.stopped}\n` : ''}${summary(r.status)}`);

@@ -47,18 +47,21 @@ async function rowbatchCheckKey() { return rbDrive_('checkKey'); }
 async function rowbatchDryRun() { return rbDrive_('dryRun'); }
 
 /** A run of the sheet rows `first` to `last` only (the run keeps to them in every slice). */
-async function rowbatchRunRows(first, last) { return rbDrive_('run', null, [Number(first), Number(last)]); }
+async function rowbatchRunRows(first, last) { return rbDrive_('run', null, { rows: [Number(first), Number(last)] }); }
 
 /**
  * Runs one flow of the driver to its end. A trap in the module (a panic) loses the driver's
  * memory, not the run: the sheets are the source of truth, and a fresh driver continues from
  * them once.
  */
-async function rbDrive_(flow, e, rows) {
+async function rbDrive_(flow, e, chosen) {
   var rb = await rowbatchAsync_();
   var x = { ss: SpreadsheetApp.getActiveSpreadsheet(), props: PropertiesService.getScriptProperties(), lock: null, sheets: {} };
   var start = { flow: flow, now: Date.now(), seed: rb.newSeed(), trigger: Boolean(e && e.triggerUid) };
-  if (rows) start.rows = rows;
+  // Which rows (`run`, `dryRun`): a sheet range, keys, a count; the core checks them.
+  if (chosen && chosen.rows) start.rows = chosen.rows;
+  if (chosen && chosen.keys) start.keys = chosen.keys;
+  if (chosen && chosen.limit !== undefined && chosen.limit !== null) start.limit = chosen.limit;
   for (var recovered = 0; ; recovered += 1) {
     var driver = new rb.Driver(start);
     try {

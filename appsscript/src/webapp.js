@@ -43,8 +43,8 @@ async function rbWebApp_(req) {
       case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
       case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
       case 'retry-failed': return rbJson_({ ok: true, result: await rowbatchRetryFailed() });
-      case 'run': return rbJson_({ ok: true, result: req.rows ? await rowbatchRunRows(req.rows[0], req.rows[1]) : await rowbatchRun() });
-      case 'dry-run': return rbJson_({ ok: true, result: await rbDrive_('dryRun', null, req.rows || null) });
+      case 'run': return rbJson_({ ok: true, result: await rbDrive_('run', null, rbChosen_(req)) });
+      case 'dry-run': return rbJson_({ ok: true, result: await rbDrive_('dryRun', null, rbChosen_(req)) });
       case 'batches': return rbJson_({ ok: true, batches: JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_BATCHES') || '[]') });
       case 'submit-batch': return rbJson_({ ok: true, result: await rowbatchSubmitBatch() });
       case 'poll-batches': return rbJson_({ ok: true, result: await rowbatchPollBatches() });
@@ -55,6 +55,11 @@ async function rbWebApp_(req) {
   } catch (err) {
     return rbJson_({ ok: false, error: { code: err.code || 'failed', message: String(err.message), data: err.data || null } });
   }
+}
+
+/** The rows a request chose: `rows` [first, last], `keys` […], `limit` n (the core checks them). */
+function rbChosen_(req) {
+  return { rows: req.rows || null, keys: req.keys || null, limit: req.limit === undefined ? null : req.limit };
 }
 
 var RB_ACTIONS_ = ['status', 'validate', 'plan', 'process-chunk', 'report', 'retry-failed', 'run', 'dry-run', 'batches',

@@ -173,6 +173,7 @@ fn plan_bench(spec: &serde_json::Value) {
         batch: false,
         max_rows: None,
         rows: None,
+        keys: None,
     };
     let runs = std::env::var("PLAN_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(10);
     let t = Instant::now();

@@ -48,6 +48,9 @@ pub struct PlanInput {
     /// the counts still cover the whole sheet, and the plan is finished when this range is.
     #[serde(default)]
     pub rows: Option<[u64; 2]>,
+    /// Only the rows with these keys are sent (`rowbatch run --ids`), like `rows`.
+    #[serde(default)]
+    pub keys: Option<Vec<String>>,
 }
 
 /// A batch lease outlives the providers' 24-hour completion window, with room to ingest.
@@ -372,6 +375,9 @@ pub fn plan(job: &Job, input: &PlanInput) -> Plan {
             continue;
         }
         if input.rows.is_some_and(|[first, last]| sheet_row < first || sheet_row > last) {
+            continue;
+        }
+        if input.keys.as_ref().is_some_and(|ks| !ks.contains(key)) {
             continue;
         }
         open.push(i);

@@ -181,6 +181,7 @@ pub fn report_with(job: &Job, input: ReportInput) -> Report {
         batch: false,
         max_rows: None,
         rows: None,
+        keys: None,
     };
     let p = plan(job, &plan_input);
     let rows = &plan_input.inputs;

@@ -243,6 +243,7 @@ impl World {
                     batch: false,
                     max_rows: None,
                     rows: None,
+                    keys: None,
                 };
                 let p = plan::plan(&self.job, &input);
                 for s in &p.send {
@@ -423,6 +424,7 @@ impl World {
             batch: false,
             max_rows: None,
             rows: None,
+            keys: None,
         };
         plan::plan(&self.job, &input)
     }

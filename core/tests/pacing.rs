@@ -165,6 +165,7 @@ fn waves_fit_the_slice_through_a_capped_fetch_all() {
             batch: false,
             max_rows: None,
             rows: None,
+            keys: None,
         })
         .unwrap()
     };

@@ -80,6 +80,7 @@ fn failed_rows_are_reopened_in_place_and_answered_there() {
         batch: false,
         max_rows: None,
         rows: None,
+        keys: None,
     })
     .unwrap();
     let sent: Vec<(&str, Option<u64>, u32)> =

@@ -530,3 +530,52 @@ fn an_output_sheet_written_for_another_layout_is_refused_before_anything_is_sent
     assert!(failed.unwrap_err().downcast::<String>().unwrap().contains("written for another layout"));
     assert!(w.batch_calls.is_empty() && w.requests == before);
 }
+
+/// Runs `flow` with the Start's choice of rows until the run has ended; the last result.
+fn run_chosen(w: &mut World, chosen: Value) -> Value {
+    let mut e = w.start_with(0, "run", false, chosen);
+    for n in 1..100 {
+        while !matches!(w.advance(&mut e), Step::Done) {}
+        let last = e.log.last().cloned().unwrap();
+        if last["finished"] == true || !last["stop"].is_null() || w.triggers.is_empty() {
+            return last;
+        }
+        w.triggers.clear();
+        e = w.start(n, "continue", true);
+    }
+    panic!("the run did not end");
+}
+
+#[test]
+fn a_run_of_chosen_keys_or_of_a_number_of_rows_sends_those_alone_and_finishes() {
+    // --ids: only those rows, in every slice; the run is finished when they are.
+    let mut w = World::new(&spec(1.0, 3), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    let last = run_chosen(&mut w, json!({ "keys": ["K002", "K007", "K009"] }));
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(w.output_keys().keys().cloned().collect::<Vec<_>>(), ["K002", "K007", "K009"]);
+    // A key the sheet does not have is refused by name, before anything is sent.
+    let sent = w.requests;
+    let mut e = w.start_with(5, "run", false, json!({ "keys": ["K001", "NOPE"] }));
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        while !matches!(w.advance(&mut e), Step::Done) {}
+    }));
+    assert!(
+        failed
+            .unwrap_err()
+            .downcast::<String>()
+            .unwrap()
+            .contains("no row of the input sheet has the key NOPE")
+    );
+    assert_eq!(w.requests, sent);
+
+    // --limit: the first four due rows (the canary among them), then finished.
+    let mut w = World::new(&spec(1.0, 3), &["Key", "Text"], &rows(10), "gpt-4o-mini");
+    let last = run_chosen(&mut w, json!({ "limit": 4 }));
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(w.output_keys().keys().cloned().collect::<Vec<_>>(), ["K000", "K001", "K002", "K003"]);
+    assert_eq!(w.fetches, [1, 3], "the canary, then the three rows left of the four");
+    // Again with a limit: the next four due rows.
+    let last = run_chosen(&mut w, json!({ "limit": 4 }));
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(w.output_keys().len(), 8);
+}

@@ -34,6 +34,11 @@ test('CLI: bad input is refused with a reason and an exit code, before anything 
   const past = await cli(['run', '--rows', '900:950']);
   assert.equal(past.code, EXIT.error);
   assert.match(past.err, /rows 900 to 950: the input sheet's rows end at row 29/);
+  const unknown = await cli(['run', '--ids', 'SIM-001,SIM-999']);
+  assert.equal(unknown.code, EXIT.error);
+  assert.match(unknown.err, /no row of the input sheet has the key SIM-999/);
+  const both = await cli(['run', '--limit', '2', '--workers', '2']);
+  assert.match(both.err, /--limit counts the rows one run starts: use it with one worker/);
   const nowhere = await main(['status'], { out: { write() {} }, err: { write() {} }, env: { ROWBATCH_SECRET: 'x', ROWBATCH_WEB_APP: 'http://127.0.0.1:9/exec' } });
   assert.equal(nowhere, EXIT.error);
   assert.equal(app.fake.stats.answers, 0, 'nothing was asked');
@@ -47,7 +52,17 @@ test('CLI: status, estimate, dry run, a run with three workers, resume, report, 
   assert.match(estimate.out, /^21 rows to send: \$[\d.]+ realtime, \$[\d.]+ with the Batch API; about [\d.]+ minutes/);
   const dry = await cli(['run', '--dry-run', '--rows', '2:6']);
   assert.match(dry.out, /^5 rows would be sent now/);
+  const dryIds = await cli(['run', '--dry-run', '--ids', 'SIM-002,SIM-004', '--limit', '1']);
+  assert.match(dryIds.out, /^1 rows would be sent now[^\n]*\nrows 3\n/);
   assert.equal(app.fake.stats.answers, 0);
+
+  // Chosen rows: by key, then a number of them.
+  const ids = await cli(['--json', 'run', '--ids', 'SIM-003,SIM-005']);
+  assert.equal(ids.code, EXIT.done, ids.err);
+  assert.equal(ids.json().counts.done, 2);
+  const limited = await cli(['--json', 'run', '--limit', '3']);
+  assert.equal(limited.code, EXIT.done, limited.err);
+  assert.equal(limited.json().counts.done, 5, 'three more rows');
 
   // A second orchestrator on the same job is refused while the first holds it.
   const other = client({ url: app.url, secret: app.secret });

@@ -46,6 +46,10 @@ export interface PlanInput {
   batch?: boolean;
   /** At most this many rows. */
   maxRows?: number;
+  /** Only these sheet rows, first to last ("Run selected rows"). */
+  rows?: [number, number];
+  /** Only the rows with these keys. */
+  keys?: string[];
 }
 export interface SendRow {
   index: number; sheetRow: number; key: string; signature: string; attempt: number; replaceRow: number | null;

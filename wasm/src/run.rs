@@ -13,6 +13,12 @@ export interface Start {
   seed: string;
   /** Started by a trigger (its runtime counts against the day's quota). */
   trigger?: boolean;
+  /** `run`, `dryRun`: only these sheet rows, first to last. */
+  rows?: [number, number];
+  /** `run`, `dryRun`: only the rows with these keys. */
+  keys?: string[];
+  /** `run`, `dryRun`: at most this many rows, the first that are due. */
+  limit?: number;
 }
 /** One command for the host; see core/src/run/protocol.rs for each op's fields and result. */
 export interface Command { op: string; [field: string]: unknown }

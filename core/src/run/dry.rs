@@ -22,7 +22,7 @@ pub(crate) fn dry_run(
     outputs: Block,
     progress: Block,
     now: f64,
-    run_rows: Option<[u64; 2]>,
+    chosen: &super::Start,
 ) -> Result<Vec<Command>> {
     // Every due row, as a submission would take them: no wave size, no deadline, no lease kept.
     let planned = plan(
@@ -39,8 +39,9 @@ pub(crate) fn dry_run(
             capacity: Default::default(),
             reserve: Default::default(),
             batch: true,
-            max_rows: None,
-            rows: run_rows,
+            max_rows: chosen.limit,
+            rows: chosen.rows,
+            keys: chosen.keys.clone(),
         },
     );
     let send = &planned.send;

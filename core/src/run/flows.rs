@@ -71,7 +71,16 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
                 );
                 return vec![Command::Fail { message }];
             }
-            let info = slice::RunInfo { rows: run.start.rows, ..slice::RunInfo::new(run.run_id(), run.now) };
+            if run.start.limit == Some(0) || run.start.keys.as_ref().is_some_and(Vec::is_empty) {
+                let message = "rowbatch: --limit and --ids choose at least one row".to_owned();
+                return vec![Command::Fail { message }];
+            }
+            let info = slice::RunInfo {
+                rows: run.start.rows,
+                keys: run.start.keys.clone(),
+                limit: run.start.limit,
+                ..slice::RunInfo::new(run.run_id(), run.now)
+            };
             let mut cmds =
                 vec![Command::SetProps { set: vec![(P_RUN, Some(to_string(&info))), (P_STOP, None)] }];
             cmds.extend(slice::begin(run));
@@ -249,7 +258,7 @@ fn look(
         .and_then(|v| crate::read::from_value(v).ok());
     let stopped = props.get(P_STOP).cloned().flatten();
     if run.start.flow == Flow::DryRun {
-        return super::dry::dry_run(&job, &input, inputs, outputs, progress, run.now, run.start.rows);
+        return super::dry::dry_run(&job, &input, inputs, outputs, progress, run.now, &run.start);
     }
     if run.start.flow == Flow::Status {
         let input = crate::plan::PlanInput {
@@ -266,6 +275,7 @@ fn look(
             batch: false,
             max_rows: None,
             rows: None,
+            keys: None,
         };
         let plan = crate::plan::plan(&job, &input);
         let result = json!({

@@ -104,6 +104,13 @@ pub struct Start {
     /// `run` and `dryRun`: only these sheet rows, first to last (the run keeps them).
     #[serde(default)]
     pub rows: Option<[u64; 2]>,
+    /// `run` and `dryRun`: only the rows with these keys (`rowbatch run --ids`).
+    #[serde(default)]
+    pub keys: Option<Vec<String>>,
+    /// `run` and `dryRun`: at most this many rows (`rowbatch run --limit`): the first that are
+    /// due; the run then answers those (retries included) and is finished.
+    #[serde(default)]
+    pub limit: Option<u32>,
 }
 
 /// A recorded execution: how it started and what its host observed.

@@ -60,6 +60,11 @@ pub(crate) struct RunInfo {
     pub canary_passed: bool,
     /// "Run selected rows": the sheet rows, first to last, the run is limited to.
     pub rows: Option<[u64; 2]>,
+    /// `--ids`: the keys the run is limited to.
+    pub keys: Option<Vec<String>>,
+    /// `--limit`: how many rows the run may start; `started` are those it has, by key.
+    pub limit: Option<u32>,
+    pub started: Vec<String>,
     pub pauses: Vec<Pause>,
     pub earlier_pauses: u32,
     pub earlier_paused_ms: f64,
@@ -167,6 +172,7 @@ impl Slice {
                 batch: false,
                 max_rows: None,
                 rows: None,
+                keys: None,
             },
             mark: None,
             writes: 0,
@@ -450,6 +456,7 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
     s.shared = shared_of(&props)?;
     s.ledger.execution = run.execution();
     s.ledger.rows = s.info.rows;
+    s.ledger.keys = s.info.keys.clone();
     let quota =
         crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), run.now, run.start.trigger);
     s.deadline = quota.deadline;
@@ -507,6 +514,14 @@ fn ready(run: &mut Run, has_key: Value, input: Value, out_header: Value) -> Resu
         Ok(write) => write,
         Err(message) => return Ok(vec![super::flows::end_triggers(), Command::Fail { message }]),
     };
+    if let Some(keys) = s.info.keys.as_ref().filter(|_| run.start.flow == super::Flow::Run) {
+        let missing: Vec<&str> =
+            keys.iter().filter(|k| !s.ledger.inputs.keys.contains(k)).map(String::as_str).take(10).collect();
+        if !missing.is_empty() {
+            let message = format!("rowbatch: no row of the input sheet has the key {}", missing.join(", "));
+            return Ok(vec![super::flows::end_triggers(), Command::Fail { message }]);
+        }
+    }
     let end = s.ledger.inputs.first_row + s.ledger.inputs.keys.len() as u64;
     if let Some([first, last]) = s.info.rows.filter(|[first, _]| *first >= end)
         && run.start.flow == super::Flow::Run

@@ -74,7 +74,21 @@ pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) 
         // The canary: a refusal that would fail every row (a wrong key, an unknown model, a
         // schema the provider refuses) costs one request, not a wave.
         s.ledger.max_rows = (!s.info.canary_passed).then_some(1);
+        // `--limit`: new rows until the run has started that many; then only those (retries).
+        if let Some(limit) = s.info.limit {
+            let left = limit.saturating_sub(s.info.started.len() as u32);
+            if left == 0 {
+                s.ledger.keys = Some(s.info.started.clone());
+            } else {
+                s.ledger.max_rows = Some(s.ledger.max_rows.map_or(left, |m| m.min(left)));
+            }
+        }
         let plan = crate::plan::plan(&s.job, &s.ledger);
+        for p in &plan.send {
+            if s.info.limit.is_some() && !s.info.started.contains(&p.key) {
+                s.info.started.push(p.key.clone());
+            }
+        }
         for w in &plan.progress_writes {
             apply(&mut s.ledger.progress, w.row, &w.values, PROGRESS_COLUMNS.len());
         }

@@ -97,13 +97,16 @@ impl World {
         self.start_with(id, flow, trigger, Value::Null)
     }
 
-    /// [`World::start`] with the Start's `rows` (null: none).
+    /// [`World::start`] with the Start's `rows` (null: none), or its `rows`, `keys` and `limit`
+    /// as an object.
     pub fn start_with(&mut self, id: usize, flow: &str, trigger: bool, rows: Value) -> Exec {
         let mut start_json = json!({
             "flow": flow, "now": self.now, "seed": format!("{:032x}", (id as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)), "trigger": trigger,
         });
-        if !rows.is_null() {
-            start_json["rows"] = rows;
+        match rows {
+            Value::Null => {}
+            Value::Object(chosen) => start_json.as_object_mut().unwrap().extend(chosen),
+            rows => start_json["rows"] = rows,
         }
         let start: Start = serde_json::from_value(start_json.clone()).unwrap();
         let mut run = Run::new(start).unwrap();
