@@ -57,7 +57,8 @@ test('the web app refuses a missing or wrong secret, and says nothing else', { s
   const { rt } = simulatedJob({ rows: 3 });
   rt.properties.script.ROWBATCH_WEBAPP_SECRET = 'correct-horse-battery-staple';
   for (const secret of [undefined, '', 'correct-horse-battery-stapl', 'correct-horse-battery-staple ', 'CORRECT-HORSE-BATTERY-STAPLE']) {
-    for (const action of ['status', 'report', 'process-chunk', 'retry-failed']) {
+    for (const action of ['status', 'validate', 'plan', 'process-chunk', 'report', 'retry-failed', 'run', 'dry-run', 'batches',
+      'submit-batch', 'poll-batches', 'cancel-batches', 'claim']) {
       const r = await rt.run('doPost', [{ postData: { contents: JSON.stringify({ action, secret }) } }]);
       const body = JSON.parse(r.value.text);
       assert.deepEqual(body, { ok: false, error: { code: 'forbidden', message: 'wrong or missing secret' } }, `${action} with ${secret}`);
@@ -66,4 +67,6 @@ test('the web app refuses a missing or wrong secret, and says nothing else', { s
     assert.equal(JSON.parse(g.value.text).error.code, 'forbidden');
   }
   assert.equal(rt.workbook.sheet('Scenario Vitals'), null, 'nothing ran');
+  assert.equal(rt.properties.script.ROWBATCH_ORCHESTRATOR, undefined, 'nobody claimed the job');
+  assert.equal(rt.triggers.length, 0);
 });
