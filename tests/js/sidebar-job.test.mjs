@@ -14,20 +14,12 @@ import { Runtime } from '../../apps-script-runtime/runtime.mjs';
 import { Workbook, enter } from '../../apps-script-runtime/workbook.mjs';
 import { createFakeProvider } from '../../fake-provider/provider.mjs';
 import { readSheet } from '../../tools/start.mjs';
+import { sidebarPage } from './sidebar-page.mjs';
 
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'browser' && 'runs with the browser host';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const example = (name) => JSON.parse(fs.readFileSync(path.join(root, 'examples', name, 'job.json'), 'utf8'));
-
-const GOOGLE_SHIM = `
-  window.google = { script: { run: (function make(ok, fail) {
-    return new Proxy({}, { get(_, name) {
-      if (name === 'withSuccessHandler') return (f) => make(f, fail);
-      if (name === 'withFailureHandler') return (f) => make(ok, f);
-      return (...args) => window.__rowbatchCall(name, args).then((v) => ok && ok(v), (e) => fail && fail(e));
-    } });
-  })(null, null) } };`;
 
 /** A workbook with the two example sheets as a person would have them: header and rows, no job. */
 function workbook() {
@@ -133,27 +125,16 @@ test('a new user goes from a bare sheet to a finished job through the sidebar al
   rt.select('Brands', 'A2');
   const open = await rt.run('rowbatchOpenSidebar');
   assert.ok(open.ok, JSON.stringify(open.error));
-  const sidebarHtml = rt.ui.sidebars[0].html.replace('<head>', `<head><script>${GOOGLE_SHIM}</script>`);
+  const { html } = rt.ui.sidebars[0];
   const shots = path.join(root, 'out', 'screenshots');
   fs.mkdirSync(shots, { recursive: true });
   const shot = (page, name) => page.screenshot({ path: path.join(shots, `new-job-${name}.png`), fullPage: true });
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
-    const page = await browser.newPage({ viewport: { width: 300, height: 700 } });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e));
     let started = null;
-    await page.exposeFunction('__rowbatchCall', async (fn, args) => {
-      const run = rt.run(fn, args);
-      if (fn === 'rowbatchStartMenu') started = run;
-      if (process.env.DEBUG_SIDEBAR) console.log('call', fn, Date.now());
-      const r = await run;
-      if (process.env.DEBUG_SIDEBAR) console.log('done', fn, Date.now(), r.ok ? '' : r.error.message);
-      if (!r.ok) throw new Error(r.error.message);
-      return r.value;
+    const { page, errors } = await sidebarPage(browser, rt, html, {
+      height: 700, onCall: (fn, execution) => { if (fn === 'rowbatchStartMenu') started = execution; },
     });
-    await page.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: sidebarHtml }));
-    await page.goto('https://sidebar.test/');
     await page.click('#tab-job');
     // No job yet: a new one over the active sheet, its columns from the header.
     await page.waitForSelector(sel('columns.2.name'));
@@ -245,18 +226,7 @@ test('a new user goes from a bare sheet to a finished job through the sidebar al
     assert.deepEqual(errors, []);
 
     // 7. A page that cannot start the module: the form works through the server's core.
-    const bare = await browser.newPage({ viewport: { width: 300, height: 700 } });
-    bare.on('pageerror', (e) => errors.push(e));
-    await bare.addInitScript(() => { delete globalThis.WebAssembly; });
-    const served = [];
-    await bare.exposeFunction('__rowbatchCall', async (fn, args) => {
-      served.push(fn);
-      const r = await rt.run(fn, args);
-      if (!r.ok) throw new Error(r.error.message);
-      return r.value;
-    });
-    await bare.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: sidebarHtml }));
-    await bare.goto('https://sidebar.test/');
+    const { page: bare, errors: bareErrors, calls: served } = await sidebarPage(browser, rt, html, { height: 700, withoutWasm: true });
     await bare.click('#tab-job');
     await until(bare, 'rb-where', /could not start the module .*: the server checks the job, with the same core\.$/);
     await until(bare, 'rb-prompt', /^Row 2, as sent:/);
@@ -265,7 +235,7 @@ test('a new user goes from a bare sheet to a finished job through the sidebar al
     await until(bare, 'rb-problems', /prompt\.template: expected a column of input\.schema \(Case_ID, Title, Age, Presentation\), found "\{\{Titel\}\}"/);
     assert.ok(served.includes('rowbatchCore'), served.join(','));
     await shot(bare, '9-no-webassembly');
-    assert.deepEqual(errors, []);
+    assert.deepEqual([...errors, ...bareErrors], []);
   } finally {
     await browser.close();
   }

@@ -7,19 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simulatedJob } from '../apps-script-runtime/jobs.mjs';
+import { sidebarPage } from './sidebar-page.mjs';
 
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'browser' && 'runs with the browser host';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-// google.script.run, as the sidebar uses it, forwarding to the runtime through an exposed function.
-const GOOGLE_SHIM = `
-  window.google = { script: { run: (function make(ok, fail) {
-    return new Proxy({}, { get(_, name) {
-      if (name === 'withSuccessHandler') return (f) => make(f, fail);
-      if (name === 'withFailureHandler') return (f) => make(ok, f);
-      return (...args) => window.__rowbatchCall(name, args).then((v) => ok && ok(v), (e) => fail && fail(e));
-    } });
-  })(null, null) } };`;
 
 test('the sidebar shows live progress, starts a job, escapes what it shows and validates a selection in the browser', { skip }, async () => {
   const { chromium } = await import('playwright-core');
@@ -33,24 +24,10 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
   const shots = path.join(root, 'out', 'screenshots');
   fs.mkdirSync(shots, { recursive: true });
   try {
-    const page = await browser.newPage({ viewport: { width: 300, height: 520 } });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e));
     let started = null;
-    const called = [];
-    await page.exposeFunction('__rowbatchCall', async (fn, args) => {
-      called.push(fn);
-      const run = rt.run(fn, args);
-      if (fn === 'rowbatchStartMenu') started = run;
-      const r = await run;
-      if (!r.ok) throw new Error(r.error.message);
-      return r.value;
+    const { page, errors, calls: called } = await sidebarPage(browser, rt, html, {
+      onCall: (fn, execution) => { if (fn === 'rowbatchStartMenu') started = execution; },
     });
-    // Served from an https origin as Apps Script serves sidebars; the shim goes first in <head>,
-    // where Apps Script's own client library would be.
-    const served = html.replace('<head>', `<head><script>${GOOGLE_SHIM}</script>`);
-    await page.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: served }));
-    await page.goto('https://sidebar.test/');
     await page.waitForFunction(() => document.getElementById('state').textContent === 'not started');
     await page.click('#start');
     // Live: the count moves while the run is still going.
@@ -90,25 +67,14 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
     assert.deepEqual(errors, []);
 
     // A frame that withholds WebAssembly: the server checks the same cells and the page says so.
-    const bare = await browser.newPage({ viewport: { width: 300, height: 520 } });
-    bare.on('pageerror', (e) => errors.push(e));
-    await bare.addInitScript(() => { delete globalThis.WebAssembly; });
-    const bareCalls = [];
-    await bare.exposeFunction('__rowbatchCall', async (fn, args) => {
-      bareCalls.push(fn);
-      const r = await rt.run(fn, args);
-      if (!r.ok) throw new Error(r.error.message);
-      return r.value;
-    });
-    await bare.route('https://sidebar.test/', (route) => route.fulfill({ contentType: 'text/html', body: served }));
-    await bare.goto('https://sidebar.test/');
+    const { page: bare, errors: bareErrors, calls: bareCalls } = await sidebarPage(browser, rt, html, { withoutWasm: true });
     await bare.click('#validate');
     await bare.waitForFunction(() => /rows checked on the server/.test(document.getElementById('validation').textContent), null, { timeout: 30000 });
     assert.match(await bare.textContent('#validation'), /^5 rows checked on the server \(this browser could not start the module: .+\) in [\d.]+ ms: 4 valid, 1 with errors/);
     assert.match(await bare.textContent('#findings'), /C3 error: expected a whole number, found "seventy"/);
     assert.ok(bareCalls.includes('rowbatchValidateOnServer'), bareCalls.join(','));
     await bare.screenshot({ path: path.join(shots, 'sidebar-validation-server.png') });
-    assert.deepEqual(errors, []);
+    assert.deepEqual([...errors, ...bareErrors], []);
   } finally {
     await browser.close();
   }

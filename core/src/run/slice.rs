@@ -99,6 +99,22 @@ pub(crate) struct Flight {
     pub(crate) cost_usd: f64,
 }
 
+impl Flight {
+    /// A planned row's first request of this attempt.
+    pub(crate) fn of(p: &crate::plan::Send) -> Self {
+        Flight {
+            key: p.key.clone(),
+            signature: p.signature.clone(),
+            index: p.index,
+            sheet_row: p.sheet_row,
+            attempt: p.attempt,
+            reask: None,
+            reserve_usd: 0.0,
+            cost_usd: 0.0,
+        }
+    }
+}
+
 /// An outcome waiting for the next locked section, with its answer cells.
 pub(crate) struct Finished {
     pub(crate) outcome: Outcome,

@@ -151,16 +151,7 @@ pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) 
     s.flights = plan
         .send
         .iter()
-        .map(|p| Flight {
-            key: p.key.clone(),
-            signature: p.signature.clone(),
-            index: p.index,
-            sheet_row: p.sheet_row,
-            attempt: p.attempt,
-            reask: None,
-            reserve_usd: 0.0,
-            cost_usd: 0.0,
-        })
+        .map(Flight::of)
         .collect();
     s.wave_started = now;
     cmds.extend(send(run)?);

@@ -286,16 +286,7 @@ fn canary(run: &mut Run, local: &str, now: f64) -> Result<Vec<Command>> {
     let flights = plan
         .send
         .iter()
-        .map(|p| Flight {
-            key: p.key.clone(),
-            signature: p.signature.clone(),
-            index: p.index,
-            sheet_row: p.sheet_row,
-            attempt: p.attempt,
-            reask: None,
-            reserve_usd: 0.0,
-            cost_usd: 0.0,
-        })
+        .map(Flight::of)
         .collect();
     s.set_after_rounds(Some(CANARY), holder.clone());
     let go = s.reserve_round(&holder, flights, now)?;
