@@ -12,10 +12,9 @@
 async function rowbatchApplyFixesMenu() {
   var rb = await rowbatchAsync_();
   var ss = SpreadsheetApp.getActiveSpreadsheet();
-  var spec = rbSpec_(ss);
-  var input = rbInput_(ss, spec.input.sheet, spec.input.headerRow || 1);
-  if (!input) throw new Error('rowbatch: the input sheet "' + spec.input.sheet + '" does not exist');
-  var fixes = rb.fixRows({ spec: spec, header: input.header, rows: input.rows, firstRow: input.firstRow }).applied;
+  var job = rbJobInput_(ss);
+  var spec = job.spec;
+  var fixes = rb.fixRows({ spec: spec, header: job.input.header, rows: job.input.rows, firstRow: job.input.firstRow }).applied;
   var ui = SpreadsheetApp.getUi();
   if (fixes.length === 0) {
     ui.alert('rowbatch: no fix to apply', 'The checks propose no fix for the input rows.', ui.ButtonSet.OK);

@@ -99,11 +99,16 @@ async function rowbatchDryRunMenu() {
 
 async function rowbatchEstimate() {
   var rb = await rowbatchAsync_();
-  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var job = rbJobInput_(SpreadsheetApp.getActiveSpreadsheet());
+  return rb.estimateJob({ spec: job.spec, header: job.input.header, rows: job.input.rows });
+}
+
+/** The selected job's spec and its input block (one read), or an error naming the sheet. */
+function rbJobInput_(ss) {
   var spec = rbSpec_(ss);
   var input = rbInput_(ss, spec.input.sheet, spec.input.headerRow || 1);
   if (!input) throw new Error('rowbatch: the input sheet "' + spec.input.sheet + '" does not exist');
-  return rb.estimateJob({ spec: spec, header: input.header, rows: input.rows });
+  return { spec: spec, input: input };
 }
 
 /**
