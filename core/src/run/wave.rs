@@ -148,11 +148,7 @@ pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) 
     }
     let plan = s.plan.as_ref().expect("checked");
     cmds.extend(progress_of(s, now));
-    s.flights = plan
-        .send
-        .iter()
-        .map(Flight::of)
-        .collect();
+    s.flights = plan.send.iter().map(Flight::of).collect();
     s.wave_started = now;
     cmds.extend(send(run)?);
     Ok(cmds)

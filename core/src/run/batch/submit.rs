@@ -283,11 +283,7 @@ fn canary(run: &mut Run, local: &str, now: f64) -> Result<Vec<Command>> {
     for pw in &plan.progress_writes {
         super::super::wave::apply(&mut s.ledger.progress, pw.row, &pw.values, PROGRESS_COLUMNS.len());
     }
-    let flights = plan
-        .send
-        .iter()
-        .map(Flight::of)
-        .collect();
+    let flights = plan.send.iter().map(Flight::of).collect();
     s.set_after_rounds(Some(CANARY), holder.clone());
     let go = s.reserve_round(&holder, flights, now)?;
     let mut cmds = vec![Command::SetProps { set: vec![s.state_prop(), (P_LEDGER, Some(holder))] }];
