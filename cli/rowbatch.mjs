@@ -60,6 +60,7 @@ function count(v) {
 }
 
 function positive(v) {
+  if (v === 'auto') return v;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 30) throw new InvalidArgumentError('expected a whole number from 1 to 30');
   return n;
@@ -144,19 +145,20 @@ export function program({ out = process.stdout, err = process.stderr, env = proc
   prog.command('estimate').description('rows, cost (realtime, cached, batch) and time, before anything is sent').action(async () => {
     const e = (await connect()('plan')).estimate;
     const cost = e.cost ? `$${e.cost.realtime.toFixed(4)} realtime, $${e.cost.batch.toFixed(4)} with the Batch API` : 'no price for this model';
-    print(e, `${e.rows} rows to send: ${cost}; about ${e.eta.minutes} minutes`);
+    print(e, `${e.rows} rows to send: ${cost}; about ${e.eta.minutes} minutes in one execution; ${e.workers.count} worker(s) worth running (bound by ${e.workers.limitedBy})`);
   });
   prog.command('run').description('run the job (or resume it) to the end')
-    .option('--workers <n>', 'executions at once, each leasing its own rows (1–30)', positive, 1)
+    .option('--workers <n>', 'executions at once, each leasing its own rows (1–30, or auto: what the core finds the provider\'s limits and the platform worth)', positive, 'auto')
     .option('--rows <first:last>', 'only these sheet rows', rowsOption)
     .option('--ids <keys>', 'only the rows with these keys, comma separated (SIM-001,SIM-007)', idsOption)
     .option('--limit <n>', 'at most this many rows, the first that are due (one worker)', count)
     .option('--dry-run', 'say what would be sent and what it would cost; send nothing')
     .action(async (o) => {
-      if (o.limit !== undefined && o.workers > 1) {
+      if (o.limit !== undefined && o.workers !== 'auto' && o.workers > 1) {
         throw new CliError('--limit counts the rows one run starts: use it with one worker (drop --workers)');
       }
       const call = connect();
+      if (o.workers === 'auto') o.workers = o.limit !== undefined ? 1 : (await call('plan')).estimate.workers.count;
       const chosen = { ...(o.rows && { rows: o.rows }), ...(o.ids && { keys: o.ids }), ...(o.limit !== undefined && { limit: o.limit }) };
       if (o.dryRun) {
         const d = (await call('dry-run', chosen)).result.dryRun;
@@ -177,9 +179,10 @@ export function program({ out = process.stdout, err = process.stderr, env = proc
       }
     });
   prog.command('retry-failed').description('re-open the failed rows and run them again')
-    .option('--workers <n>', 'executions at once', positive, 1)
+    .option('--workers <n>', 'executions at once (or auto)', positive, 'auto')
     .action(async (o) => {
       const call = connect();
+      if (o.workers === 'auto') o.workers = (await call('plan')).estimate.workers.count;
       const id = `cli-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
       await call('claim', { id, ttlMs: 10 * 60_000 });
       try {

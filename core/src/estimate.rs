@@ -135,7 +135,41 @@ pub struct Estimate {
     /// Days of the account's daily quotas (UrlFetch calls, trigger runtime) the job needs
     /// realtime: above 1 it pauses for a day at least once, and the Batch API suits it better.
     pub quota_days: f64,
+    /// Executions worth running at once (see [`workers`]).
+    pub workers: Workers,
     pub warnings: Vec<String>,
+}
+
+/// How many executions to run a job with at once, and what bounds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workers {
+    pub count: u32,
+    /// `requests` or `tokens` (the provider's limits), `platform` (the account's simultaneous
+    /// executions) or `rows` (no more than there are waves of work).
+    pub limited_by: String,
+}
+
+/// Executions the account may run at once for one job: Apps Script allows 30 simultaneous per
+/// user (PLATFORM.md); five are left for the sidebar's polls, the menus and the triggers.
+pub const MAX_WORKERS: u32 = 25;
+
+/// Executions worth running at once: enough to keep the provider's request or token rate in
+/// flight (each request taking `LATENCY_S`, each execution holding `fetchAllConcurrency` requests
+/// at a time), no more than the platform allows, and no more than there are waves of work.
+pub fn workers(job: &Job, rows: u64, tokens_per_row: u64) -> Workers {
+    let l = &job.spec.limits;
+    let per_second = [
+        (f64::from(l.requests_per_minute) / 60.0, "requests"),
+        (f64::from(l.tokens_per_minute) / 60.0 / tokens_per_row.max(1) as f64, "tokens"),
+    ];
+    let (rate, by) = per_second.into_iter().fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
+    let needed = (rate * LATENCY_S / f64::from(l.fetch_all_concurrency.max(1))).ceil().max(1.0) as u32;
+    let waves = rows.div_ceil(u64::from(l.wave_size.max(1))).max(1).min(u64::from(u32::MAX)) as u32;
+    let (count, by) = [(needed, by), (MAX_WORKERS, "platform"), (waves, "rows")]
+        .into_iter()
+        .fold((u32::MAX, ""), |a, b| if b.0 < a.0 { b } else { a });
+    Workers { count: count.max(1), limited_by: by.to_owned() }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -275,6 +309,7 @@ pub fn estimate_with(job: &Job, input: &EstimateInput) -> Result<Estimate> {
             executions: (minutes / slice_minutes).ceil() as u64,
         },
         quota_days: quota_days.ceil(),
+        workers: workers(job, rows, per_row_prompt + output),
         warnings,
     })
 }

@@ -180,3 +180,27 @@ fn waves_fit_the_slice_through_a_capped_fetch_all() {
     fast.lane_ms = timed_wave(None, 100, 8_000.0).lane_ms.unwrap();
     assert!(fast.wave_ms(100) < 80_000.0);
 }
+
+#[test]
+fn the_workers_a_job_is_worth_come_from_the_provider_the_platform_and_the_rows() {
+    use rowbatch_core::estimate::{MAX_WORKERS, workers};
+    let job = |rpm: u32, tpm: u32| {
+        let mut s: serde_json::Value =
+            serde_json::from_str(include_str!("../../examples/clinical/job.json")).unwrap();
+        s["limits"]["requestsPerMinute"] = json!(rpm);
+        s["limits"]["tokensPerMinute"] = json!(tpm);
+        rowbatch_core::spec::Job::compile(&s).unwrap()
+    };
+    // 500 a minute at 10 s a request is 84 in flight: 9 executions of 10 lanes; the tokens
+    // (200,000 a minute at 1,000 a row, 3.3 rows a second) allow 4.
+    let w = workers(&job(500, 1_000_000), 10_000, 1000);
+    assert_eq!((w.count, w.limited_by.as_str()), (9, "requests"));
+    let w = workers(&job(500, 200_000), 10_000, 1000);
+    assert_eq!((w.count, w.limited_by.as_str()), (4, "tokens"));
+    // A high-tier account would keep 1,667 requests in flight: the platform's cap binds.
+    let w = workers(&job(10_000, 4_000_000), 10_000, 1000);
+    assert_eq!((w.count, w.limited_by.as_str()), (MAX_WORKERS, "platform"));
+    // 250 rows in waves of 100 are three waves: no more than three workers have work.
+    let w = workers(&job(10_000, 4_000_000), 250, 1000);
+    assert_eq!((w.count, w.limited_by.as_str()), (3, "rows"));
+}

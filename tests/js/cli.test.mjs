@@ -49,7 +49,7 @@ test('CLI: status, estimate, dry run, a run with three workers, resume, report, 
   assert.equal(status.code, EXIT.done);
   assert.equal(status.json().counts.rows, 28);
   const estimate = await cli(['estimate']);
-  assert.match(estimate.out, /^21 rows to send: \$[\d.]+ realtime, \$[\d.]+ with the Batch API; about [\d.]+ minutes/);
+  assert.match(estimate.out, /^21 rows to send: \$[\d.]+ realtime, \$[\d.]+ with the Batch API; about [\d.]+ minutes in one execution; 1 worker\(s\) worth running \(bound by rows\)$/m);
   const dry = await cli(['run', '--dry-run', '--rows', '2:6']);
   assert.match(dry.out, /^5 rows would be sent now/);
   const dryIds = await cli(['run', '--dry-run', '--ids', 'SIM-002,SIM-004', '--limit', '1']);

@@ -136,6 +136,8 @@ export interface Estimate {
   eta: { rowsPerMinute: number; limitedBy: string; minutes: number; executions: number };
   /** Days of the account's daily quotas the job needs realtime (1 when it fits in one). */
   quotaDays: number;
+  /** Executions worth running at once: bound by the provider's rate ("requests", "tokens"), the account's simultaneous executions ("platform") or the work ("rows"). */
+  workers: { count: number; limitedBy: "requests" | "tokens" | "platform" | "rows" };
   warnings: string[];
 }
 "##;
