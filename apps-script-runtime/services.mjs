@@ -192,7 +192,9 @@ export const handlers = {
       const s = sheetById(this, h.sheet);
       return Array.from({ length: h.rows }, (_, i) => Array.from({ length: h.cols }, (_, j) => s.note(h.row - 1 + i, h.col - 1 + j)));
     },
-    // Notes are text: null and '' clear one; anything else is written as its String().
+    // Range.getNotes/setNotes (Apps Script's Range reference): a grid of notes, shape-checked as
+    // setValues is. '' clears a note (as setNote('') does, reported); null is not documented and
+    // is taken as '' here; rowbatch writes only strings. Google documents no note length limit.
     setNotes(_e, h, notes) {
       this.counters.sheetsWrites += 1;
       cost(this, 'write', h.rows * h.cols);

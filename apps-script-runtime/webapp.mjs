@@ -1,10 +1,15 @@
 // The runtime's web app over HTTP, as a deployed `/exec` URL serves it: a POST runs `doPost` and a
 // GET runs `doGet`, each as an execution of its own, several at once up to the account's
-// simultaneous-execution limit (past it the runtime refuses, before the script starts). A POST
-// is answered as Google answers one: a 302 to a one-time URL that serves the output to a GET
-// (PLATFORM.md; a client follows it with a GET and never posts again, as Node's fetch does).
-// An execution that throws, or is refused, gets an HTML page with status 200, as Apps Script
-// shows its error page: a client cannot rely on the status code, only on a JSON body.
+// simultaneous-execution limit (past it the runtime refuses, before the script starts).
+// - A POST is answered with a 302 to another URL that serves the output to a GET
+//   (script.googleusercontent.com/macros/echo?user_content_key=…; reported in tanaike's
+//   "Taking advantage of Web Apps with Google Apps Script" and the README's web app notes): a
+//   client follows it with a GET and never posts again, as Node's fetch does. Whether Google's
+//   echo URL serves its output more than once is not documented: here it serves it once.
+// - An execution that throws, or is refused, gets an HTML page with status 200: doPost and doGet
+//   answer 200 whatever happens (reported: openillumi.com "GAS doPost 500 Error?", and the Issue
+//   Tracker entry it cites), so a client can rely only on a JSON body. The page's wording is
+//   the runtime's own; Google's differs and nothing reads meaning into it.
 // Due triggers run in the background on the real clock, as Apps Script runs them.
 import http from 'node:http';
 

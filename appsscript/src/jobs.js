@@ -20,14 +20,9 @@ function rowbatchFormContext() {
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
   var row = Math.max(2, range ? range.getRow() : 2);
   var values = row <= lastRow && header.length > 0 ? rbCells_(sheet.getRange(row, 1, 1, header.length).getValues()[0]) : null;
-  var current = null;
-  try {
-    current = rbSpec_(ss);
-  } catch (e) {
-    current = null; // no job yet: the form starts blank
-  }
+  var current = rbCurrent_(ss); // none yet: the form starts blank
   return { sheet: sheet.getName(), header: header, rows: Math.max(0, lastRow - 1), row: row, values: values,
-    jobs: rbJobs_(ss).map(function (j) { return j.name; }), current: current, running: rbRunGoing_() };
+    jobs: rbJobs_(ss, current).map(function (j) { return j.name; }), current: current, running: rbRunGoing_() };
 }
 
 /**
@@ -46,7 +41,8 @@ async function rowbatchCore(name, arg) {
 
 /** A saved job's spec, by name. */
 function rowbatchJob(name) {
-  var job = rbJobs_(SpreadsheetApp.getActiveSpreadsheet()).filter(function (j) { return j.name === name; })[0];
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var job = rbJobs_(ss, rbCurrent_(ss)).filter(function (j) { return j.name === name; })[0];
   if (!job) throw new Error('rowbatch: no saved job named ' + JSON.stringify(String(name)));
   return job.spec;
 }
@@ -70,13 +66,11 @@ async function rowbatchSaveJob(spec, select) {
   var lock = LockService.getScriptLock();
   lock.waitLock(10000);
   try {
-    var current = rbCurrentName_(ss);
-    var selecting = select || current === spec.name;
+    var current = rbCurrent_(ss);
+    var selecting = select || Boolean(current && current.name === spec.name);
     if (selecting && rbRunGoing_()) return { ok: false, problems: [rbRunGoingMessage_()] };
     var sheet = rbHiddenSheet_(ss, RB_JOBS_);
-    var names = sheet.getLastRow() > 0 ? sheet.getRange(1, 1, sheet.getLastRow(), 1).getValues().map(function (r) { return String(r[0]); }) : [];
-    var at = names.indexOf(spec.name);
-    rbPut_(sheet, at >= 0 ? at + 1 : names.length + 1, 1, [["'" + spec.name, "'" + text]], 0);
+    rbPut_(sheet, rbJobRow_(sheet, spec.name) || sheet.getLastRow() + 1, 1, [["'" + spec.name, "'" + text]], 0);
     if (selecting) rbHiddenSheet_(ss, '_rowbatch_spec').getRange(1, 1).setValue("'" + text);
   } finally {
     lock.releaseLock();
@@ -117,13 +111,22 @@ function rbUpdateSelected_(ss, spec) {
   var text = "'" + JSON.stringify(spec);
   rbHiddenSheet_(ss, '_rowbatch_spec').getRange(1, 1).setValue(text);
   var sheet = ss.getSheetByName(RB_JOBS_);
-  if (!sheet || sheet.getLastRow() === 0) return;
-  var at = sheet.getRange(1, 1, sheet.getLastRow(), 1).getValues().map(function (r) { return String(r[0]); }).indexOf(spec.name);
-  if (at >= 0) sheet.getRange(at + 1, 2).setValue(text);
+  var row = sheet ? rbJobRow_(sheet, spec.name) : 0;
+  if (row) sheet.getRange(row, 2).setValue(text);
 }
 
-/** The saved jobs; a spec in `_rowbatch_spec` that was never saved through the form is one too. */
-function rbJobs_(ss) {
+/** The row of the job named `name` in the saved jobs' sheet; 0 when it has none. */
+function rbJobRow_(sheet, name) {
+  if (sheet.getLastRow() === 0) return 0;
+  var names = sheet.getRange(1, 1, sheet.getLastRow(), 1).getValues().map(function (r) { return String(r[0]); });
+  return names.indexOf(name) + 1;
+}
+
+/**
+ * The saved jobs; the selected spec (`current`, from `_rowbatch_spec`) is one too even if it was
+ * never saved through the form.
+ */
+function rbJobs_(ss, current) {
   var sheet = ss.getSheetByName(RB_JOBS_);
   var jobs = [];
   if (sheet && sheet.getLastRow() > 0) {
@@ -131,18 +134,14 @@ function rbJobs_(ss) {
       if (r[0] !== '') jobs.push({ name: String(r[0]), spec: JSON.parse(String(r[1])) });
     });
   }
-  try {
-    var current = rbSpec_(ss);
-    if (!jobs.some(function (j) { return j.name === current.name; })) jobs.unshift({ name: current.name, spec: current });
-  } catch (e) {
-    // no selected job
-  }
+  if (current && !jobs.some(function (j) { return j.name === current.name; })) jobs.unshift({ name: current.name, spec: current });
   return jobs;
 }
 
-function rbCurrentName_(ss) {
+/** The selected job's spec, or null when there is none yet. */
+function rbCurrent_(ss) {
   try {
-    return rbSpec_(ss).name;
+    return rbSpec_(ss);
   } catch (e) {
     return null;
   }

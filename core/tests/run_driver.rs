@@ -37,8 +37,13 @@ fn run_alone(w: &mut World) -> Vec<Value> {
 
 /// [`run_alone`], started by `flow` (`run` or `resume`).
 fn run_from(w: &mut World, flow: &str) -> Vec<Value> {
+    run_with(w, flow, Value::Null)
+}
+
+/// [`run_from`] with the Start's `rows`, `keys` or `limit` (null: none).
+fn run_with(w: &mut World, flow: &str, chosen: Value) -> Vec<Value> {
     let mut results = Vec::new();
-    let mut e = w.start(0, flow, false);
+    let mut e = w.start_with(0, flow, false, chosen);
     for n in 1..200 {
         while !matches!(w.advance(&mut e), Step::Done) {}
         results.push(e.log.last().cloned().unwrap());
@@ -146,6 +151,16 @@ fn finish(w: &mut World, id: usize, flow: &str, trigger: bool) -> Value {
     let mut e = w.start(id, flow, trigger);
     while !matches!(w.advance(&mut e), Step::Done) {}
     e.log.last().cloned().unwrap()
+}
+
+/// The message of an execution that fails (the world's host panics with it), started with the
+/// Start's `rows`, `keys` or `limit` (null: none).
+fn failure(w: &mut World, id: usize, flow: &str, chosen: Value) -> String {
+    let mut e = w.start_with(id, flow, false, chosen);
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        while !matches!(w.advance(&mut e), Step::Done) {}
+    }));
+    *failed.expect_err("the execution failed").downcast::<String>().unwrap()
 }
 
 #[test]
@@ -301,11 +316,7 @@ fn the_first_row_goes_alone_and_a_refusal_of_every_row_costs_one_request() {
 
 #[test]
 fn check_key_asks_for_the_model_and_spends_nothing() {
-    let check = |w: &mut World| {
-        let mut e = w.start(0, "checkKey", false);
-        while !matches!(w.advance(&mut e), Step::Done) {}
-        e.log.last().unwrap()["keyCheck"].clone()
-    };
+    let check = |w: &mut World| finish(w, 0, "checkKey", false)["keyCheck"].clone();
     let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(3), "gpt-4o-mini");
     let ok = check(&mut w);
     assert_eq!((ok["ok"].clone(), ok["status"].clone()), (json!(true), json!(200)), "{ok}");
@@ -345,11 +356,7 @@ fn check_key_asks_for_the_model_and_spends_nothing() {
 
 #[test]
 fn a_dry_run_says_what_would_go_and_what_it_costs_and_touches_nothing() {
-    let dry = |w: &mut World| {
-        let mut e = w.start(9, "dryRun", false);
-        while !matches!(w.advance(&mut e), Step::Done) {}
-        e.log.last().unwrap()["dryRun"].clone()
-    };
+    let dry = |w: &mut World| finish(w, 9, "dryRun", false)["dryRun"].clone();
     let mut w = World::new(&spec(1.0, 4), &["Key", "Text"], &rows(10), "gpt-4o-mini");
     let (sheets, props) = (w.sheets.clone(), w.props.clone());
     let d = dry(&mut w);
@@ -511,11 +518,7 @@ fn an_output_sheet_written_for_another_layout_is_refused_before_anything_is_sent
     w.sheets.insert("_rowbatch_spec".into(), vec![vec![Cell::Text(s.to_string())]]);
     w.sheets.get_mut("Input").unwrap().push(vec![Cell::Text("K999".into()), Cell::Text("new".into())]);
     let before = w.requests;
-    let mut e = w.start(7, "run", false);
-    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        while !matches!(w.advance(&mut e), Step::Done) {}
-    }));
-    let message = *failed.unwrap_err().downcast::<String>().unwrap();
+    let message = failure(&mut w, 7, "run", Value::Null);
     assert!(
         message.contains("the output sheet \"Output\" was written for another layout: its column G is \"_quality\", where this job writes \"score\""),
         "{message}"
@@ -523,59 +526,33 @@ fn an_output_sheet_written_for_another_layout_is_refused_before_anything_is_sent
     assert_eq!(w.requests, before, "nothing sent");
     assert!(w.triggers.is_empty(), "no trigger left to fail again");
     // The same for a batch submission.
-    let mut e = w.start(8, "submitBatch", false);
-    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        while !matches!(w.advance(&mut e), Step::Done) {}
-    }));
-    assert!(failed.unwrap_err().downcast::<String>().unwrap().contains("written for another layout"));
+    assert!(failure(&mut w, 8, "submitBatch", Value::Null).contains("written for another layout"));
     assert!(w.batch_calls.is_empty() && w.requests == before);
-}
-
-/// Runs `flow` with the Start's choice of rows until the run has ended; the last result.
-fn run_chosen(w: &mut World, chosen: Value) -> Value {
-    let mut e = w.start_with(0, "run", false, chosen);
-    for n in 1..100 {
-        while !matches!(w.advance(&mut e), Step::Done) {}
-        let last = e.log.last().cloned().unwrap();
-        if last["finished"] == true || !last["stop"].is_null() || w.triggers.is_empty() {
-            return last;
-        }
-        w.triggers.clear();
-        e = w.start(n, "continue", true);
-    }
-    panic!("the run did not end");
 }
 
 #[test]
 fn a_run_of_chosen_keys_or_of_a_number_of_rows_sends_those_alone_and_finishes() {
     // --ids: only those rows, in every slice; the run is finished when they are.
     let mut w = World::new(&spec(1.0, 3), &["Key", "Text"], &rows(10), "gpt-4o-mini");
-    let last = run_chosen(&mut w, json!({ "keys": ["K002", "K007", "K009"] }));
+    let last = run_with(&mut w, "run", json!({ "keys": ["K002", "K007", "K009"] })).pop().unwrap();
     assert_eq!(last["finished"], true, "{last}");
     assert_eq!(w.output_keys().keys().cloned().collect::<Vec<_>>(), ["K002", "K007", "K009"]);
     // A key the sheet does not have is refused by name, before anything is sent.
     let sent = w.requests;
-    let mut e = w.start_with(5, "run", false, json!({ "keys": ["K001", "NOPE"] }));
-    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        while !matches!(w.advance(&mut e), Step::Done) {}
-    }));
     assert!(
-        failed
-            .unwrap_err()
-            .downcast::<String>()
-            .unwrap()
+        failure(&mut w, 5, "run", json!({ "keys": ["K001", "NOPE"] }))
             .contains("no row of the input sheet has the key NOPE")
     );
     assert_eq!(w.requests, sent);
 
     // --limit: the first four due rows (the canary among them), then finished.
     let mut w = World::new(&spec(1.0, 3), &["Key", "Text"], &rows(10), "gpt-4o-mini");
-    let last = run_chosen(&mut w, json!({ "limit": 4 }));
+    let last = run_with(&mut w, "run", json!({ "limit": 4 })).pop().unwrap();
     assert_eq!(last["finished"], true, "{last}");
     assert_eq!(w.output_keys().keys().cloned().collect::<Vec<_>>(), ["K000", "K001", "K002", "K003"]);
     assert_eq!(w.fetches, [1, 3], "the canary, then the three rows left of the four");
     // Again with a limit: the next four due rows.
-    let last = run_chosen(&mut w, json!({ "limit": 4 }));
+    let last = run_with(&mut w, "run", json!({ "limit": 4 })).pop().unwrap();
     assert_eq!(last["finished"], true, "{last}");
     assert_eq!(w.output_keys().len(), 8);
 }
