@@ -276,16 +276,17 @@ fn put_schema(spec: &mut Map<String, Value>, part: &str, schema: Value) {
     let obj = entry.as_object_mut().expect("an object");
     // The schema goes where a hand-written spec has it: after the sheet and key.
     let mut out = Map::new();
-    let mut placed = false;
+    let mut schema = Some(schema);
     for (k, v) in std::mem::take(obj) {
-        if !placed && matches!(k.as_str(), "rules" | "onEdit" | "spread") {
-            out.insert("schema".to_owned(), schema.clone());
-            placed = true;
+        if matches!(k.as_str(), "rules" | "onEdit" | "spread")
+            && let Some(s) = schema.take()
+        {
+            out.insert("schema".to_owned(), s);
         }
         out.insert(k, v);
     }
-    if !placed {
-        out.insert("schema".to_owned(), schema);
+    if let Some(s) = schema {
+        out.insert("schema".to_owned(), s);
     }
     *obj = out;
 }
