@@ -3,9 +3,11 @@
 // limits, real or simulated time, and counters for every service call.
 import fs from 'node:fs';
 import path from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { handlers } from './services.mjs';
+import { webAppEvent, webAppOutput } from './webapp.mjs';
 import { Workbook } from './workbook.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -79,6 +81,9 @@ const METHOD_NAMES = { 'urlfetch.fetchAll': 'UrlFetchApp.fetchAll', 'mail.send':
 
 export class ExecutionError extends Error {}
 
+/** The execution whose service call is being handled (simulated time: each has its own clock). */
+const serving = new AsyncLocalStorage();
+
 /** A seeded stream of numbers in [0, 1) (mulberry32), so trigger jitter replays. */
 function seeded(seed) {
   let a = seed >>> 0;
@@ -116,10 +121,28 @@ export class Runtime {
     this.running = 0;
     this.random = seeded(o.seed ?? 1);
     this.user = o.user ?? 'user@example.com';
+    /**
+     * The deployed web app's `/exec` URL (ScriptApp.getService().getUrl()), or null: not deployed.
+     * Requests the script makes to it run as executions here (serveWebApp sets it too).
+     */
+    this.webAppUrl = o.webAppUrl ?? null;
     this.properties = { script: {}, user: {}, document: {}, ...o.properties };
     this.cache = { script: new Map(), user: new Map(), document: new Map() };
     this.locks = { script: null, user: null, document: null };
     this.lockWaiters = [];
+    /**
+     * Simulated time is a discrete-event simulation: each execution has its own clock, moved by
+     * its own service calls, and the runtime handles the earliest pending call of all live
+     * executions first, once no execution still computing could make an earlier one. So
+     * executions overlap in simulated time as they do in Apps Script (workers in parallel take
+     * the time of one, not the sum), and what they share — locks, sheets, quotas, the provider —
+     * sees their calls in time order. `clock` is the time of the last event handled.
+     */
+    this.live = new Map();
+    this.timers = [];
+    this.pumpQueued = false;
+    /** Called when a trigger is made or deleted, or an execution ends (runTriggers waits on them). */
+    this.listeners = new Set();
     this.triggers = [];
     this.logs = [];
     this.onLog = o.onLog ?? null;
@@ -127,7 +150,7 @@ export class Runtime {
     this.crashAt = o.crashAt ?? null;
     this.ui = { toasts: [], sidebars: [], alerts: [], menus: [] };
     this.mail = [];
-    this.counters = Object.fromEntries(['executions', 'kills', 'sheetsReads', 'sheetsWrites', 'sheetsFlushes', 'urlFetchCalls',
+    this.counters = Object.fromEntries(['executions', 'executionMs', 'webAppExecutions', 'peakRunning', 'kills', 'sheetsReads', 'sheetsWrites', 'sheetsFlushes', 'urlFetchCalls',
       'urlFetchRequests', 'propertiesReads', 'propertiesWrites', 'cacheCalls', 'lockCalls', 'lockWaitMs',
       'triggerRuns', 'triggerRuntimeMs', 'sleepMs', 'sheetsMs', 'quotaRefusals', 'scopeRefusals', 'busyRefusals'].map((k) => [k, 0]));
     /** Sheets calls by service method, e.g. `range.getValues`: where the round trips go. */
@@ -159,21 +182,82 @@ export class Runtime {
     this.usage[kind].push([this.now(), amount]);
   }
 
-  /** Moves the simulated clock (Sheets calls, fetches, sleeps); real time moves by itself. */
+  /** Moves the simulated clock of the execution being served (Sheets calls, fetches, sleeps). */
   advance(ms) {
-    if (this.simulated) this.clock += ms;
+    if (!this.simulated) return;
+    const e = serving.getStore();
+    if (e) e.clock += ms;
+    else this.clock += ms;
   }
 
+  /** Real time; or the simulated time of the execution being served, else of the last event. */
   now() {
-    return this.simulated ? this.clock : Date.now();
+    if (!this.simulated) return Date.now();
+    return serving.getStore()?.clock ?? this.clock;
   }
 
-  /** Runs one execution of `fn(...args)`; resolves when it returns, throws or is killed. */
-  run(fn, args = [], { trigger = null } = {}) {
+  /**
+   * Simulated time: `fn` runs when the simulation reaches `at`. Returns a function that cancels it.
+   */
+  timer(at, fn) {
+    const t = { at, fn };
+    this.timers.push(t);
+    this.wake();
+    return () => {
+      this.timers = this.timers.filter((x) => x !== t);
+      this.wake();
+    };
+  }
+
+  /** Resolves when the simulation reaches `at` (at once in real time). */
+  until(at) {
+    if (!this.simulated) return Promise.resolve();
+    return new Promise((resolve) => this.timer(at, resolve));
+  }
+
+  wake() {
+    if (!this.simulated || this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Handles the next event: the earliest pending service call or timer, unless an execution
+   * still computing (between calls) sits at an earlier time and may yet call. One event per
+   * turn of the event loop, so a call's handler and its reply finish before the next is chosen.
+   */
+  pump() {
+    let floor = Infinity;
+    let best = null;
+    for (const e of this.live.values()) {
+      if (e.state === 'computing') floor = Math.min(floor, e.clock);
+      else if (e.state === 'pending' && (!best || e.clock < best.at)) best = { at: e.clock, exec: e };
+    }
+    for (const t of this.timers) if (!best || t.at < best.at) best = { at: t.at, timer: t };
+    if (!best || best.at > floor) return;
+    this.clock = Math.max(this.clock, best.at);
+    if (best.timer) {
+      this.timers = this.timers.filter((x) => x !== best.timer);
+      best.timer.fn();
+    } else {
+      best.exec.state = 'serving';
+      best.exec.serve();
+    }
+    this.wake();
+  }
+
+  /**
+   * Runs one execution of `fn(...args)`; resolves when it returns, throws or is killed.
+   * `at`: simulated time, when it starts (a web app request made later in a `fetchAll` lane).
+   */
+  run(fn, args = [], { trigger = null, at = null } = {}) {
     const id = this.nextExec;
     this.nextExec += 1;
     this.counters.executions += 1;
-    const started = this.now();
+    const started = this.simulated && at !== null ? Math.max(at, this.clock) : this.now();
     // Refused before the script starts: no worker, no service call, nothing written.
     const refuse = (message) => Promise.resolve({ execution: id, ms: 0, ok: false, refused: true, error: { name: 'Exception', message } });
     if (this.running >= this.quotas.simultaneous) {
@@ -185,15 +269,19 @@ export class Runtime {
       return refuse(TOO_MUCH_TIME);
     }
     this.running += 1;
+    this.counters.peakRunning = Math.max(this.counters.peakRunning, this.running);
     const signal = new SharedArrayBuffer(8);
     const flag = new Int32Array(signal);
     const { port1, port2 } = new MessageChannel();
     const files = fs.readdirSync(this.buildDir).filter((f) => f.endsWith('.js')).sort();
     const worker = new Worker(path.join(here, 'worker.mjs'), {
-      workerData: { buildDir: this.buildDir, files, shim: this.shim, fn, args, signal, simulated: this.simulated, now: this.now(), port: port2 },
+      workerData: { buildDir: this.buildDir, files, shim: this.shim, fn, args, signal, simulated: this.simulated, now: started, port: port2 },
       transferList: [port2],
     });
-    const exec = { id, started, worker, killed: false };
+    // `state` (simulated time): computing between calls, pending with a call to handle, serving
+    // while its handler runs (a lock wait or a web app request can take simulated time).
+    const exec = { id, started, clock: started, state: 'computing', req: null, worker, killed: false };
+    if (this.simulated) this.live.set(id, exec);
     return new Promise((resolve) => {
       let settled = false;
       const finish = (result) => {
@@ -201,15 +289,22 @@ export class Runtime {
         settled = true;
         clearTimeout(timer);
         this.running -= 1;
-        this.releaseAll(id);
+        this.live.delete(id);
+        // Simulated time: once no execution is left, the clock stands where the last one ended.
+        this.lastEnd = Math.max(this.lastEnd ?? 0, exec.clock);
+        if (this.simulated && this.live.size === 0) this.clock = Math.max(this.clock, this.lastEnd);
+        this.releaseAll(id, this.simulated ? exec.clock : this.now());
         port1.close();
-        const ms = this.now() - started;
+        const ms = (this.simulated ? exec.clock : this.now()) - started;
+        this.counters.executionMs += ms;
         if (trigger) {
           this.counters.triggerRuns += 1;
           this.counters.triggerRuntimeMs += ms;
           this.usage.triggerRuntimeMs.push([started, ms]);
         }
-        resolve({ execution: id, ms, ...result });
+        this.wake();
+        resolve({ execution: id, started, ms, ...result });
+        this.changed();
       };
       const kill = (message = 'Exceeded maximum execution time') => {
         exec.killed = true;
@@ -218,7 +313,8 @@ export class Runtime {
         finish({ ok: false, killed: true, error: { name: message, message } });
       };
       const timer = this.simulated ? null : setTimeout(kill, this.limits.executionMs);
-      port1.on('message', async (req) => {
+      exec.serve = () => serving.run(exec, async () => {
+        const req = exec.req;
         // Crash injection (tests): the execution dies before this call reaches the service.
         if (this.crashAt?.(exec, req.service, req.method)) return kill();
         // A trigger's execution stops when the day's trigger runtime is spent.
@@ -236,9 +332,17 @@ export class Runtime {
         if (this.simulated && this.now() - started > this.limits.executionMs) return kill();
         if (settled) return;
         reply.clock = this.now();
+        exec.state = 'computing';
+        this.wake();
         port1.postMessage(JSON.stringify(reply));
         Atomics.store(flag, 0, 1);
         Atomics.notify(flag, 0);
+      });
+      port1.on('message', (req) => {
+        exec.req = req;
+        if (!this.simulated) return exec.serve();
+        exec.state = 'pending';
+        this.wake();
       });
       worker.on('message', (m) => {
         if (m.done) finish(m.error ? { ok: false, error: m.error } : { ok: true, value: m.value });
@@ -248,28 +352,104 @@ export class Runtime {
     });
   }
 
-  /** Runs every trigger that is due, in time order; in simulated time, waits are skipped. */
+  /**
+   * Runs every trigger that is due, in time order. In simulated time each starts when the
+   * simulation reaches its time, alongside executions still running (as Apps Script starts a
+   * trigger whatever else runs); in real time one after another, waiting for each.
+   * Resolves, once every execution it started has ended, to their results in start order.
+   */
   async runTriggers({ maxRuns = Infinity } = {}) {
-    const results = [];
-    while (results.length < maxRuns) {
+    const started = [];
+    while (started.length < maxRuns) {
       const pending = this.triggers.filter((t) => !t.fired).sort((a, b) => a.at - b.at);
-      if (pending.length === 0) break;
+      if (pending.length === 0) {
+        if (!this.simulated || started.every((s) => s.ended)) break;
+        // A running execution may yet make a trigger: wait for one of them to end, or for a trigger.
+        await this.nextChange(started.filter((s) => !s.ended).map((s) => s.promise));
+        continue;
+      }
       const t = pending[0];
       if (t.at > this.now()) {
         if (!this.simulated) await new Promise((r) => setTimeout(r, t.at - this.now()));
-        else this.clock = t.at;
+        else if (!(await this.reached(t.at))) continue;
       }
       // An `after(ms)` trigger fires once and stays in the project's list until deleted.
       t.fired = !t.every;
       if (t.every) t.at += t.every + this.triggerLate();
-      results.push({ trigger: t.id, fn: t.fn, ...(await this.run(t.fn, [{ triggerUid: t.id }], { trigger: t })) });
+      const entry = { trigger: t.id, fn: t.fn, ended: false };
+      entry.promise = this.run(t.fn, [{ triggerUid: t.id }], { trigger: t, at: this.simulated ? this.clock : null })
+        .then((r) => { entry.ended = true; entry.result = r; return r; });
+      started.push(entry);
+      if (!this.simulated) await entry.promise;
     }
-    return results;
+    await Promise.all(started.map((s) => s.promise));
+    return started.map((s) => ({ trigger: s.trigger, fn: s.fn, ...s.result }));
+  }
+
+  /**
+   * Simulated time: true when the simulation reaches `at`; false sooner if a trigger is made or
+   * deleted meanwhile (then the earliest may be another).
+   */
+  reached(at) {
+    return new Promise((resolve) => {
+      const done = (ok) => {
+        this.listeners.delete(changed);
+        cancel();
+        resolve(ok);
+      };
+      const changed = () => done(false);
+      this.listeners.add(changed);
+      const cancel = this.timer(at, () => done(true));
+    });
+  }
+
+  /** Resolves at the next change (a trigger made or deleted, an execution ended) or when one of `promises` does. */
+  nextChange(promises = []) {
+    return new Promise((resolve) => {
+      const changed = () => {
+        this.listeners.delete(changed);
+        resolve();
+      };
+      this.listeners.add(changed);
+      for (const p of promises) p.then(changed);
+    });
+  }
+
+  changed() {
+    for (const f of [...this.listeners]) f();
   }
 
   /** How late a time-driven trigger starts: the fixed delay plus seeded jitter. */
   triggerLate() {
     return this.limits.triggerDelayMs + Math.round(this.random() * this.limits.triggerJitterMs);
+  }
+
+  /**
+   * A request of the script to its own web app, starting at `at`: `doPost` or `doGet` as an
+   * execution of its own (refused past the simultaneous limit like any), answered as `/exec`
+   * answers once UrlFetchApp has followed its redirect (status 200; a script error is an HTML
+   * page). UrlFetch gives up after `urlFetchTimeoutMs` ({timeout}); the execution goes on, as
+   * nothing tells Apps Script that its caller left.
+   */
+  async callWebApp(url, method, contents, type, at) {
+    const fn = method === 'POST' ? 'doPost' : 'doGet';
+    this.counters.webAppExecutions += 1;
+    const exec = this.run(fn, [webAppEvent(new URL(url), method, contents, type)], { at });
+    const timeout = this.limits.urlFetchTimeoutMs;
+    let cancel = () => {};
+    const late = new Promise((resolve) => {
+      if (this.simulated) cancel = this.timer(at + timeout, () => resolve(null));
+      else {
+        const t = setTimeout(() => resolve(null), timeout);
+        cancel = () => clearTimeout(t);
+      }
+    });
+    const out = await Promise.race([exec, late]);
+    cancel();
+    if (!out) return { networkError: true, timeout: true, latencyMs: timeout };
+    const o = webAppOutput(out);
+    const ended = this.simulated ? (out.started ?? at) + out.ms : Date.now();
+    return { status: o.status, headers: { 'Content-Type': `${o.type}; charset=utf-8` }, body: o.text, latencyMs: Math.max(0, ended - at) };
   }
 
   /** What the user has selected, as Sheets' getActiveRange() reports it. */
@@ -281,8 +461,20 @@ export class Runtime {
     if (dir) this.workbook.save(dir);
   }
 
-  releaseAll(execId) {
-    for (const kind of Object.keys(this.locks)) if (this.locks[kind] === execId) this.locks[kind] = null;
+  /** An execution's locks, released when it ends (at `at`, its clock). */
+  releaseAll(execId, at) {
+    for (const kind of Object.keys(this.locks)) if (this.locks[kind] === execId) this.unlock(kind, at);
+  }
+
+  /** Frees a lock; in simulated time the first execution waiting for it takes it at `at`. */
+  unlock(kind, at) {
+    this.locks[kind] = null;
+    const w = this.lockWaiters.find((x) => x.kind === kind);
+    if (!w) return;
+    this.lockWaiters = this.lockWaiters.filter((x) => x !== w);
+    this.locks[kind] = w.exec.id;
+    w.exec.clock = Math.max(w.exec.clock, at);
+    w.grant();
   }
 
   async handle(exec, service, method, args) {

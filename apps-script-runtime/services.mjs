@@ -282,6 +282,26 @@ export const handlers = {
     // Real mutual exclusion between executions (workers): the holder is an execution id.
     async try(e, kind, ms) {
       this.counters.lockCalls += 1;
+      if (this.locks[kind] === null || this.locks[kind] === e.id) {
+        this.locks[kind] = e.id;
+        return true;
+      }
+      if (this.simulated) {
+        // Waits in simulated time: the lock comes when its holder releases it (or ends), or
+        // the wait ends at the deadline.
+        const t0 = e.clock;
+        const got = await new Promise((resolve) => {
+          const w = { exec: e, kind, grant: () => { cancel(); resolve(true); } };
+          this.lockWaiters.push(w);
+          const cancel = this.timer(t0 + Math.max(0, Number(ms) || 0), () => {
+            this.lockWaiters = this.lockWaiters.filter((x) => x !== w);
+            e.clock = Math.max(e.clock, t0 + Math.max(0, Number(ms) || 0));
+            resolve(false);
+          });
+        });
+        this.counters.lockWaitMs += e.clock - t0;
+        return got;
+      }
       const deadline = Date.now() + Math.max(0, Number(ms) || 0);
       const t0 = Date.now();
       while (this.locks[kind] !== null && this.locks[kind] !== e.id) {
@@ -292,7 +312,7 @@ export const handlers = {
       this.locks[kind] = e.id;
       return true;
     },
-    release(e, kind) { if (this.locks[kind] === e.id) this.locks[kind] = null; },
+    release(e, kind) { if (this.locks[kind] === e.id) this.unlock(kind, this.now()); },
     has(e, kind) { return this.locks[kind] === e.id; },
   },
   triggers: {
@@ -304,10 +324,14 @@ export const handlers = {
       const t = { id: String(this.nextTrigger), fn: spec.fn, at, every: spec.every ?? null, fired: false };
       this.nextTrigger += 1;
       this.triggers.push(t);
+      this.changed();
       return { id: t.id, fn: t.fn };
     },
     list() { return this.triggers.map((t) => ({ id: t.id, fn: t.fn })); },
-    delete(_e, id) { this.triggers = this.triggers.filter((t) => t.id !== id); },
+    delete(_e, id) {
+      this.triggers = this.triggers.filter((t) => t.id !== id);
+      this.changed();
+    },
   },
   urlfetch: {
     async fetchAll(_e, requests) {
@@ -332,6 +356,9 @@ export const handlers = {
       }));
       this.advance(Math.max(...lanes));
       for (const [i, r] of results.entries()) {
+        // Reported wording ("Exception: Timeout: https://…", e.g. Stack Overflow 67316011); the
+        // executor reads no meaning into it.
+        if (r.timeout) throw new Error(`Timeout: ${requests[i].url}`);
         if (r.networkError) throw new Error(`Address unavailable: ${requests[i].url}`);
         if (r.status >= 400 && !requests[i].muteHttpExceptions) {
           throw new Error(`Request failed for ${requests[i].url} returned code ${r.status}. Truncated server response: ${r.body.slice(0, 100)} (use muteHttpExceptions option to examine full response)`);
@@ -343,7 +370,7 @@ export const handlers = {
   utilities: {
     async sleep(_e, ms) {
       this.counters.sleepMs += ms;
-      if (this.simulated) this.clock += ms;
+      if (this.simulated) this.advance(ms);
       else await new Promise((r) => setTimeout(r, ms));
     },
     uuid() { return crypto.randomUUID(); },
@@ -372,7 +399,8 @@ export const handlers = {
     authorization(_e, scopes) { return this.granted(scopes ?? []) ? 'NOT_REQUIRED' : 'REQUIRED'; },
     user() { return this.user; },
     scriptId() { return 'local-script'; },
-    webAppUrl() { return 'http://127.0.0.1/exec'; },
+    /** ScriptApp.getService().getUrl(): the web app's URL, null when it is not deployed (Google's reference). */
+    webAppUrl() { return this.webAppUrl; },
   },
   html: {
     file(_e, name) {
@@ -421,6 +449,8 @@ async function fetchOne(rt, r, at) {
   // throws its "Address unavailable" wording for every request with no answer, and rowbatch
   // reads no meaning into the text (the executor turns any throw into status 0).
   if (new URL(r.url).hostname.endsWith('.invalid')) return { networkError: true };
+  // The script's own web app (a worker): an execution of this runtime, as Apps Script runs one.
+  if (rt.webAppUrl && r.url.split('?')[0] === rt.webAppUrl) return rt.callWebApp(r.url, method, body ?? '', headers['content-type'], at);
   if (rt.provider) {
     const res = await rt.provider({ method, url: r.url, headers, body }, at);
     if (res.networkError) return { networkError: true };

@@ -30,10 +30,8 @@ export async function serveWebApp(rt, { port = 0, triggers = true } = {}) {
         return send(res, out);
       }
       if (url.pathname !== '/exec') return reply(res, 404, 'text/html', '<p>Sorry, unable to open the file at this time.</p>');
-      const parameter = Object.fromEntries(url.searchParams);
       if (req.method === 'POST') {
-        const contents = await body(req);
-        const e = { postData: { contents, type: req.headers['content-type'] ?? '', length: Buffer.byteLength(contents) }, parameter, queryString: url.search.slice(1) };
+        const e = webAppEvent(url, 'POST', await body(req), req.headers['content-type']);
         const out = await rt.run('doPost', [e]);
         const id = String(next);
         next += 1;
@@ -41,13 +39,17 @@ export async function serveWebApp(rt, { port = 0, triggers = true } = {}) {
         res.writeHead(302, { Location: `/echo?id=${id}` });
         return res.end();
       }
-      if (req.method === 'GET') return send(res, await rt.run('doGet', [{ parameter, queryString: url.search.slice(1) }]));
+      if (req.method === 'GET') return send(res, await rt.run('doGet', [webAppEvent(url, 'GET')]));
       return reply(res, 405, 'text/html', '<p>Method not allowed.</p>');
     } catch (e) {
       return reply(res, 500, 'text/plain', String(e && e.message));
     }
   });
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/exec`;
+  // Deployed: ScriptApp.getService().getUrl() answers this URL, and the script's own requests
+  // to it run in this runtime.
+  rt.webAppUrl ??= url;
   let stopped = false;
   let busy = false;
   const tick = triggers && !rt.simulated ? setInterval(async () => {
@@ -62,7 +64,7 @@ export async function serveWebApp(rt, { port = 0, triggers = true } = {}) {
     }
   }, 250) : null;
   return {
-    url: `http://127.0.0.1:${server.address().port}/exec`,
+    url,
     close: () => new Promise((resolve) => {
       stopped = true;
       if (tick) clearInterval(tick);
@@ -81,17 +83,30 @@ function body(req) {
   });
 }
 
-/** An execution's result as Apps Script serves it. */
-function send(res, out) {
+/** An execution's result as Apps Script serves it: `{status, type, text}`. */
+export function webAppOutput(out) {
   if (!out.ok) {
     const message = (out.error && out.error.message) || 'the script failed';
-    return reply(res, 200, 'text/html', `<!DOCTYPE html><html><body><div>${escape(message)}</div></body></html>`);
+    return { status: 200, type: 'text/html', text: `<!DOCTYPE html><html><body><div>${escape(message)}</div></body></html>` };
   }
   const v = out.value;
   if (!v || typeof v.text !== 'string') {
-    return reply(res, 200, 'text/html', '<!DOCTYPE html><html><body><div>The script completed but did not return anything.</div></body></html>');
+    return { status: 200, type: 'text/html', text: '<!DOCTYPE html><html><body><div>The script completed but did not return anything.</div></body></html>' };
   }
-  return reply(res, 200, v.mime || 'text/plain', v.text);
+  return { status: 200, type: v.mime || 'text/plain', text: v.text };
+}
+
+function send(res, out) {
+  const o = webAppOutput(out);
+  return reply(res, o.status, o.type, o.text);
+}
+
+/** The web app's request event, as `doPost(e)` or `doGet(e)` gets it. */
+export function webAppEvent(url, method, contents, type) {
+  const parameter = Object.fromEntries(url.searchParams);
+  const queryString = url.search.slice(1);
+  if (method !== 'POST') return { parameter, queryString };
+  return { postData: { contents, type: type ?? '', length: Buffer.byteLength(contents) }, parameter, queryString };
 }
 
 function reply(res, status, type, text) {

@@ -32,9 +32,11 @@ function random(seed) {
 /**
  * One randomised run; returns its invariant counts. `budgets`: every run gets a budget that is
  * reached (`--budgets`), not a quarter of them; `overlap`: every run submits a provider batch
- * while the realtime run goes on (else a fifth of them do).
+ * while the realtime run goes on (else a fifth of them do); `workers`: the script is deployed as a
+ * web app, so the run's slices start rounds of 2–10 workers (the spec's limits.workers), and a
+ * kill may strike any one worker alone.
  */
-export async function crashRun(seed, { budgets = false, overlap = false } = {}) {
+export async function crashRun(seed, { budgets = false, overlap = false, workers = false } = {}) {
   const rand = random(seed);
   const pick = (a) => a[Math.floor(rand() * a.length)];
   const rows = 30 + Math.floor(rand() * 60);
@@ -53,8 +55,10 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
   };
   const crashRate = pick([0, 0.005, 0.02]);
   const crashWrites = rand() < 0.5;
+  const fan = workers ? { workers: pick([2, 3, 5, 10]) } : {};
   const { rt, spec, sent, fake } = simulatedJob({
-    rows, limits: { waveSize: pick([5, 10, 25]), attemptsPerRow: 3, timeSliceSeconds: pick([120, 200, 300]) }, faults,
+    webApp: workers,
+    rows, limits: { waveSize: pick([5, 10, 25]), attemptsPerRow: 3, timeSliceSeconds: pick([120, 200, 300]), ...fan }, faults,
     // The faithful runtime (a consumer account's quotas, fetchAll 10 at a time, timed Sheets
     // calls) with triggers late by a seeded jitter; some runs share a UrlFetch quota nearly
     // spent by other scripts, so the run pauses for the day mid-job.
@@ -162,6 +166,7 @@ export async function crashRun(seed, { budgets = false, overlap = false } = {}) 
     max_calls_per_row: calls.length ? Math.max(...calls) : 0,
     kills: rt.counters.kills,
     executions: rt.counters.executions,
+    web_app_executions: rt.counters.webAppExecutions,
     pauses: (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').pauses ?? []).length + (JSON.parse(rt.properties.script.ROWBATCH_RUN ?? '{}').earlierPauses ?? 0),
     quota_refusals: rt.counters.quotaRefusals,
     provider_batches: fake.stats.batch?.batches ?? 0,
@@ -174,12 +179,12 @@ async function main() {
   // `--from S`: seeds S … S + runs − 1 (a campaign split over processes); `--out FILE`.
   const from = Number(arg('--from', 1));
   const started = Date.now();
-  const totals = { runs: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0, paused_runs: 0, quota_refusals: 0, provider_batches: 0 };
+  const totals = { runs: 0, web_app_executions: 0, duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0, max_calls_per_row: 0, kills: 0, executions: 0, paused_runs: 0, quota_refusals: 0, provider_batches: 0 };
   const failures = [];
   for (let i = 0; i < runs; i += 1) {
-    const r = await crashRun(from + i, { budgets: process.argv.includes('--budgets'), overlap: process.argv.includes('--overlap') });
+    const r = await crashRun(from + i, { budgets: process.argv.includes('--budgets'), overlap: process.argv.includes('--overlap'), workers: process.argv.includes('--workers') });
     totals.runs += 1;
-    for (const k of ['duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions', 'quota_refusals', 'provider_batches']) totals[k] += r[k];
+    for (const k of ['web_app_executions', 'duplicate_rows', 'lost_rows', 'rows_without_terminal_state', 'leaked_triggers', 'kills', 'executions', 'quota_refusals', 'provider_batches']) totals[k] += r[k];
     totals.paused_runs += r.pauses > 0 ? 1 : 0;
     totals.overspend_usd = Math.max(totals.overspend_usd, r.overspend_usd);
     totals.max_calls_per_row = Math.max(totals.max_calls_per_row, r.max_calls_per_row);

@@ -162,7 +162,15 @@ function rbEscapeHtml_(s) {
   });
 }
 
-/** For the sidebar: the snapshot the run keeps in Script Properties (a few hundred bytes). */
+/**
+ * For the sidebar: the snapshot the run keeps in Script Properties (a few hundred bytes), with
+ * its last round of workers while the run is on (ROWBATCH_WORKERS, written by the core's `fan`).
+ */
 function rowbatchProgress() {
-  return JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_PROGRESS') || 'null');
+  var all = PropertiesService.getScriptProperties().getProperties();
+  var p = JSON.parse(all.ROWBATCH_PROGRESS || 'null');
+  var round = JSON.parse(all.ROWBATCH_WORKERS || 'null');
+  // A round older than an orchestrating slice can live belongs to a run gone by.
+  if (p && round && !p.finished && round.at >= p.startedAt && p.at - round.at < 10 * 60000) p.workers = round;
+  return p;
 }

@@ -62,6 +62,8 @@ async function rbDrive_(flow, e, chosen) {
   if (chosen && chosen.rows) start.rows = chosen.rows;
   if (chosen && chosen.keys) start.keys = chosen.keys;
   if (chosen && chosen.limit !== undefined && chosen.limit !== null) start.limit = chosen.limit;
+  // Deployed as a web app (getUrl() is null until then): the run may start workers.
+  if (RB_CHAIN_FLOWS_.indexOf(flow) >= 0) start.fanOut = Boolean(ScriptApp.getService().getUrl());
   for (var recovered = 0; ; recovered += 1) {
     var driver = new rb.Driver(start);
     try {
@@ -79,6 +81,9 @@ async function rbDrive_(flow, e, chosen) {
     }
   }
 }
+
+/** The flows that may start workers: the run's chain of slices. */
+var RB_CHAIN_FLOWS_ = ['run', 'continue', 'resume', 'retryFailed', 'heartbeat'];
 
 /** The command loop: each step's commands in order, then their results back to the driver. */
 function rbPerform_(driver, x) {
@@ -198,6 +203,28 @@ var RB_OPS_ = {
     if (c.every && kept === 0) ScriptApp.newTrigger(c.every.handler).timeBased().everyMinutes(c.every.minutes).create();
     c.after.forEach(function (a) { ScriptApp.newTrigger(a.handler).timeBased().after(a.ms).create(); });
     return null;
+  },
+  /** A round of workers: `count` POSTs at once to this script's own web app (`work`). */
+  workers: function (c, x) {
+    // The secret goes in the body, to this script's own URL, and nowhere else.
+    var payload = JSON.stringify({ secret: x.props.getProperty(c.secret), action: 'work' });
+    var url = ScriptApp.getService().getUrl();
+    var requests = [];
+    for (var i = 0; i < c.count; i += 1) {
+      requests.push({ url: url, method: 'post', contentType: 'application/json', payload: payload, muteHttpExceptions: true });
+    }
+    try {
+      return UrlFetchApp.fetchAll(requests).map(function (res) {
+        try {
+          return JSON.parse(res.getContentText());
+        } catch (e) {
+          return { ok: false, status: res.getResponseCode() };
+        }
+      });
+    } catch (e) {
+      // A timeout throws the whole fetchAll: the workers may still be at work.
+      return requests.map(function () { return { ok: false, error: String(e && e.message) }; });
+    }
   },
   mayUse: function (c) {
     var auth = ScriptApp.getAuthorizationInfo(ScriptApp.AuthMode.FULL, [c.scope]);

@@ -6,7 +6,8 @@
 
 /**
  * The web app: POST {secret, action, ...} with an action of RB_ACTIONS_ (the `rowbatch` CLI's
- * calls: status, plan, run {rows}, dry-run {rows}, process-chunk, retry-failed, report, batches,
+ * calls: status, plan, run {rows}, dry-run {rows}, process-chunk, work (a worker slice, as the
+ * run's own rounds of workers call it), retry-failed, report, batches,
  * submit-batch, poll-batches, cancel-batches, claim {id, ttlMs, release}).
  * The secret is the Script Property ROWBATCH_WEBAPP_SECRET. Answers and errors are JSON in the
  * body (a web app cannot set a status code). `/exec` answers a POST with a redirect to a GET
@@ -41,6 +42,7 @@ async function rbWebApp_(req) {
       }
       case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
       case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
+      case 'work': return rbJson_({ ok: true, result: await rbDrive_('work') });
       case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
       case 'retry-failed': return rbJson_({ ok: true, result: await rowbatchRetryFailed() });
       case 'run': return rbJson_({ ok: true, result: await rbDrive_('run', null, rbChosen_(req)) });
@@ -62,7 +64,7 @@ function rbChosen_(req) {
   return { rows: req.rows || null, keys: req.keys || null, limit: req.limit === undefined ? null : req.limit };
 }
 
-var RB_ACTIONS_ = ['status', 'validate', 'plan', 'process-chunk', 'report', 'retry-failed', 'run', 'dry-run', 'batches',
+var RB_ACTIONS_ = ['status', 'validate', 'plan', 'process-chunk', 'work', 'report', 'retry-failed', 'run', 'dry-run', 'batches',
   'submit-batch', 'poll-batches', 'cancel-batches', 'claim'];
 
 /**

@@ -162,6 +162,9 @@ pub struct Limits {
     /// 10–20, so 10 (the stricter side) unless the spec says otherwise. Waves are sized so
     /// that the lanes finish within the slice.
     pub fetch_all_concurrency: u32,
+    /// Executions that work the run at once through the web app (see `run::fan`); unset: as
+    /// many as the provider's limits and the platform make worth it; 1: one execution.
+    pub workers: Option<u32>,
 }
 
 /// Apps Script account types: consumer (gmail.com) or Google Workspace. Unset means consumer,
@@ -186,6 +189,7 @@ impl Default for Limits {
             reasks_per_row: 1,
             account: Account::Consumer,
             fetch_all_concurrency: 10,
+            workers: None,
         }
     }
 }

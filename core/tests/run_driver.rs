@@ -556,3 +556,101 @@ fn a_run_of_chosen_keys_or_of_a_number_of_rows_sends_those_alone_and_finishes() 
     assert_eq!(last["finished"], true, "{last}");
     assert_eq!(w.output_keys().len(), 8);
 }
+
+/// A run whose host can start workers (`fanOut`), slice after slice, to its end.
+fn run_fanned(w: &mut World) -> Vec<Value> {
+    let mut results = Vec::new();
+    let mut e = w.start_with(0, "run", false, json!({ "fanOut": true }));
+    for n in 1..200 {
+        while !matches!(w.advance(&mut e), Step::Done) {}
+        results.push(e.log.last().cloned().unwrap());
+        let last = results.last().unwrap();
+        if w.triggers.is_empty() || last["finished"] == true || !last["stop"].is_null() {
+            break;
+        }
+        // The continuation starts when something is due again: a lease of a dead worker lapsed.
+        w.now = w.now.max(last["nextAt"].as_f64().unwrap_or(0.0));
+        w.triggers.clear();
+        e = w.start_with(n, "continue", true, json!({ "fanOut": true }));
+    }
+    results
+}
+
+#[test]
+fn a_run_that_can_start_workers_sends_its_rows_through_rounds_of_them_each_row_once() {
+    let mut w = World::new(&spec(5.0, 7), &["Key", "Text"], &rows(200), "gpt-4o-mini");
+    let results = run_fanned(&mut w);
+    let last = results.last().unwrap();
+    assert_eq!(last["finished"], true, "{last}");
+    // 500 requests a minute at 10 s each over 10 lanes: 9 workers a round (estimate::workers),
+    // fewer once fewer waves of work are left, none once one wave's worth is.
+    assert_eq!(w.worker_rounds.first(), Some(&9), "{:?}", w.worker_rounds);
+    assert!(w.worker_rounds.iter().all(|&n| (2..=9).contains(&n)), "{:?}", w.worker_rounds);
+    let keys = w.output_keys();
+    assert_eq!(keys.len(), 200);
+    assert!(keys.values().all(|&n| n == 1), "a row written twice");
+    // The canary went alone, from the run's own slice, before any round.
+    assert_eq!(w.fetches[0], 1);
+    // Money: what the journal holds and what the run record says are both the provider's bill,
+    // though nine executions wrote the record at once.
+    let shared = w.shared();
+    assert!((shared.spent_usd - w.bill).abs() < 1e-9, "journal {} bill {}", shared.spent_usd, w.bill);
+    let run: Value = serde_json::from_str(&w.props["ROWBATCH_RUN"]).unwrap();
+    assert!(
+        (run["costUsd"].as_f64().unwrap() - w.bill).abs() < 1e-9,
+        "record {} bill {}",
+        run["costUsd"],
+        w.bill
+    );
+    // The workers' rows are in the slices' summaries; the sidebar's record of the last round.
+    let sent: u64 = results.iter().map(|r| r["summary"]["sent"].as_u64().unwrap()).sum();
+    assert_eq!(sent as usize, w.requests);
+    let round: Value = serde_json::from_str(&w.props["ROWBATCH_WORKERS"]).unwrap();
+    assert_eq!(round["count"], *w.worker_rounds.last().unwrap(), "{round}");
+    assert_eq!(round["fan"]["rounds"], w.worker_rounds.len(), "{round}");
+}
+
+#[test]
+fn workers_leave_the_triggers_alone_and_work_only_a_run_that_is_on() {
+    let mut w = World::new(&spec(5.0, 7), &["Key", "Text"], &rows(40), "gpt-4o-mini");
+    // No run: a worker sends nothing.
+    let idle = finish(&mut w, 1, "work", false);
+    assert_eq!(idle["run"], Value::Null, "{idle}");
+    assert_eq!(w.requests, 0);
+    // A run on (its canary and one wave sent), its triggers set, its slice gone; a worker alone
+    // works waves for its slice and changes no trigger.
+    let mut e = w.start(2, "run", false);
+    while w.fetches.len() < 2 {
+        w.advance(&mut e);
+    }
+    w.kill(&e);
+    let triggers = w.triggers.clone();
+    assert!(!triggers.is_empty());
+    let before = w.requests;
+    let done = finish(&mut w, 3, "work", false);
+    assert!(w.requests > before, "{done}");
+    assert_eq!(w.triggers, triggers);
+    assert!(done.get("workers").is_none_or(Value::is_null), "a worker starts no workers: {done}");
+}
+
+#[test]
+fn workers_killed_mid_slice_lose_no_row_and_write_none_twice() {
+    // 5: every worker dies before it sends (the slice then works alone, and says why); later:
+    // after leasing, after sending, after writing some waves.
+    for die_after in [5, 17, 40, 90] {
+        let mut w = World::new(&spec(5.0, 7), &["Key", "Text"], &rows(120), "gpt-4o-mini");
+        w.workers_die_after = Some(die_after);
+        let results = run_fanned(&mut w);
+        let last = results.last().unwrap();
+        assert_eq!(last["finished"], true, "killed after {die_after}: {last}");
+        let keys = w.output_keys();
+        assert_eq!(keys.len(), 120, "killed after {die_after}");
+        assert!(keys.values().all(|&n| n == 1), "killed after {die_after}: a row written twice");
+        assert!(w.shared().spent_usd <= w.bill + 1e-9);
+        if die_after == 5 {
+            let workers = &results[0]["workers"];
+            assert!(workers["alone"].as_str().unwrap().contains("Timeout"), "{workers}");
+            assert_eq!(w.worker_rounds.len(), 1, "one fruitless round, then alone");
+        }
+    }
+}

@@ -33,15 +33,22 @@ export function clinicalWorkbook(n, spec) {
   return wb;
 }
 
-/** A runtime on a virtual clock with the fake provider in process; `sent` counts requests per key. */
-export function simulatedJob({ rows, limits = {}, faults = {}, runtime = {} }) {
+/** The web app's URL and secret when a job's script is deployed as one (`webApp`): it can start workers. */
+export const WEB_APP = { url: 'https://script.google.com/macros/s/local/exec', secret: 'local-webapp-secret' };
+
+/**
+ * A runtime on a virtual clock with the fake provider in process; `sent` counts requests per key.
+ * `webApp`: the script is deployed as a web app with its secret set (runs start workers).
+ */
+export function simulatedJob({ rows, limits = {}, faults = {}, runtime = {}, webApp = false }) {
   const spec = clinicalSpec(limits);
   const fake = createFakeProvider({ latencyMedianMs: 2000, latencyP95Ms: 6000, ...faults });
   const sent = new Map();
   let rt = null;
   rt = new Runtime({
     workbook: clinicalWorkbook(rows, spec), simulated: true, start: Date.UTC(2026, 10, 22, 9),
-    properties: { script: { OPENAI_API_KEY: 'sk-test' } }, ...runtime,
+    properties: { script: { OPENAI_API_KEY: 'sk-test', ...(webApp ? { ROWBATCH_WEBAPP_SECRET: WEB_APP.secret } : {}) } },
+    webAppUrl: webApp ? WEB_APP.url : null, ...runtime,
     provider: (req, at) => {
       const chat = /\/(chat\/completions|messages)$/.test(new URL(req.url).pathname);
       const key = chat && /Case (SIM-\d+)/.exec(JSON.parse(req.body).messages.at(1)?.content ?? '')?.[1];

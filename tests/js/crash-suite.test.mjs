@@ -32,3 +32,19 @@ test('crash campaign with budgets that bite and a Batch API submission overlappi
   }
   assert.ok(batches > 0, 'batches were submitted');
 });
+
+test('crash campaign with workers: rounds of 2–10 web app executions at once, any one of them killed', { skip }, async () => {
+  let webApp = 0;
+  let kills = 0;
+  for (const seed of [301, 302, 303, 304]) {
+    const r = await crashRun(seed, { workers: true });
+    webApp += r.web_app_executions;
+    kills += r.kills;
+    assert.deepEqual(
+      { duplicate_rows: r.duplicate_rows, lost_rows: r.lost_rows, rows_without_terminal_state: r.rows_without_terminal_state, overspend_usd: r.overspend_usd, leaked_triggers: r.leaked_triggers },
+      { duplicate_rows: 0, lost_rows: 0, rows_without_terminal_state: 0, overspend_usd: 0, leaked_triggers: 0 },
+      `seed ${seed}: ${JSON.stringify(r)}`);
+  }
+  assert.ok(webApp > 8, `workers ran (${webApp} web app executions)`);
+  assert.ok(kills > 0, 'the campaign killed executions');
+});

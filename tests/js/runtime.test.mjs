@@ -99,6 +99,30 @@ test('LockService excludes a second execution until the first releases', { skip 
   assert.ok(value(c).from >= value(a).until, 'C ran its critical section after A left');
 });
 
+test('simulated time: executions at once overlap (each has its own clock) and the lock hands over in time order', { skip }, async () => {
+  const rt = new Runtime({ buildDir, simulated: true, start: 1e12 });
+  // Three executions sleeping 10 s each, started together, end 10 s in: the time of one.
+  const ends = (await Promise.all([0, 1, 2].map(() => rt.run('probeSleep', [10_000])))).map(value);
+  assert.deepEqual(ends, [1e12 + 10_000, 1e12 + 10_000, 1e12 + 10_000]);
+  assert.equal(rt.now(), 1e12 + 10_000);
+  // A holds the lock for 5 s; B waits for it (up to 60 s) and gets it when A lets go; C only
+  // tries, while A holds it, and fails at once.
+  const t = rt.now();
+  const [a, b, c] = (await Promise.all([rt.run('probeLock', ['A', 5000, 1000]), rt.run('probeLock', ['B', 1000, 60_000], { at: t + 1 }),
+    rt.run('probeLock', ['C', 10, 0], { at: t + 2 })])).map(value);
+  assert.equal(a.got, true);
+  assert.equal(b.got, true);
+  assert.equal(b.from, a.until, 'B takes the lock the moment A releases it');
+  assert.equal(c.got, false);
+  assert.ok(rt.counters.lockWaitMs >= 4999, `waiting counted (${rt.counters.lockWaitMs} ms)`);
+  // A wait that outlasts its limit ends at the limit.
+  const u = rt.now();
+  const [d, e] = (await Promise.all([rt.run('probeLock', ['D', 30_000, 1000]), rt.run('probeLock', ['E', 10, 2000], { at: u + 1000 })]));
+  assert.equal(value(d).got, true);
+  assert.equal(e.ok, false, 'waitLock throws when the lock does not come');
+  assert.equal(e.ms, 2000);
+});
+
 test('triggers: at most 20, due ones run, fired ones stay listed until deleted', { skip }, async () => {
   const rt = new Runtime({ buildDir, simulated: true, start: 1e12 });
   const v = value(await rt.run('probeTriggers', [21]));

@@ -24,9 +24,10 @@ pub(crate) fn close(run: &mut Run) -> Vec<Command> {
     run.phase = Top::Slice(Phase::Closing);
     let mut cmds = vec![
         Command::lock(),
-        Command::GetProps { keys: vec![P_STATE, P_ALERT_EMAIL, P_ALERTS, P_ALERT_PROBLEM] },
+        Command::GetProps { keys: vec![P_STATE, P_ALERT_EMAIL, P_ALERTS, P_ALERT_PROBLEM, P_RUN] },
     ];
-    if s.plan.is_some() {
+    // The run's row in the Batches sheet, its alerts and its report are the chain's to write.
+    if s.plan.is_some() && run.start.flow != Flow::Work {
         cmds.push(Command::Sheet {
             name: BATCH_SHEET.to_owned(),
             header: header(&crate::layout::BATCH_COLUMNS),
@@ -44,13 +45,14 @@ pub(crate) fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec
     let s = run.slice.as_mut().expect("loaded");
     let fresh = shared_of(&props)?;
     s.merge(fresh, &holder, now);
+    s.merge_info(prop(&props, P_RUN));
     if trigger_ms > 0.0 {
         s.shared.day.get_or_insert_with(Default::default).record(now, 0, trigger_ms);
     }
     s.alert_problem = prop(&props, P_ALERT_PROBLEM);
     s.batches_pending = super::batch::pending(&props, now).0;
     let mut cmds = vec![Command::SetProps { set: vec![s.state_prop()] }];
-    if let Some(plan) = &s.plan {
+    if let Some(plan) = s.plan.as_ref().filter(|_| run.start.flow != Flow::Work) {
         let ids: Option<Block> = read(batches, "read")?;
         let record = text::batch_row(&s.job, &s.info, plan, s.stop.as_deref(), now);
         let ids = ids.unwrap_or_default();
@@ -70,18 +72,24 @@ pub(crate) fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec
     if ended(s) && !paused {
         cmds.push(ended_triggers(s.batches_pending));
     }
-    cmds.extend([Command::Flush, Command::Unlock]);
+    let pause = match (&s.pause, &s.stop) {
+        (Some(q), None) => Some((q.pause_until.unwrap_or(now), q.message.clone().unwrap_or_default())),
+        _ => None,
+    };
+    if let Some((until, why)) = &pause {
+        record_pause(&mut s.info, now, *until, why);
+    }
+    cmds.extend([
+        Command::SetProps { set: vec![(P_RUN, Some(to_string(&s.info)))] },
+        Command::Flush,
+        Command::Unlock,
+    ]);
     if let Some(stop) = &s.stop {
         cmds.push(Command::SetProps { set: vec![(P_STOP, Some(stop.clone()))] });
     }
-    if let (Some(q), None) = (&s.pause, &s.stop) {
-        let (until, why) = (q.pause_until.unwrap_or(now), q.message.clone().unwrap_or_default());
-        record_pause(&mut s.info, now, until, &why);
+    if let Some((until, why)) = pause {
         cmds.push(Command::SetProps {
-            set: vec![
-                (P_RUN, Some(to_string(&s.info))),
-                (P_PROGRESS, Some(text::snapshot(s, now, Some((until, &why))))),
-            ],
+            set: vec![(P_PROGRESS, Some(text::snapshot(s, now, Some((until, &why)))))],
         });
         cmds.push(Command::Log { text: format!("rowbatch paused {why}") });
         cmds.push(Command::Triggers {
@@ -93,7 +101,7 @@ pub(crate) fn closing(run: &mut Run, props: Props, batches: Value) -> Result<Vec
         cmds.push(Command::Done { result: wrap(run.reopened, result) });
         return Ok(cmds);
     }
-    if let Some(plan) = &s.plan {
+    if let Some(plan) = s.plan.as_ref().filter(|_| run.start.flow != Flow::Work) {
         s.alerts = text::alerts_due(
             &s.job,
             &s.info,
@@ -156,7 +164,8 @@ pub(crate) fn mailed(run: &mut Run, results: Vec<Value>) -> Vec<Command> {
 
 pub(crate) fn report_or_finish(run: &mut Run) -> Vec<Command> {
     let s = run.slice.as_ref().expect("loaded");
-    if s.plan.as_ref().is_some_and(|p| p.finished) || s.stop.is_some() {
+    let chain = run.start.flow != Flow::Work;
+    if chain && (s.plan.as_ref().is_some_and(|p| p.finished) || s.stop.is_some()) {
         run.phase = Top::Slice(Phase::Reporting);
         let width = output_columns(&s.job).len();
         return vec![
@@ -257,6 +266,7 @@ pub(crate) fn finish(run: &mut Run) -> Vec<Command> {
         "counts": plan.map(|p| crate::to_json::to_value(&p.counts)),
         "summary": crate::to_json::to_value(&s.summary),
         "nextAt": plan.and_then(|p| p.next_at),
+        "workers": (s.fan.rounds > 0 || s.fan.alone.is_some()).then(|| crate::to_json::to_value(&s.fan)),
     });
     cmds.push(Command::Log { text: format!("rowbatch {result}") });
     cmds.push(Command::Done { result: wrap(run.reopened, result) });

@@ -91,7 +91,7 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
             cmds.extend(slice::begin(run));
             cmds
         }
-        Flow::Continue => slice::begin(run),
+        Flow::Continue | Flow::Work => slice::begin(run),
         Flow::CheckKey => super::key::begin(run),
         Flow::SubmitBatch | Flow::PollBatches | Flow::CancelBatches => super::batch::begin(run),
     }
@@ -209,7 +209,7 @@ pub(crate) fn step(run: &mut Run, mut got: Vec<Value>) -> Result<Vec<Command>> {
                     },
                     Command::read(slice::output_sheet(&job), width),
                     Command::read(super::PROGRESS_SHEET.to_owned(), crate::layout::PROGRESS_COLUMNS.len()),
-                    Command::GetProps { keys: vec![P_RUN, P_STOP] },
+                    Command::GetProps { keys: vec![P_RUN, P_STOP, super::P_WORKERS] },
                 ];
                 run.slice = Some(Box::new(Slice::new(job)));
                 run.phase = Phase::Look;
@@ -284,6 +284,10 @@ fn look(
             "nextAt": plan.next_at,
             "stopped": stopped,
             "run": info.map(|i| crate::to_json::to_value(&i)),
+            // The last round of workers, while the run is on (see `fan`).
+            "workers": props.get(super::P_WORKERS).cloned().flatten()
+                .and_then(|t| crate::decode::value(t.as_bytes()).ok())
+                .filter(|_| !plan.finished),
         });
         return Ok(vec![Command::Done { result }]);
     }

@@ -12,6 +12,7 @@
 mod batch;
 mod close;
 mod dry;
+mod fan;
 mod flows;
 mod key;
 mod protocol;
@@ -21,6 +22,7 @@ mod slice;
 mod text;
 mod wave;
 
+pub use fan::{P_WORKERS, WORKER_SLICE_MS};
 pub use protocol::{Command, Event};
 pub use shared::{Reservation, Shared};
 
@@ -89,6 +91,9 @@ pub enum Flow {
     CheckKey,
     /// What a run would send now and what it would cost; nothing is sent or written.
     DryRun,
+    /// A worker: one short slice of waves started by an orchestrating slice through the web
+    /// app (see [`fan`]); it never touches triggers, alerts or the report.
+    Work,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +116,9 @@ pub struct Start {
     /// due; the run then answers those (retries included) and is finished.
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The host can start workers: the script is deployed as a web app and its secret is set.
+    #[serde(default)]
+    pub fan_out: bool,
 }
 
 /// A recorded execution: how it started and what its host observed.
@@ -189,7 +197,11 @@ impl Run {
         Ok(self.emit(cmds))
     }
 
-    fn emit(&mut self, cmds: Vec<Command>) -> Vec<Command> {
+    fn emit(&mut self, mut cmds: Vec<Command>) -> Vec<Command> {
+        // The run's triggers belong to its chain of slices: a worker leaves them alone.
+        if self.start.flow == Flow::Work {
+            cmds.retain(|c| !matches!(c, Command::Triggers { .. }));
+        }
         self.wanted = cmds.iter().enumerate().filter(|(_, c)| returns(c)).map(|(i, _)| i).collect();
         self.done = matches!(cmds.last(), Some(Command::Done { .. } | Command::Fail { .. }));
         cmds
@@ -223,6 +235,7 @@ fn returns(c: &Command) -> bool {
             | Command::MayUse { .. }
             | Command::Mail { .. }
             | Command::User
+            | Command::Workers { .. }
     )
 }
 

@@ -118,6 +118,15 @@ pub enum Command {
         #[serde(serialize_with = "after_json")]
         after: Vec<(&'static str, f64)>,
     },
+    /// One `fetchAll` of `count` POSTs to the script's own web app (`ScriptApp.getService()
+    /// .getUrl()`, action `work`, with the web app's secret): each is a worker execution of the
+    /// `work` flow. Result: one `{ok, result}` per call as the web app answered it, or `{ok:
+    /// false, error}` when the call got no answer (a timeout throws the whole `fetchAll`).
+    Workers {
+        count: u32,
+        /// The Script Property holding the web app's secret.
+        secret: &'static str,
+    },
     /// Whether the script may use `scope` (`ScriptApp.getAuthorizationInfo`).
     MayUse {
         scope: &'static str,

@@ -77,6 +77,7 @@ pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Com
         got.results.iter().any(|r| matches!(r.status, Status::Done | Status::Failed | Status::Reask));
     if got.fatal.is_none() && got.pause.is_none() && decisive {
         s.info.canary_passed = true;
+        s.canary = Some(true);
     }
     if got.pause.is_some() {
         s.refused = true;
@@ -87,6 +88,7 @@ pub(crate) fn fetched(run: &mut Run, responses: Vec<Response>) -> Result<Vec<Com
     s.unsettled += got.cost_usd;
     s.summary.cost_usd += got.cost_usd;
     s.info.cost_usd += got.cost_usd;
+    s.cost_delta += got.cost_usd;
     if s.fatal.is_none() {
         s.fatal = got.fatal.map(|v| v.message);
     }

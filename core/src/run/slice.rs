@@ -38,13 +38,17 @@ pub(crate) enum Phase {
     Loaded,
     Ready,
     WaveLocked,
-    WaveRead { progress: bool },
+    WaveRead {
+        progress: bool,
+    },
     Fetched,
     Journal,
     Closing,
     Alerting,
     Mailed,
     Reporting,
+    /// A round of workers has answered (see [`super::fan`]).
+    Spawned,
 }
 
 /// `ROWBATCH_RUN`: the run this slice belongs to.
@@ -159,6 +163,13 @@ pub(crate) struct Slice {
     /// Provider batches were pending when the slice ended.
     pub(crate) batches_pending: bool,
     pub(crate) round_holder: Option<String>,
+    /// What this execution's requests cost that `ROWBATCH_RUN` does not hold yet: folded into the
+    /// record read under the lock, so slices working at once lose none of each other's.
+    pub(crate) cost_delta: f64,
+    /// The canary's state this execution decided (passed, or reset by a resume), not yet recorded.
+    pub(crate) canary: Option<bool>,
+    /// The rounds of workers this execution started (see [`super::fan`]).
+    pub(crate) fan: super::fan::Fan,
 }
 
 impl Slice {
@@ -209,6 +220,9 @@ impl Slice {
             round_holder: None,
             row_bytes: 0,
             batches_pending: false,
+            cost_delta: 0.0,
+            canary: None,
+            fan: Default::default(),
         }
     }
 
@@ -238,6 +252,31 @@ impl Slice {
         self.shared.limiter = self.limiter.clone();
     }
 
+    /// The run record just read under the lock, with what this execution added since it last
+    /// wrote it: its cost, its canary decision, the rows it started (`--limit`). A record of
+    /// another run (one started meanwhile) is the one kept.
+    pub(crate) fn merge_info(&mut self, text: Option<String>) {
+        let fresh: Option<RunInfo> = text
+            .and_then(|t| crate::decode::value(t.as_bytes()).ok())
+            .and_then(|v| crate::read::from_value(v).ok());
+        // Kept in `info` as it was spent; added to a fresh record once.
+        let delta = std::mem::take(&mut self.cost_delta);
+        if let Some(fresh) = fresh {
+            let mine = std::mem::replace(&mut self.info, fresh);
+            self.info.cost_usd += delta;
+            if self.info.id == mine.id {
+                for k in mine.started {
+                    if !self.info.started.contains(&k) {
+                        self.info.started.push(k);
+                    }
+                }
+            }
+        }
+        if let Some(c) = self.canary.take() {
+            self.info.canary_passed = c;
+        }
+    }
+
     pub(crate) fn set_deadline(&mut self, deadline: f64) {
         self.deadline = deadline;
     }
@@ -249,6 +288,17 @@ impl Slice {
     pub(crate) fn set_after_rounds(&mut self, batch: Option<usize>, holder: String) {
         self.after_rounds = batch;
         self.round_holder = Some(holder);
+    }
+
+    /// A worker's summary (its execution's answer) added to this slice's.
+    pub(crate) fn add_worker(&mut self, w: &Value) {
+        let n = |k: &str| w.get(k).and_then(Value::as_u64).unwrap_or(0) as usize;
+        self.summary.sent += n("sent");
+        self.summary.written += n("written");
+        self.summary.failed += n("failed");
+        self.summary.retries += n("retries");
+        self.summary.waves += n("waves");
+        self.summary.cost_usd += w.get("costUsd").and_then(Value::as_f64).unwrap_or(0.0);
     }
 
     /// Rows written and failed so far, to tell what one reconciliation did.
@@ -414,7 +464,13 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
     let mut take = |i: usize| std::mem::take(&mut got[i]);
     match phase {
         Phase::Loaded => loaded(run, read(take(0), "getProps")?, take(1)),
-        Phase::Ready => ready(run, take(0), take(1), take(2)),
+        Phase::Ready => {
+            // The web app's secret is asked for last, and only when the run may start workers.
+            let mut got = got.into_iter();
+            let mut next = || got.next().unwrap_or(Value::Null);
+            let (has_key, input, header, secret) = (next(), next(), next(), next());
+            ready(run, has_key, input, header, secret)
+        }
         Phase::WaveLocked => wave_locked(run, read(take(0), "getProps")?),
         Phase::WaveRead { progress } => {
             let outputs: Option<Block> = read(take(0), "read")?;
@@ -432,6 +488,7 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
             closing(run, read(std::mem::take(&mut got[0]), "getProps")?, batches)
         }
         Phase::Alerting => alerting(run, take(0).as_bool().unwrap_or(false)),
+        Phase::Spawned => super::fan::spawned(run, take(0)),
         Phase::Mailed => Ok(mailed(run, got)),
         Phase::Reporting => {
             let outputs: Option<Block> = read(take(0), "read")?;
@@ -460,6 +517,10 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
         Ok(job) => job,
         Err(message) => return Ok(vec![Command::Fail { message }]),
     };
+    // A worker works a run that is on, and only that.
+    if run.start.flow == super::Flow::Work && prop(&props, P_RUN).is_none() {
+        return Ok(vec![Command::Done { result: json!({ "run": null, "finished": true, "summary": null }) }]);
+    }
     let mut s = Slice::new(job);
     s.info = prop(&props, P_RUN)
         .and_then(|t| crate::decode::value(t.as_bytes()).ok())
@@ -468,6 +529,7 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
     // Resumed (after a stop for a wrong key or model, as often as not): the first row goes alone again.
     if run.start.flow == super::Flow::Resume {
         s.info.canary_passed = false;
+        s.canary = Some(false);
     }
     s.shared = shared_of(&props)?;
     s.ledger.execution = run.execution();
@@ -476,6 +538,9 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
     let quota =
         crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), run.now, run.start.trigger);
     s.deadline = quota.deadline;
+    if run.start.flow == super::Flow::Work {
+        s.deadline = s.deadline.min(super::fan::worker_deadline(run.now));
+    }
     let mut cmds = vec![Command::Triggers {
         delete: vec![CONTINUE],
         every: Some((HEARTBEAT, HEARTBEAT_MINUTES)),
@@ -488,6 +553,8 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
         return Ok(cmds);
     }
     let out = output_sheet(&s.job);
+    // Workers need the web app's secret (deployed, `fanOut`, is the host's to say).
+    let fan_out = run.start.fan_out && run.start.flow != super::Flow::Work;
     cmds.extend([
         Command::HasKey { name: key_name(&s.job).to_owned() },
         Command::ReadInput {
@@ -500,6 +567,9 @@ fn loaded(run: &mut Run, props: Props, spec: Value) -> Result<Vec<Command>> {
         Command::Sheet { name: PROGRESS_SHEET.to_owned(), header: header(&PROGRESS_COLUMNS), hidden: true },
         Command::Unlock,
     ]);
+    if fan_out {
+        cmds.push(Command::HasKey { name: super::fan::P_WEBAPP_SECRET.to_owned() });
+    }
     run.slice = Some(Box::new(s));
     run.phase = Top::Slice(Phase::Ready);
     Ok(cmds)
@@ -521,8 +591,19 @@ pub(crate) struct InputBlock {
     pub first_row: u64,
 }
 
-fn ready(run: &mut Run, has_key: Value, input: Value, out_header: Value) -> Result<Vec<Command>> {
+fn ready(
+    run: &mut Run,
+    has_key: Value,
+    input: Value,
+    out_header: Value,
+    secret: Value,
+) -> Result<Vec<Command>> {
     let s = run.slice.as_mut().expect("loaded");
+    let mut cmds: Vec<Command> = Vec::new();
+    if run.start.fan_out && run.start.flow != super::Flow::Work && secret != true {
+        s.fan.alone = Some(super::fan::NO_SECRET.to_owned());
+        cmds.push(super::fan::record(s, run.now, 0));
+    }
     if let Some(fail) = s.load_input(has_key, input)? {
         return Ok(vec![fail]);
     }
@@ -546,7 +627,7 @@ fn ready(run: &mut Run, has_key: Value, input: Value, out_header: Value) -> Resu
             format!("rowbatch: rows {first} to {last}: the input sheet's rows end at row {}", end - 1);
         return Ok(vec![super::flows::end_triggers(), Command::Fail { message }]);
     }
-    let mut cmds: Vec<Command> = write_header.into_iter().collect();
+    cmds.extend(write_header);
     cmds.extend(wave_top(run));
     Ok(cmds)
 }

@@ -34,7 +34,7 @@ const NOTE_CHARS: usize = 500;
 const SNAPSHOT_ERRORS: usize = 8;
 const SNAPSHOT_NOTE_CHARS: usize = 200;
 
-fn cut(s: &str, n: usize) -> String {
+pub(crate) fn cut(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 pub(crate) fn wave_top(run: &mut Run) -> Vec<Command> {
     run.phase = Top::Slice(Phase::WaveLocked);
-    vec![Command::lock(), Command::GetProps { keys: vec![P_STOP, P_STATE, P_LEDGER, P_ALERT_PROBLEM] }]
+    vec![Command::lock(), Command::GetProps { keys: vec![P_STOP, P_STATE, P_LEDGER, P_ALERT_PROBLEM, P_RUN] }]
 }
 
 pub(crate) fn wave_locked(run: &mut Run, props: Props) -> Result<Vec<Command>> {
@@ -28,6 +28,7 @@ pub(crate) fn wave_locked(run: &mut Run, props: Props) -> Result<Vec<Command>> {
     s.alert_problem = prop(&props, P_ALERT_PROBLEM);
     let fresh = shared_of(&props)?;
     s.merge(fresh, &holder, now);
+    s.merge_info(prop(&props, P_RUN));
     let progress = s.mark.is_none() || prop(&props, P_LEDGER) != s.mark;
     let mut cmds = vec![Command::read(output_sheet(&s.job), OUTPUT_COLUMNS.len())];
     if progress {
@@ -40,7 +41,30 @@ pub(crate) fn wave_locked(run: &mut Run, props: Props) -> Result<Vec<Command>> {
 pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) -> Result<Vec<Command>> {
     let now = run.now;
     let execution = run.execution();
+    let mut slice = run.slice.take().expect("loaded");
+    let got = wave_planned(run, &mut slice, &execution, now, outputs, progress);
+    run.slice = Some(slice);
+    let mut cmds = got?;
     let s = run.slice.as_mut().expect("loaded");
+    if let Some(n) = s.fan.next.take().filter(|_| s.stop.is_none() && s.pause.is_none()) {
+        cmds.extend(progress_of(s, now));
+        cmds.extend(super::fan::spawn(run, n));
+        return Ok(cmds);
+    }
+    finish_wave(run, cmds, now)
+}
+
+/// The locked section: outcomes written, the next wave planned and leased (or a round of
+/// workers chosen instead), the run record kept; ends with the unlock.
+fn wave_planned(
+    run: &Run,
+    s: &mut Slice,
+    execution: &str,
+    now: f64,
+    outputs: Block,
+    progress: Option<Block>,
+) -> Result<Vec<Command>> {
+    let execution = execution.to_owned();
     s.ledger.outputs = outputs;
     if let Some(p) = progress {
         s.ledger.progress = p;
@@ -83,7 +107,13 @@ pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) 
                 s.ledger.max_rows = Some(s.ledger.max_rows.map_or(left, |m| m.min(left)));
             }
         }
-        let plan = crate::plan::plan(&s.job, &s.ledger);
+        let mut plan = crate::plan::plan(&s.job, &s.ledger);
+        s.fan.next = super::fan::workers(run, s, &plan, now);
+        if s.fan.next.is_some() {
+            // The workers lease their own rows: this one leases none and reserves nothing.
+            s.ledger.max_rows = Some(0);
+            plan = crate::plan::plan(&s.job, &s.ledger);
+        }
         for p in &plan.send {
             if s.info.limit.is_some() && !s.info.started.contains(&p.key) {
                 s.info.started.push(p.key.clone());
@@ -123,16 +153,23 @@ pub(crate) fn wave_read(run: &mut Run, outputs: Block, progress: Option<Block>) 
             values,
         });
     }
+    // The run record under the lock: slices working at once each add to what the last wrote.
     cmds.extend([
+        Command::SetProps { set: vec![(P_RUN, Some(to_string(&s.info)))] },
         Command::Flush,
         Command::Unlock,
-        Command::SetProps { set: vec![(P_RUN, Some(to_string(&s.info)))] },
     ]);
     if let Some(f) = &s.fatal {
         s.stop = Some(f.clone());
     } else if let Some(asked) = &s.stop_asked {
         s.stop = Some(asked.clone());
     }
+    Ok(cmds)
+}
+
+/// After the locked section: the slice closes, or sends the wave it leased.
+fn finish_wave(run: &mut Run, mut cmds: Vec<Command>, now: f64) -> Result<Vec<Command>> {
+    let s = run.slice.as_mut().expect("loaded");
     let plan = s.plan.as_ref();
     if s.stop.is_some() || s.pause.is_some() || plan.is_none_or(|p| p.send.is_empty()) {
         if let Some(p) = plan

@@ -29,6 +29,10 @@ pub struct World {
     pub batch_calls: Vec<String>,
     /// What the model answers a row (one whose text holds FAIL gets text that is not JSON).
     pub content: String,
+    /// The rounds of workers asked for (each round's size).
+    pub worker_rounds: Vec<u32>,
+    /// Each worker dies after this many of its commands (a worker killed mid-slice).
+    pub workers_die_after: Option<usize>,
     price: Price,
 }
 
@@ -89,6 +93,8 @@ impl World {
             models: vec![model.to_owned()],
             content: "{\"answer\":\"ok\"}".to_owned(),
             batch_calls: Vec::new(),
+            worker_rounds: Vec::new(),
+            workers_die_after: None,
             price: rowbatch_core::price::builtin(model).expect("a priced model"),
         }
     }
@@ -262,6 +268,10 @@ impl World {
                 self.triggers.extend(after.iter().map(|(h, _)| (*h).to_owned()));
                 Value::Null
             }
+            Command::Workers { count, .. } => {
+                self.worker_rounds.push(*count);
+                Value::Array(self.work(e.id, *count))
+            }
             Command::Mail { .. } | Command::Flush => Value::Null,
             Command::User => json!("someone@example.com"),
             Command::Log { text } => {
@@ -277,6 +287,39 @@ impl World {
         };
         e.results.push(result);
         Step::Ran
+    }
+
+    /// A round of workers, as the web app runs them: `count` executions of the `work` flow at
+    /// once, their commands interleaved, each answer as the web app gives it.
+    fn work(&mut self, parent: usize, count: u32) -> Vec<Value> {
+        let round = self.worker_rounds.len();
+        let mut workers: Vec<Exec> = (0..count as usize)
+            .map(|k| self.start(parent * 1000 + round * 50 + k + 1, "work", false))
+            .collect();
+        let mut steps = vec![0usize; workers.len()];
+        let mut dead = vec![false; workers.len()];
+        while workers.iter().zip(&dead).any(|(w, d)| !w.done && !d) {
+            for (i, w) in workers.iter_mut().enumerate() {
+                if w.done || dead[i] {
+                    continue;
+                }
+                if self.workers_die_after.is_some_and(|n| steps[i] >= n) {
+                    self.kill(w);
+                    dead[i] = true;
+                    continue;
+                }
+                steps[i] += 1;
+                self.advance(w);
+            }
+        }
+        workers
+            .iter()
+            .zip(dead)
+            .map(|(w, d)| match w.log.last() {
+                Some(result) if !d => json!({ "ok": true, "result": result }),
+                _ => json!({ "ok": false, "error": "Timeout: https://script.google.com/macros/s/x/exec" }),
+            })
+            .collect()
     }
 
     /// The provider: every request answered and billed (a token per four bytes, 6 output

@@ -1,0 +1,174 @@
+//! Workers: a slice of the run's chain (a run, its continuation trigger, a resume) that finds
+//! more due rows than one execution sends well becomes an orchestrator. Under the lock it leases
+//! nothing; it asks the host for a round of workers — one `fetchAll` of POSTs to the script's own
+//! web app, each an execution of the `Work` flow that leases and sends its own waves on the
+//! exactly-once ledger for [`WORKER_SLICE_MS`] — then plans again from the sheets. When fewer
+//! rows are due than a second worker would take, it sends them itself, and closes the run as
+//! any slice does. Web app executions are not trigger time (Apps Script counts only triggers
+//! against the 90 minutes a day), so a consumer account's daily trigger time pays only for the
+//! orchestrator's waiting.
+//!
+//! UrlFetch gives up on a request after about 60 s (unconfirmed; PLATFORM.md), and then the
+//! whole `fetchAll` throws. A worker that outlives it keeps its leases and writes its outcomes
+//! as any slice does; whether Apps Script lets it finish or ends it, the ledger holds: rows it
+//! had leased are taken again once the lease lapses. So a failed or timed-out call tells the
+//! orchestrator nothing but to plan again.
+
+use super::flows::Phase as Top;
+use super::protocol::Command;
+use super::slice::{Phase, Slice};
+use super::{Flow, Run, read};
+use crate::error::Result;
+use crate::plan::Plan;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How long a worker starts waves: its last wave, as slow as its slowest request, should still
+/// end inside UrlFetch's ~60 s timeout on the orchestrator's side most of the time (a request
+/// rarely takes 40 s: the bench's latency has its 95th percentile at 20 s).
+pub const WORKER_SLICE_MS: f64 = 20_000.0;
+
+/// A worker's deadline: as a slice's, the time its last wave must have ended by (the planner
+/// counts the slowest request UrlFetch waits for, the writes and a margin), so that it starts
+/// waves for [`WORKER_SLICE_MS`].
+pub(crate) fn worker_deadline(now: f64) -> f64 {
+    let t = crate::plan::Timing::default();
+    now + WORKER_SLICE_MS + t.slowest_request_ms + t.write_ms + t.margin_ms
+}
+
+/// Script Property: the web app's secret, which each worker's request carries.
+pub const P_WEBAPP_SECRET: &str = "ROWBATCH_WEBAPP_SECRET";
+
+/// Why a deployed script works alone: the web app refuses requests without its secret.
+pub(crate) const NO_SECRET: &str =
+    "set the Script Property ROWBATCH_WEBAPP_SECRET (the web app's secret) for the run to start workers";
+
+/// Script Property: the last round of workers, for the sidebar and `rowbatch status`.
+pub const P_WORKERS: &str = "ROWBATCH_WORKERS";
+
+/// The rounds of workers an orchestrating slice started.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Fan {
+    /// Workers the next round asks for (chosen under the lock, taken when the round goes).
+    #[serde(skip)]
+    pub(crate) next: Option<u32>,
+    /// Why that many: `requests`, `tokens`, `platform`, `rows`, `fetchAll` or `quota`.
+    pub(crate) limited_by: String,
+    pub(crate) rounds: u32,
+    pub(crate) calls: u32,
+    /// Calls with no answer from the worker (a timeout, an error page, a refusal).
+    pub(crate) unanswered: u32,
+    pub(crate) last_round_ms: f64,
+    /// Why this execution works alone after all: a round in which no worker answered (the web
+    /// app not reachable as deployed, a wrong secret, a timeout), in the first caller's words.
+    pub(crate) alone: Option<String>,
+    #[serde(skip)]
+    round_started: f64,
+}
+
+/// What a worker's execution answers (the web app's `work` action).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct WorkerAnswer {
+    ok: bool,
+    result: Option<Value>,
+    error: Option<Value>,
+    /// The HTTP status of an answer that was not the web app's JSON (an error page).
+    status: Option<u16>,
+}
+
+/// Workers for a round, or `None` for the slice to send the wave itself: the host can call its
+/// own web app, the canary has passed, no `--limit` (which counts rows in one place), there is
+/// time for a round, and the due rows are worth two workers or more. How many is the core's
+/// estimate (the provider's rate and token limits kept in flight, the account's simultaneous
+/// executions, the waves of work), no more than one `fetchAll` runs at once, the spec's
+/// `limits.workers`, and the UrlFetch calls left today for a wave each.
+pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option<u32> {
+    if !run.start.fan_out || run.start.flow == Flow::Work || s.fan.alone.is_some() {
+        return None;
+    }
+    if !s.info.canary_passed || s.info.limit.is_some() || now >= s.deadline() || plan.send.is_empty() {
+        return None;
+    }
+    let l = &s.job.spec.limits;
+    let tokens_per_row = plan.reserved.tokens / plan.send.len() as u64;
+    // The provider's and the platform's bounds; the rows' bound is a worker's share, below.
+    let estimate = crate::estimate::workers(&s.job, u64::from(u32::MAX), tokens_per_row);
+    // What a worker sends in its slice: about two requests a lane (the planner sizes its waves
+    // to end inside the slice at the pace observed), so more workers than that would idle.
+    let per_worker = u64::from(l.fetch_all_concurrency.max(1)) * 2;
+    let by_rows = (plan.counts.due as u64).div_ceil(per_worker).min(u64::from(u32::MAX)) as u32;
+    let day = crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), now, false);
+    let by_quota = (day.fetches_left / u64::from(l.wave_size.max(1))).min(u64::from(u32::MAX)) as u32;
+    let bounds = [
+        (estimate.count, estimate.limited_by.as_str()),
+        (by_rows, "rows"),
+        (l.fetch_all_concurrency.max(1), "fetchAll"),
+        (l.workers.unwrap_or(u32::MAX), "spec"),
+        (by_quota, "quota"),
+    ];
+    let (n, by) = bounds.into_iter().fold((u32::MAX, ""), |a, b| if b.0 < a.0 { b } else { a });
+    if n < 2 {
+        return None;
+    }
+    s.fan.limited_by = by.to_owned();
+    Some(n)
+}
+
+/// The round on record for the sidebar and `rowbatch status`.
+pub(crate) fn record(s: &Slice, now: f64, count: usize) -> Command {
+    let record = serde_json::json!({ "at": now, "count": count, "fan": s.fan });
+    Command::SetProps { set: vec![(P_WORKERS, Some(record.to_string()))] }
+}
+
+/// The round: `count` workers at once.
+pub(crate) fn spawn(run: &mut Run, count: u32) -> Vec<Command> {
+    let s = run.slice.as_mut().expect("loaded");
+    s.fan.round_started = run.now;
+    run.phase = Top::Slice(Phase::Spawned);
+    vec![Command::Workers { count, secret: P_WEBAPP_SECRET }]
+}
+
+/// The round's answers: each worker's summary added to the slice's, the round on record for the
+/// sidebar; then the next locked section plans again from the sheets.
+pub(crate) fn spawned(run: &mut Run, answers: Value) -> Result<Vec<Command>> {
+    let now = run.now;
+    let answers: Vec<Value> = read(answers, "workers")?;
+    let count = answers.len();
+    let s = run.slice.as_mut().expect("loaded");
+    s.fan.rounds += 1;
+    s.fan.calls += answers.len() as u32;
+    s.fan.last_round_ms = now - s.fan.round_started;
+    let mut answered = 0;
+    let mut first_error = None;
+    for a in answers {
+        let a: WorkerAnswer = crate::read::from_value(a).unwrap_or_default();
+        match a.result.as_ref().and_then(|r| r.get("summary")).filter(|_| a.ok) {
+            Some(summary) => {
+                s.add_worker(summary);
+                answered += 1;
+            }
+            None => {
+                s.fan.unanswered += 1;
+                let why = match (a.error, a.status) {
+                    (Some(Value::String(t)), _) => t,
+                    (Some(other), _) => {
+                        other.get("message").and_then(Value::as_str).map_or(other.to_string(), str::to_owned)
+                    }
+                    (None, Some(status)) => format!("the web app answered {status} without JSON"),
+                    (None, None) => "the worker gave no answer".to_owned(),
+                };
+                first_error = first_error.or(Some(why));
+            }
+        }
+    }
+    // Not one answer: the rest of this slice sends its own waves, and says why.
+    if answered == 0 && count > 0 {
+        let why = first_error.unwrap_or_else(|| "no answer".to_owned());
+        s.fan.alone = Some(format!("no worker answered: {}", super::text::cut(&why, 300)));
+    }
+    let mut cmds = vec![record(s, now, count)];
+    cmds.extend(super::wave::wave_top(run));
+    Ok(cmds)
+}
