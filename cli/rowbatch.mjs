@@ -15,7 +15,13 @@ import cliProgress from 'cli-progress';
 
 export const EXIT = { done: 0, error: 1, failed: 2, stopped: 3 };
 
-class CliError extends Error {}
+class CliError extends Error {
+  constructor(message, code = null, data = null) {
+    super(message);
+    this.code = code;
+    this.data = data;
+  }
+}
 
 /** The web app client: one POST per call, the 302 followed with a GET, JSON back. */
 export function client({ url, secret, fetchImpl = fetch }) {
@@ -34,7 +40,7 @@ export function client({ url, secret, fetchImpl = fetch }) {
       const shown = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
       throw new CliError(`the web app answered ${res.status} with a page, not JSON: ${shown}`);
     }
-    if (!body.ok) throw new CliError(`${action}: ${body.error?.message ?? 'refused'} (${body.error?.code ?? 'error'})`);
+    if (!body.ok) throw new CliError(`${action}: ${body.error?.message ?? 'refused'} (${body.error?.code ?? 'error'})`, body.error?.code, body.error?.data);
     return body;
   };
 }
@@ -80,6 +86,37 @@ export function readSecret(file, env = process.env) {
 function summary(s) {
   const c = s.counts ?? {};
   return `${c.done ?? 0} done, ${c.failed ?? 0} failed, ${c.due ?? 0} due, ${c.inFlight ?? 0} in flight of ${c.rows ?? 0} rows (${c.duplicates ?? 0} duplicates, ${c.excluded ?? 0} excluded)`;
+}
+
+/** An orchestrator's claim id: this machine and process, so that a restart can tell it died. */
+function claimId() {
+  return `cli-${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Claims the job. A claim left by a CLI of this machine whose process is gone (killed, or the
+ * machine restarted) is taken over at once rather than waited out; any other is refused.
+ */
+export async function claim(call, id, err) {
+  try {
+    await call('claim', { id, ttlMs: 10 * 60_000 });
+  } catch (e) {
+    const holder = e.code === 'busy' ? String(e.data?.holder ?? '') : '';
+    const prefix = `cli-${os.hostname()}-`;
+    const pid = holder.startsWith(prefix) ? Number(holder.slice(prefix.length).split('-')[0]) : NaN;
+    if (!Number.isInteger(pid) || alive(pid)) throw e;
+    err.write(`rowbatch: taking over from a rowbatch CLI that is no longer running (process ${pid})\n`);
+    await call('claim', { id, ttlMs: 10 * 60_000, takeOver: holder });
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
 }
 
 /**
@@ -165,8 +202,8 @@ export function program({ out = process.stdout, err = process.stderr, env = proc
         print(d, d.lines.join('\n'));
         return;
       }
-      const id = `cli-${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
-      await call('claim', { id, ttlMs: 10 * 60_000 });
+      const id = claimId();
+      await claim(call, id, err);
       try {
         // A new run plans from the sheets: what is done is not sent again, so running again
         // resumes, and a run still going elsewhere shares the ledger rather than doubling rows.
@@ -183,8 +220,8 @@ export function program({ out = process.stdout, err = process.stderr, env = proc
     .action(async (o) => {
       const call = connect();
       if (o.workers === 'auto') o.workers = (await call('plan')).estimate.workers.count;
-      const id = `cli-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
-      await call('claim', { id, ttlMs: 10 * 60_000 });
+      const id = claimId();
+      await claim(call, id, err);
       try {
         await call('retry-failed');
         const r = await drive(call, { workers: o.workers, json: prog.opts().json, verbose: prog.opts().verbose, out, id });
@@ -211,6 +248,28 @@ export function program({ out = process.stdout, err = process.stderr, env = proc
     const r = (await connect()('poll-batches')).result;
     print(r, `${r.ingested} ingested; pending: ${r.pending.map((b) => `${b.id} ${b.state}`).join(', ') || 'none'}`);
   });
+  batches.command('download').description("a batch's result files as the provider keeps them (written to --out)")
+    .argument('<id>', "the provider's batch id (rowbatch batches list, or the Batches sheet)")
+    .option('--out <dir>', 'the folder to write the files to', '.')
+    .action(async (id, o) => {
+      const r = (await connect()('batch-file', { id })).result;
+      if (!r.batch.isFinal) {
+        state.code = EXIT.stopped;
+        return print(r, `${id} has not ended (${r.batch.providerStatus}): no file yet`);
+      }
+      fs.mkdirSync(o.out, { recursive: true });
+      const files = r.files.map((f, i) => ({ ...f, path: f.text === null ? null : path.join(o.out, `${id.replace(/[^\w.-]/g, '_')}-${i + 1}.jsonl`) }));
+      const lines = files.map((f) => {
+        if (f.path === null) {
+          state.code = EXIT.error;
+          return `${f.file}: the provider answered ${f.status}: ${f.error}`;
+        }
+        fs.writeFileSync(f.path, f.text);
+        return `${f.path}: ${f.text.split('\n').filter(Boolean).length} lines (${f.file})`;
+      });
+      print({ batch: r.batch, files: files.map(({ file, status, path: at }) => ({ file, status, path: at })) },
+        `${id} ${r.batch.providerStatus}: ${r.batch.succeeded} answered, ${r.batch.failed} failed\n${lines.join('\n') || 'no result file'}`);
+    });
   batches.command('cancel').description('cancel the pending batches').action(async () => {
     const r = (await connect()('cancel-batches')).result;
     print(r, r.map((b) => `${b.id} ${b.state}`).join('\n') || 'nothing to cancel');

@@ -36,10 +36,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // price table export → 1,071,052 B; the batch canary, the output header check and the form's
 // one-call review → 1,087,426 B; runs by key and by count (`--ids`, `--limit`) → 1,091,705 B;
 // the estimate's workers → 1,092,942 B; rounds of workers through the web app (run::fan) and the
-// run record merged under the lock → 1,105,980 B.
+// run record merged under the lock → 1,105,980 B; batches download (the batchFile flow) → 1,111,178 B.
 // The budget sits a little above today's size so nothing grows unnoticed; the 300 KB target is
 // withdrawn (issue 18: start-up, not bytes, is what a user feels).
-export const WASM_BUDGET_BYTES = 1_110_000;
+export const WASM_BUDGET_BYTES = 1_115_000;
 
 // The features rustc's wasm32 target emits by default; wasm-opt must know them to validate.
 const WASM_FEATURES = [

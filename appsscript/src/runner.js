@@ -62,8 +62,10 @@ async function rbDrive_(flow, e, chosen) {
   if (chosen && chosen.rows) start.rows = chosen.rows;
   if (chosen && chosen.keys) start.keys = chosen.keys;
   if (chosen && chosen.limit !== undefined && chosen.limit !== null) start.limit = chosen.limit;
-  // Deployed as a web app (getUrl() is null until then): the run may start workers.
-  if (RB_CHAIN_FLOWS_.indexOf(flow) >= 0) start.fanOut = Boolean(ScriptApp.getService().getUrl());
+  if (chosen && chosen.batch) start.batch = chosen.batch;
+  // Deployed as a web app (getUrl() is null until then): the run may start workers, unless an
+  // orchestrator outside (the `rowbatch` CLI) runs this slice as one of its own.
+  if (RB_CHAIN_FLOWS_.indexOf(flow) >= 0 && !(chosen && chosen.alone)) start.fanOut = Boolean(ScriptApp.getService().getUrl());
   for (var recovered = 0; ; recovered += 1) {
     var driver = new rb.Driver(start);
     try {

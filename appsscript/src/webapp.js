@@ -8,7 +8,7 @@
  * The web app: POST {secret, action, ...} with an action of RB_ACTIONS_ (the `rowbatch` CLI's
  * calls: status, plan, run {rows}, dry-run {rows}, process-chunk, work (a worker slice, as the
  * run's own rounds of workers call it), retry-failed, report, batches,
- * submit-batch, poll-batches, cancel-batches, claim {id, ttlMs, release}).
+ * submit-batch, poll-batches, cancel-batches, batch-file {id}, claim {id, ttlMs, release}).
  * The secret is the Script Property ROWBATCH_WEBAPP_SECRET. Answers and errors are JSON in the
  * body (a web app cannot set a status code). `/exec` answers a POST with a redirect to a GET
  * echo, so clients must not re-POST: process-chunk is idempotent by row key anyway.
@@ -41,17 +41,18 @@ async function rbWebApp_(req) {
         return rbJson_({ ok: true, report: rb.validateRows({ spec: spec, header: req.header, rows: req.rows }) });
       }
       case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
-      case 'process-chunk': return rbJson_({ ok: true, result: await rowbatchContinue() });
+      case 'process-chunk': return rbJson_({ ok: true, result: await rbDrive_('continue', null, { alone: true }) });
       case 'work': return rbJson_({ ok: true, result: await rbDrive_('work') });
       case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
-      case 'retry-failed': return rbJson_({ ok: true, result: await rowbatchRetryFailed() });
+      case 'retry-failed': return rbJson_({ ok: true, result: await rbDrive_('retryFailed', null, { alone: true }) });
       case 'run': return rbJson_({ ok: true, result: await rbDrive_('run', null, rbChosen_(req)) });
       case 'dry-run': return rbJson_({ ok: true, result: await rbDrive_('dryRun', null, rbChosen_(req)) });
       case 'batches': return rbJson_({ ok: true, batches: JSON.parse(PropertiesService.getScriptProperties().getProperty('ROWBATCH_BATCHES') || '[]') });
       case 'submit-batch': return rbJson_({ ok: true, result: await rowbatchSubmitBatch() });
       case 'poll-batches': return rbJson_({ ok: true, result: await rowbatchPollBatches() });
       case 'cancel-batches': return rbJson_({ ok: true, result: await rowbatchCancelBatches() });
-      case 'claim': return rbJson_(rbClaim_(String(req.id || ''), Number(req.ttlMs) || 60000, Boolean(req.release)));
+      case 'batch-file': return rbJson_({ ok: true, result: await rbDrive_('batchFile', null, { batch: String(req.id || '') }) });
+      case 'claim': return rbJson_(rbClaim_(String(req.id || ''), Number(req.ttlMs) || 60000, Boolean(req.release), String(req.takeOver || '')));
       default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be one of ' + RB_ACTIONS_.join(', ') } });
     }
   } catch (err) {
@@ -59,20 +60,24 @@ async function rbWebApp_(req) {
   }
 }
 
-/** The rows a request chose: `rows` [first, last], `keys` […], `limit` n (the core checks them). */
+/**
+ * The rows a request chose: `rows` [first, last], `keys` […], `limit` n (the core checks them).
+ * The caller orchestrates (the `rowbatch` CLI): this slice starts no workers of its own.
+ */
 function rbChosen_(req) {
-  return { rows: req.rows || null, keys: req.keys || null, limit: req.limit === undefined ? null : req.limit };
+  return { rows: req.rows || null, keys: req.keys || null, limit: req.limit === undefined ? null : req.limit, alone: true };
 }
 
 var RB_ACTIONS_ = ['status', 'validate', 'plan', 'process-chunk', 'work', 'report', 'retry-failed', 'run', 'dry-run', 'batches',
-  'submit-batch', 'poll-batches', 'cancel-batches', 'claim'];
+  'submit-batch', 'poll-batches', 'cancel-batches', 'batch-file', 'claim'];
 
 /**
  * One orchestrator per job: `claim` holds the job for `id` until `ttlMs` from now (renewed as it
  * works), refused while another's claim lasts; `release` gives it up. A claim left by an
- * orchestrator that died lapses on its own.
+ * orchestrator that died lapses on its own, or is taken over at once (`takeOver`, its id) by one
+ * that knows it is dead (the CLI, for a CLI of its own machine whose process is gone).
  */
-function rbClaim_(id, ttlMs, release) {
+function rbClaim_(id, ttlMs, release, takeOver) {
   if (!id) return { ok: false, error: { code: 'bad_request', message: 'claim needs an id' } };
   var props = PropertiesService.getScriptProperties();
   var lock = LockService.getScriptLock();
@@ -80,8 +85,8 @@ function rbClaim_(id, ttlMs, release) {
   try {
     var held = JSON.parse(props.getProperty('ROWBATCH_ORCHESTRATOR') || 'null');
     var now = Date.now();
-    if (held && held.id !== id && held.until > now) {
-      return { ok: false, error: { code: 'busy', message: 'another orchestrator (' + held.id + ') is running this job until ' + new Date(held.until).toISOString() + ' unless it renews its claim' } };
+    if (held && held.id !== id && held.until > now && held.id !== takeOver) {
+      return { ok: false, error: { code: 'busy', message: 'another orchestrator (' + held.id + ') is running this job until ' + new Date(held.until).toISOString() + ' unless it renews its claim', data: { holder: held.id } } };
     }
     if (release) props.deleteProperty('ROWBATCH_ORCHESTRATOR');
     else props.setProperty('ROWBATCH_ORCHESTRATOR', JSON.stringify({ id: id, until: now + Math.min(ttlMs, 600000) }));

@@ -654,3 +654,16 @@ fn workers_killed_mid_slice_lose_no_row_and_write_none_twice() {
         }
     }
 }
+
+#[test]
+fn a_batch_file_download_names_the_batch_and_passes_on_the_providers_refusal() {
+    let mut w = World::new(&spec(1.0, 5), &["Key", "Text"], &rows(3), "gpt-4o-mini");
+    let message = failure(&mut w, 1, "batchFile", json!({ "batch": "batch_abc" }));
+    assert!(message.contains("the batch batch_abc answered 404: no batch API here"), "{message}");
+    assert_eq!(w.batch_calls, ["GET https://api.openai.com/v1/batches/batch_abc"]);
+    let message = failure(&mut w, 2, "batchFile", json!({}));
+    assert!(message.contains("name the batch to download"), "{message}");
+    // An id that would reach another path is refused before any call.
+    let message = failure(&mut w, 3, "batchFile", json!({ "batch": "../files" }));
+    assert_eq!(w.batch_calls.len(), 1, "{message}");
+}

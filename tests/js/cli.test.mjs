@@ -4,9 +4,15 @@
 // each row once, and a second run sends nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { main, client, EXIT } from '../../cli/rowbatch.mjs';
 import { startWebApp } from '../../tools/serve-webapp.mjs';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs once, with the Node host';
 let app;
 
@@ -91,4 +97,70 @@ test('CLI: status, estimate, dry run, a run with three workers, resume, report, 
   assert.match(report.out, /^# rowbatch report: Clinical simulation scenarios/);
   const list = await cli(['batches', 'list']);
   assert.equal(list.out.trim(), 'no batch pending');
+});
+
+test('CLI: batches download writes the provider\'s result lines once the batch has ended', { skip }, async () => {
+  const own = await startWebApp({ faults: { latencyMedianMs: 20, latencyP95Ms: 60 } });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rowbatch-download-'));
+  try {
+    const run = async (args) => {
+      let out = '';
+      let err = '';
+      const io = { out: { write: (s) => { out += s; }, isTTY: false }, err: { write: (s) => { err += s; } }, env: { ROWBATCH_WEB_APP: own.url, ROWBATCH_SECRET: own.secret } };
+      return { code: await main(args, io), out, err };
+    };
+    const submitted = await run(['--json', 'batches', 'submit']);
+    assert.equal(submitted.code, EXIT.done, submitted.err);
+    const { batches } = JSON.parse(submitted.out);
+    assert.equal(batches.length, 1);
+    const id = batches[0].id;
+    // Not ended yet: no file, and the exit code says so.
+    const early = await run(['batches', 'download', id, '--out', dir]);
+    assert.equal(early.code, EXIT.stopped, early.err);
+    assert.match(early.out, new RegExp(`^${id} has not ended \\(\\w+\\): no file yet`));
+    let done = early;
+    for (let i = 0; i < 5 && done.code === EXIT.stopped; i += 1) done = await run(['batches', 'download', id, '--out', dir]);
+    assert.equal(done.code, EXIT.done, done.err + done.out);
+    const file = path.join(dir, `${id}-1.jsonl`);
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.equal(lines.length, batches[0].lines);
+    assert.ok(lines.every((l) => typeof l.custom_id === 'string' && l.response?.status_code === 200));
+    // An id the provider does not have: its refusal, in its words.
+    const unknown = await run(['batches', 'download', 'batch_nope', '--out', dir]);
+    assert.equal(unknown.code, EXIT.error);
+    assert.match(unknown.err, /the batch batch_nope answered 404/);
+  } finally {
+    await own.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CLI: killed mid-run and started again, it takes over its own dead claim and finishes, each row once', { skip }, async () => {
+  const own = await startWebApp({ faults: { latencyMedianMs: 300, latencyP95Ms: 900 } });
+  try {
+    const env = { ...process.env, ROWBATCH_WEB_APP: own.url, ROWBATCH_SECRET: own.secret };
+    const child = spawn(process.execPath, [path.join(root, 'cli', 'rowbatch.mjs'), 'run', '--workers', '3'], { env, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Killed once some rows have been answered, with slices of it still at work in the web app.
+    for (let i = 0; i < 600 && own.fake.stats.answers < 4; i += 1) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(own.fake.stats.answers >= 4, 'the first CLI got under way');
+    child.kill('SIGKILL');
+    await exited;
+    const held = JSON.parse(own.rt.properties.script.ROWBATCH_ORCHESTRATOR);
+    assert.match(held.id, new RegExp(`-${child.pid}-`), 'the dead CLI still holds the job');
+    let out = '';
+    let err = '';
+    const io = { out: { write: (s) => { out += s; }, isTTY: false }, err: { write: (s) => { err += s; } }, env: { ROWBATCH_WEB_APP: own.url, ROWBATCH_SECRET: own.secret } };
+    const code = await main(['run', '--workers', '3'], io);
+    assert.equal(code, EXIT.done, err + out);
+    assert.match(err, new RegExp(`taking over from a rowbatch CLI that is no longer running \\(process ${child.pid}\\)`));
+    // Slices the dead CLI had started may still be writing: wait for every execution to end.
+    for (let i = 0; i < 400 && own.rt.running > 0; i += 1) await new Promise((r) => setTimeout(r, 25));
+    const keys = own.rt.workbook.sheet('Scenario Vitals').rows.slice(1).map((row) => row[0]).filter(Boolean);
+    assert.equal(keys.length, 21);
+    assert.equal(new Set(keys).size, 21, 'each row written once');
+    assert.equal(own.rt.properties.script.ROWBATCH_ORCHESTRATOR, undefined, 'the claim is released');
+  } finally {
+    await own.close();
+  }
 });

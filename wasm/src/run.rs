@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TS: &'static str = r##"
 export interface Start {
-  flow: "run" | "continue" | "resume" | "heartbeat" | "stop" | "retryFailed" | "status" | "report" | "submitBatch" | "pollBatches" | "cancelBatches" | "checkKey" | "dryRun" | "work";
+  flow: "run" | "continue" | "resume" | "heartbeat" | "stop" | "retryFailed" | "status" | "report" | "submitBatch" | "pollBatches" | "cancelBatches" | "checkKey" | "dryRun" | "work" | "batchFile";
   /** ms since the epoch */
   now: number;
   /** newSeed(): the run's ids and retry jitter come from it. */
@@ -21,6 +21,8 @@ export interface Start {
   limit?: number;
   /** The script is deployed as a web app: the run's slices may start workers (`work`). */
   fanOut?: boolean;
+  /** `batchFile`: the provider's batch id. */
+  batch?: string;
 }
 /** One command for the host; see core/src/run/protocol.rs for each op's fields and result. */
 export interface Command { op: string; [field: string]: unknown }

@@ -104,7 +104,6 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
     let bounds = [
         (estimate.count, estimate.limited_by.as_str()),
         (by_rows, "rows"),
-        (l.fetch_all_concurrency.max(1), "fetchAll"),
         (l.workers.unwrap_or(u32::MAX), "spec"),
         (by_quota, "quota"),
     ];

@@ -93,7 +93,9 @@ pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
         }
         Flow::Continue | Flow::Work => slice::begin(run),
         Flow::CheckKey => super::key::begin(run),
-        Flow::SubmitBatch | Flow::PollBatches | Flow::CancelBatches => super::batch::begin(run),
+        Flow::SubmitBatch | Flow::PollBatches | Flow::CancelBatches | Flow::BatchFile => {
+            super::batch::begin(run)
+        }
     }
 }
 

@@ -91,6 +91,8 @@ pub enum Flow {
     CheckKey,
     /// What a run would send now and what it would cost; nothing is sent or written.
     DryRun,
+    /// A provider batch's result files, as the provider keeps them (`batch` names it).
+    BatchFile,
     /// A worker: one short slice of waves started by an orchestrating slice through the web
     /// app (see [`fan`]); it never touches triggers, alerts or the report.
     Work,
@@ -116,9 +118,12 @@ pub struct Start {
     /// due; the run then answers those (retries included) and is finished.
     #[serde(default)]
     pub limit: Option<u32>,
-    /// The host can start workers: the script is deployed as a web app and its secret is set.
+    /// The host can start workers: the script is deployed as a web app.
     #[serde(default)]
     pub fan_out: bool,
+    /// `batchFile`: the provider's batch id.
+    #[serde(default)]
+    pub batch: Option<String>,
 }
 
 /// A recorded execution: how it started and what its host observed.

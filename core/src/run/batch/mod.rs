@@ -82,6 +82,10 @@ pub(crate) enum Phase {
     CanaryWrite,
     Cancelled,
     Rows,
+    /// `batchFile`: the spec, the batch's state, its files (see [`file`]).
+    FileSpec,
+    FileStatus,
+    FileDownloaded,
 }
 
 /// `after_rounds`' marker for the canary's round (not a batch index).
@@ -112,6 +116,9 @@ pub(crate) struct Work {
     had_pending: bool,
     /// The submission's first row has gone alone, realtime (see [`submit::canary`]).
     canary_sent: bool,
+    /// `batchFile`: the batch's state and the files being downloaded.
+    state: Option<batchapi::BatchState>,
+    files: Vec<String>,
 }
 
 /// What a `call` command returns: the status (0: no answer at all) and the body.
@@ -138,11 +145,15 @@ macro_rules! parts {
     };
 }
 
+mod file;
 mod submit;
 use submit::*;
 
 pub(crate) fn begin(run: &mut Run) -> Vec<Command> {
     run.batch = Some(Box::default());
+    if run.start.flow == Flow::BatchFile {
+        return file::begin(run);
+    }
     if run.start.flow == Flow::SubmitBatch {
         run.phase = Top::Batch(Phase::SubmitSpec);
         // Started by the last poll's one-shot trigger, or by hand: either way none stays.
@@ -209,6 +220,12 @@ pub(crate) fn step(run: &mut Run, phase: Phase, mut got: Vec<Value>) -> Result<V
             cancelled(run, answers)
         }
         Phase::Rows => rows(run, take(0)),
+        Phase::FileSpec => file::spec(run, take(0)),
+        Phase::FileStatus => file::status(run, read(take(0), "call")?),
+        Phase::FileDownloaded => {
+            let answers: Vec<Answer> = got.into_iter().map(|v| read(v, "call")).collect::<Result<_>>()?;
+            Ok(file::downloaded(run, answers))
+        }
     }
 }
 
