@@ -55,6 +55,17 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
     for (let i = 0; i < 100 && !rt.selection; i += 1) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(rt.selection, { sheet: spec.input.sheet, a1: 'A7:D7' });
 
+    // Workers: the run's last round while it is on, as text; then one execution, with why.
+    rt.properties.script.ROWBATCH_PROGRESS = JSON.stringify({ ...evil, finished: false, pending: 5, at: 120000 });
+    rt.properties.script.ROWBATCH_WORKERS = JSON.stringify({ at: 100000, count: 7, fan: { limitedBy: 'requests', rounds: 3, calls: 21, unanswered: 1, lastRoundMs: 41000, alone: null } });
+    await page.waitForFunction(() => /^7 at once/.test(document.getElementById('workers').textContent), null, { timeout: 20000 });
+    assert.equal(await page.textContent('#workers'), '7 at once (round 3, 41 s; limited by requests; 1 calls unanswered)');
+    await page.screenshot({ path: path.join(shots, 'sidebar-workers.png') });
+    rt.properties.script.ROWBATCH_WORKERS = JSON.stringify({ at: 110000, count: 7, fan: { limitedBy: 'requests', rounds: 4, calls: 28, unanswered: 8, lastRoundMs: 60000, alone: 'no worker answered: <b>Timeout</b>' } });
+    await page.waitForFunction(() => /^one execution/.test(document.getElementById('workers').textContent), null, { timeout: 20000 });
+    assert.equal(await page.textContent('#workers'), 'one execution (no worker answered: <b>Timeout</b>)');
+    assert.equal(await page.$$eval('#workers b', (n) => n.length), 0);
+
     // Validate selection: the cells come from the sheet, the checking happens in the page.
     rt.workbook.sheet(spec.input.sheet).set(2, 2, { value: 'seventy' });
     rt.select(spec.input.sheet, 'A2:D6');

@@ -82,8 +82,9 @@ struct WorkerAnswer {
 /// own web app, the canary has passed, no `--limit` (which counts rows in one place), there is
 /// time for a round, and the due rows are worth two workers or more. How many is the core's
 /// estimate (the provider's rate and token limits kept in flight, the account's simultaneous
-/// executions, the waves of work), no more than one `fetchAll` runs at once, the spec's
-/// `limits.workers`, and the UrlFetch calls left today for a wave each.
+/// executions, the waves of work), no more calls than the `fetchAll` lanes can end before the
+/// execution does ([`by_time`]), the spec's `limits.workers`, and the UrlFetch calls left today
+/// for a wave each.
 pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option<u32> {
     if !run.start.fan_out || run.start.flow == Flow::Work || s.fan.alone.is_some() {
         return None;
@@ -104,6 +105,7 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
     let bounds = [
         (estimate.count, estimate.limited_by.as_str()),
         (by_rows, "rows"),
+        (by_time(l.fetch_all_concurrency, now, s.deadline()), "time"),
         (l.workers.unwrap_or(u32::MAX), "spec"),
         (by_quota, "quota"),
     ];
@@ -113,6 +115,16 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
     }
     s.fan.limited_by = by.to_owned();
     Some(n)
+}
+
+/// Calls a round may make and still end before the execution: `lanes` at a time, each as long
+/// as UrlFetch waits (a call past it throws), all ended by the slice's deadline plus the one
+/// slowest request the deadline leaves room for, less the margin for the writes.
+pub(crate) fn by_time(lanes: u32, now: f64, deadline: f64) -> u32 {
+    let t = crate::plan::Timing::default();
+    let room = deadline + t.slowest_request_ms - t.write_ms - t.margin_ms - now;
+    let per_lane = (room / t.slowest_request_ms).floor().max(0.0) as u32;
+    lanes.max(1).saturating_mul(per_lane)
 }
 
 /// The round on record for the sidebar and `rowbatch status`.
@@ -170,4 +182,20 @@ pub(crate) fn spawned(run: &mut Run, answers: Value) -> Result<Vec<Command>> {
     let mut cmds = vec![record(s, now, count)];
     cmds.extend(super::wave::wave_top(run));
     Ok(cmds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_time;
+
+    #[test]
+    fn a_round_makes_no_more_calls_than_its_lanes_can_end_before_the_execution() {
+        // A 300 s slice (of 6 minutes), 10 lanes, calls of up to 60 s each.
+        let deadline = 300_000.0;
+        assert_eq!(by_time(10, 20_000.0, deadline), 50, "5 a lane: 332 s left");
+        assert_eq!(by_time(10, 232_000.0, deadline), 20, "2 a lane: 120 s left");
+        assert_eq!(by_time(10, 292_000.0, deadline), 10, "1 a lane: 60 s left");
+        assert_eq!(by_time(10, 293_000.0, deadline), 0, "no call fits: no round");
+        assert_eq!(by_time(0, 20_000.0, deadline), 5, "0 lanes is taken as 1");
+    }
 }
