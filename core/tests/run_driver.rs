@@ -42,19 +42,21 @@ fn run_from(w: &mut World, flow: &str) -> Vec<Value> {
 
 /// [`run_from`] with the Start's `rows`, `keys` or `limit` (null: none).
 fn run_with(w: &mut World, flow: &str, chosen: Value) -> Vec<Value> {
+    // A host that can start workers says so to every slice of the chain.
+    let host = if chosen.get("fanOut") == Some(&json!(true)) { json!({ "fanOut": true }) } else { Value::Null };
     let mut results = Vec::new();
     let mut e = w.start_with(0, flow, false, chosen);
     for n in 1..200 {
         while !matches!(w.advance(&mut e), Step::Done) {}
         results.push(e.log.last().cloned().unwrap());
-        if w.triggers.is_empty()
-            || results.last().unwrap()["finished"] == true
-            || !results.last().unwrap()["stop"].is_null()
-        {
+        let last = results.last().unwrap();
+        if w.triggers.is_empty() || last["finished"] == true || !last["stop"].is_null() {
             break;
         }
+        // The continuation starts when something is due again (a dead execution's lease lapsed).
+        w.now = w.now.max(last["nextAt"].as_f64().unwrap_or(0.0));
         w.triggers.clear();
-        e = w.start(n, "continue", true);
+        e = w.start_with(n, "continue", true, host.clone());
     }
     results
 }
@@ -559,21 +561,7 @@ fn a_run_of_chosen_keys_or_of_a_number_of_rows_sends_those_alone_and_finishes() 
 
 /// A run whose host can start workers (`fanOut`), slice after slice, to its end.
 fn run_fanned(w: &mut World) -> Vec<Value> {
-    let mut results = Vec::new();
-    let mut e = w.start_with(0, "run", false, json!({ "fanOut": true }));
-    for n in 1..200 {
-        while !matches!(w.advance(&mut e), Step::Done) {}
-        results.push(e.log.last().cloned().unwrap());
-        let last = results.last().unwrap();
-        if w.triggers.is_empty() || last["finished"] == true || !last["stop"].is_null() {
-            break;
-        }
-        // The continuation starts when something is due again: a lease of a dead worker lapsed.
-        w.now = w.now.max(last["nextAt"].as_f64().unwrap_or(0.0));
-        w.triggers.clear();
-        e = w.start_with(n, "continue", true, json!({ "fanOut": true }));
-    }
-    results
+    run_with(w, "run", json!({ "fanOut": true }))
 }
 
 #[test]
