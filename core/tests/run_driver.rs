@@ -43,7 +43,8 @@ fn run_from(w: &mut World, flow: &str) -> Vec<Value> {
 /// [`run_from`] with the Start's `rows`, `keys` or `limit` (null: none).
 fn run_with(w: &mut World, flow: &str, chosen: Value) -> Vec<Value> {
     // A host that can start workers says so to every slice of the chain.
-    let host = if chosen.get("fanOut") == Some(&json!(true)) { json!({ "fanOut": true }) } else { Value::Null };
+    let host =
+        if chosen.get("fanOut") == Some(&json!(true)) { json!({ "fanOut": true }) } else { Value::Null };
     let mut results = Vec::new();
     let mut e = w.start_with(0, flow, false, chosen);
     for n in 1..200 {
@@ -87,6 +88,13 @@ fn the_budget_stops_the_run_before_the_bill_passes_it() {
     assert!(last["stop"].as_str().unwrap().starts_with("budget reached: "), "{last}");
     assert!(w.bill <= 0.0004, "billed {}", w.bill);
     assert!(w.output_keys().len() < 60);
+    // With workers: they reserve from the same journal, so the bill stays under the budget, and
+    // a round whose workers the budget leaves nothing to send is the last.
+    let mut w = World::new(&spec(0.0004, 5), &["Key", "Text"], &rows(200), "gpt-4o-mini");
+    let last = run_fanned(&mut w).pop().unwrap();
+    assert!(last["stop"].as_str().unwrap().starts_with("budget reached: "), "{last}");
+    assert!(w.bill <= 0.0004, "billed {}", w.bill);
+    assert!(!w.worker_rounds.is_empty() && w.worker_rounds.len() < 10, "{:?}", w.worker_rounds);
 }
 
 /// Executions started together and by triggers, advanced in the order `schedule` says; some

@@ -63,6 +63,10 @@ pub(crate) struct Fan {
     /// Why this execution works alone after all: a round in which no worker answered (the web
     /// app not reachable as deployed, a wrong secret, a timeout), in the first caller's words.
     pub(crate) alone: Option<String>,
+    /// The last round's workers answered and sent nothing (the rate, the tokens or the budget
+    /// bound them): no more rounds in this slice.
+    #[serde(skip)]
+    idle: bool,
     #[serde(skip)]
     round_started: f64,
 }
@@ -86,14 +90,20 @@ struct WorkerAnswer {
 /// execution does ([`by_time`]), the spec's `limits.workers`, and the UrlFetch calls left today
 /// for a wave each.
 pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option<u32> {
-    if !run.start.fan_out || run.start.flow == Flow::Work || s.fan.alone.is_some() {
+    if !run.start.fan_out || run.start.flow == Flow::Work || s.fan.alone.is_some() || s.fan.idle {
         return None;
     }
-    if !s.info.canary_passed || s.info.limit.is_some() || now >= s.deadline() || plan.send.is_empty() {
+    // Rows this slice could send, or would but for its own time: a worker's slice is shorter
+    // (the rate, the tokens and the budget bind workers as they bind the slice).
+    let sendable = !plan.send.is_empty() || (plan.stop == crate::plan::Stop::Time && plan.counts.due > 0);
+    if !s.info.canary_passed || s.info.limit.is_some() || !sendable {
         return None;
     }
     let l = &s.job.spec.limits;
-    let tokens_per_row = plan.reserved.tokens / plan.send.len() as u64;
+    let tokens_per_row = match plan.send.len() {
+        0 => s.ledger.reserve.tokens,
+        n => plan.reserved.tokens / n as u64,
+    };
     // The provider's and the platform's bounds; the rows' bound is a worker's share, below.
     let estimate = crate::estimate::workers(&s.job, u64::from(u32::MAX), tokens_per_row);
     // What a worker sends in its slice: about two requests a lane (the planner sizes its waves
@@ -152,6 +162,7 @@ pub(crate) fn spawned(run: &mut Run, answers: Value) -> Result<Vec<Command>> {
     s.fan.calls += answers.len() as u32;
     s.fan.last_round_ms = now - s.fan.round_started;
     let mut answered = 0;
+    let sent_before = s.summary().sent;
     let mut first_error = None;
     for a in answers {
         let a: WorkerAnswer = crate::read::from_value(a).unwrap_or_default();
@@ -174,6 +185,7 @@ pub(crate) fn spawned(run: &mut Run, answers: Value) -> Result<Vec<Command>> {
             }
         }
     }
+    s.fan.idle = answered > 0 && s.summary().sent == sent_before;
     // Not one answer: the rest of this slice sends its own waves, and says why.
     if answered == 0 && count > 0 {
         let why = first_error.unwrap_or_else(|| "no answer".to_owned());
