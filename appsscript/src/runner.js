@@ -228,6 +228,7 @@ var RB_OPS_ = {
       return requests.map(function () { return { ok: false, error: String(e && e.message) }; });
     }
   },
+  sleep: function (c) { Utilities.sleep(c.ms); return null; },
   mayUse: function (c) {
     var auth = ScriptApp.getAuthorizationInfo(ScriptApp.AuthMode.FULL, [c.scope]);
     return auth.getAuthorizationStatus() !== ScriptApp.AuthorizationStatus.REQUIRED;

@@ -663,3 +663,22 @@ fn a_batch_file_download_names_the_batch_and_passes_on_the_providers_refusal() {
     let message = failure(&mut w, 3, "batchFile", json!({ "batch": "../files" }));
     assert_eq!(w.batch_calls.len(), 1, "{message}");
 }
+
+#[test]
+fn a_retry_due_in_seconds_is_slept_through_not_left_to_a_trigger() {
+    let mut w = World::new(&spec(1.0, 10), &["Key", "Text"], &rows(11), "gpt-4o-mini");
+    // The canary goes through; the one wave after it is throttled, three of its rows, and
+    // nothing else is due while they wait.
+    let mut e = w.start(0, "run", false);
+    while w.fetches.is_empty() {
+        w.advance(&mut e);
+    }
+    w.throttle_next = 3;
+    while !matches!(w.advance(&mut e), Step::Done) {}
+    let last = e.log.last().unwrap();
+    assert_eq!(last["finished"], true, "one slice finishes the run: {last}");
+    assert!(!w.naps.is_empty() && w.naps.iter().all(|&ms| ms <= 20_000), "{:?}", w.naps);
+    assert!(w.output_keys().values().all(|&n| n == 1));
+    assert_eq!(w.output_keys().len(), 11);
+    assert_eq!(w.fetches, [1, 10, 3], "the three sent again after the nap");
+}

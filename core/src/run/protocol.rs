@@ -127,6 +127,11 @@ pub enum Command {
         /// The Script Property holding the web app's secret.
         secret: &'static str,
     },
+    /// `Utilities.sleep(ms)`: the execution waits (a retry due in a few seconds, cheaper than a
+    /// trigger that starts 30–90 s late).
+    Sleep {
+        ms: u64,
+    },
     /// Whether the script may use `scope` (`ScriptApp.getAuthorizationInfo`).
     MayUse {
         scope: &'static str,

@@ -167,9 +167,27 @@ fn wave_planned(
     Ok(cmds)
 }
 
-/// After the locked section: the slice closes, or sends the wave it leased.
+/// A wait the slice sleeps through rather than end: longer ones go to a continuation trigger.
+const NAP_MS: f64 = 20_000.0;
+
+/// After the locked section: the slice closes, or sends the wave it leased, or naps until a row
+/// falls due again (a retry's backoff) when that is soon and a wave still fits after it.
 fn finish_wave(run: &mut Run, mut cmds: Vec<Command>, now: f64) -> Result<Vec<Command>> {
     let s = run.slice.as_mut().expect("loaded");
+    let t = &s.ledger.timing;
+    let nap =
+        s.plan.as_ref().filter(|p| p.send.is_empty() && !p.finished && p.stop != crate::plan::Stop::Budget);
+    if let Some(at) = nap.and_then(|p| p.next_at)
+        && s.stop.is_none()
+        && s.pause.is_none()
+        && at > now
+        && at - now <= NAP_MS
+        && at + t.slowest_request_ms + t.write_ms + t.margin_ms <= s.deadline
+    {
+        cmds.push(Command::Sleep { ms: (at - now).ceil() as u64 });
+        cmds.extend(wave_top(run));
+        return Ok(cmds);
+    }
     let plan = s.plan.as_ref();
     if s.stop.is_some() || s.pause.is_some() || plan.is_none_or(|p| p.send.is_empty()) {
         if let Some(p) = plan

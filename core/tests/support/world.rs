@@ -33,6 +33,10 @@ pub struct World {
     pub worker_rounds: Vec<u32>,
     /// Each worker dies after this many of its commands (a worker killed mid-slice).
     pub workers_die_after: Option<usize>,
+    /// The next this many requests get a 429 asking to retry after 2 s (unbilled).
+    pub throttle_next: usize,
+    /// The sleeps the executions asked for (ms).
+    pub naps: Vec<u64>,
     price: Price,
 }
 
@@ -95,6 +99,8 @@ impl World {
             batch_calls: Vec::new(),
             worker_rounds: Vec::new(),
             workers_die_after: None,
+            throttle_next: 0,
+            naps: Vec::new(),
             price: rowbatch_core::price::builtin(model).expect("a priced model"),
         }
     }
@@ -272,6 +278,11 @@ impl World {
                 self.worker_rounds.push(*count);
                 Value::Array(self.work(e.id, *count))
             }
+            Command::Sleep { ms } => {
+                self.naps.push(*ms);
+                self.now += *ms as f64;
+                Value::Null
+            }
             Command::Mail { .. } | Command::Flush => Value::Null,
             Command::User => json!("someone@example.com"),
             Command::Log { text } => {
@@ -327,6 +338,11 @@ impl World {
     fn answer(&mut self, body: &str) -> Value {
         if let Some((status, refusal)) = &self.refuse {
             return json!({ "status": status, "headers": {}, "body": refusal });
+        }
+        if self.throttle_next > 0 {
+            self.throttle_next -= 1;
+            let body = r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#;
+            return json!({ "status": 429, "headers": { "retry-after": "2" }, "body": body });
         }
         let usage = Usage { input: body.len() as u64 / 4, cached_input: 0, cache_write: 0, output: 6 };
         self.bill += self.price.cost(&usage, false);
