@@ -209,7 +209,7 @@ var RB_OPS_ = {
   /** A round of workers: `count` POSTs at once to this script's own web app (`work`). */
   workers: function (c, x) {
     // The secret goes in the body, to this script's own URL, and nowhere else.
-    var payload = JSON.stringify({ secret: x.props.getProperty(c.secret), action: 'work' });
+    var payload = JSON.stringify({ secret: x.props.getProperty(c.secret), action: 'work', build: ROWBATCH_BUILD_ });
     var url = ScriptApp.getService().getUrl();
     var requests = [];
     for (var i = 0; i < c.count; i += 1) {

@@ -42,7 +42,13 @@ async function rbWebApp_(req) {
       }
       case 'plan': return rbJson_({ ok: true, estimate: await rowbatchEstimate(), status: await rowbatchStatus() });
       case 'process-chunk': return rbJson_({ ok: true, result: await rbDrive_('continue', null, { alone: true }) });
-      case 'work': return rbJson_({ ok: true, result: await rbDrive_('work') });
+      case 'work': {
+        // The web app runs the deployed version; the orchestrator, the latest push.
+        if (req.build !== ROWBATCH_BUILD_) {
+          return rbJson_({ ok: false, error: { code: 'build', message: 'the web app runs build ' + ROWBATCH_BUILD_ + ' and the run build ' + String(req.build) + ': update the web app deployment to the latest push (clasp update-deployment) for workers' } });
+        }
+        return rbJson_({ ok: true, result: await rbDrive_('work') });
+      }
       case 'report': return rbJson_({ ok: true, report: await rowbatchReport() });
       case 'retry-failed': return rbJson_({ ok: true, result: await rbDrive_('retryFailed', null, { alone: true }) });
       case 'run': return rbJson_({ ok: true, result: await rbDrive_('run', null, rbChosen_(req)) });

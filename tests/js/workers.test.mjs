@@ -3,7 +3,7 @@
 // at once overlap in time, count against the account's simultaneous limit, and share the lock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulatedJob, outputs } from '../apps-script-runtime/jobs.mjs';
+import { simulatedJob, outputs, WEB_APP } from '../apps-script-runtime/jobs.mjs';
 
 const skip = (process.env.ROWBATCH_HOST || 'node') !== 'node' && 'runs once, with the Node host';
 
@@ -26,7 +26,7 @@ function eachOnce(rt, spec, n) {
 
 test('a run deployed as a web app works through rounds of workers, each row once, the sidebar naming them', { skip }, async () => {
   const n = 300;
-  const { rt, spec, fake } = simulatedJob({ rows: n, webApp: true, limits: { waveSize: 10, timeSliceSeconds: 120, workers: 3, requestsPerMinute: 3000, tokensPerMinute: 2_000_000 } });
+  const { rt, spec, fake } = simulatedJob({ rows: n, webApp: true, faults: { latencyMedianMs: 6000, latencyP95Ms: 12_000 }, limits: { waveSize: 10, timeSliceSeconds: 120, workers: 2, requestsPerMinute: 3000, tokensPerMinute: 2_000_000 } });
   const first = await rt.run('rowbatchRun');
   assert.ok(first.ok, JSON.stringify(first.error));
   assert.ok(first.value.workers.rounds >= 1, JSON.stringify(first.value));
@@ -35,7 +35,7 @@ test('a run deployed as a web app works through rounds of workers, each row once
   // Mid-run (the first slice ended on its time), the sidebar's snapshot carries the last round.
   const p = (await rt.run('rowbatchProgress')).value;
   assert.equal(p.finished, false);
-  assert.equal(p.workers.count, 3, JSON.stringify(p.workers));
+  assert.equal(p.workers.count, 2, JSON.stringify(p.workers));
   assert.equal(p.workers.fan.limitedBy, 'spec');
   assert.equal(p.workers.fan.rounds, first.value.workers.rounds);
   // Overlapping in time: the workers' time adds up to more than the run's.
@@ -77,4 +77,18 @@ test('past the simultaneous-execution limit a worker is refused before it starts
   eachOnce(rt, spec, 120);
   assert.ok(rt.counters.busyRefusals > 0, 'some workers were refused');
   assert.ok(rt.counters.peakRunning <= 4);
+});
+
+test('a worker refuses to work for an orchestrator of another build (the web app runs the deployed version)', { skip }, async () => {
+  const { rt, fake } = simulatedJob({ rows: 30, webApp: true, limits: { waveSize: 5 } });
+  const first = await rt.run('rowbatchRun');
+  assert.ok(first.ok, JSON.stringify(first.error));
+  const asked = fake.stats.requests;
+  const contents = JSON.stringify({ secret: WEB_APP.secret, action: 'work', build: 'an-older-push' });
+  const r = await rt.run('doPost', [{ postData: { contents, type: 'application/json', length: contents.length }, parameter: {}, queryString: '' }]);
+  const answer = JSON.parse(r.value.text);
+  assert.equal(answer.ok, false);
+  assert.equal(answer.error.code, 'build');
+  assert.match(answer.error.message, /^the web app runs build [0-9a-f]{16} and the run build an-older-push: update the web app deployment/);
+  assert.equal(fake.stats.requests, asked, 'nothing sent');
 });
