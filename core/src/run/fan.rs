@@ -120,11 +120,25 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
         (by_quota, "quota"),
     ];
     let (n, by) = bounds.into_iter().fold((u32::MAX, ""), |a, b| if b.0 < a.0 { b } else { a });
-    if n < 2 {
+    // One worker is worth a round only when this slice cannot send the wave itself (its own
+    // time is short, a worker's is shorter).
+    if n == 0 || (n < 2 && !plan.send.is_empty()) {
         return None;
     }
     s.fan.limited_by = by.to_owned();
     Some(n)
+}
+
+/// Whether a round of workers could still start at `at` (a nap's end): the slice orchestrates,
+/// workers have answered or not been tried, and a call ends before the execution does.
+pub(crate) fn may_round(start: &super::Start, s: &Slice, at: f64) -> bool {
+    start.fan_out
+        && start.flow != Flow::Work
+        && s.fan.alone.is_none()
+        && !s.fan.idle
+        && s.info.canary_passed
+        && s.info.limit.is_none()
+        && by_time(s.job.spec.limits.fetch_all_concurrency, at, s.deadline()) > 0
 }
 
 /// Calls a round may make and still end before the execution: `lanes` at a time, each as long

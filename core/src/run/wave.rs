@@ -182,7 +182,8 @@ fn finish_wave(run: &mut Run, mut cmds: Vec<Command>, now: f64) -> Result<Vec<Co
         && s.pause.is_none()
         && at > now
         && at - now <= NAP_MS
-        && at + t.slowest_request_ms + t.write_ms + t.margin_ms <= s.deadline
+        && (at + t.slowest_request_ms + t.write_ms + t.margin_ms <= s.deadline
+            || super::fan::may_round(&run.start, s, at))
     {
         cmds.push(Command::Sleep { ms: (at - now).ceil() as u64 });
         cmds.extend(wave_top(run));
