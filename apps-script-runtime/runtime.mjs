@@ -139,6 +139,7 @@ export class Runtime {
      * sees their calls in time order. `clock` is the time of the last event handled.
      */
     this.live = new Map();
+    this.lastEnd = 0;
     this.timers = [];
     this.pumpQueued = false;
     /** Called when a trigger is made or deleted, or an execution ends (runTriggers waits on them). */
@@ -207,12 +208,6 @@ export class Runtime {
       this.timers = this.timers.filter((x) => x !== t);
       this.wake();
     };
-  }
-
-  /** Resolves when the simulation reaches `at` (at once in real time). */
-  until(at) {
-    if (!this.simulated) return Promise.resolve();
-    return new Promise((resolve) => this.timer(at, resolve));
   }
 
   wake() {
@@ -290,9 +285,14 @@ export class Runtime {
         clearTimeout(timer);
         this.running -= 1;
         this.live.delete(id);
-        // Simulated time: once no execution is left, the clock stands where the last one ended.
-        this.lastEnd = Math.max(this.lastEnd ?? 0, exec.clock);
-        if (this.simulated && this.live.size === 0) this.clock = Math.max(this.clock, this.lastEnd);
+        // A dead execution waits for no lock: it must never be handed one.
+        for (const w of this.lockWaiters.filter((x) => x.exec.id === id)) w.cancel?.();
+        this.lockWaiters = this.lockWaiters.filter((w) => w.exec.id !== id);
+        if (this.simulated) {
+          // Once no execution is left, the clock stands where the last one ended.
+          this.lastEnd = Math.max(this.lastEnd, exec.clock);
+          if (this.live.size === 0) this.clock = Math.max(this.clock, this.lastEnd);
+        }
         this.releaseAll(id, this.simulated ? exec.clock : this.now());
         port1.close();
         const ms = (this.simulated ? exec.clock : this.now()) - started;

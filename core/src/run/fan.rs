@@ -82,21 +82,30 @@ struct WorkerAnswer {
     status: Option<u16>,
 }
 
-/// Workers for a round, or `None` for the slice to send the wave itself: the host can call its
-/// own web app, the canary has passed, no `--limit` (which counts rows in one place), there is
-/// time for a round, and the due rows are worth two workers or more. How many is the core's
+/// Whether this slice starts workers at all: the host can call its own web app, it is not a
+/// worker itself, workers have answered (or not been tried) and had work, the canary has passed,
+/// and no `--limit` (which counts rows in one place).
+fn orchestrates(start: &super::Start, s: &Slice) -> bool {
+    start.fan_out
+        && start.flow != Flow::Work
+        && s.fan.alone.is_none()
+        && !s.fan.idle
+        && s.info.canary_passed
+        && s.info.limit.is_none()
+}
+
+/// Workers for a round, or `None` for the slice to send the wave itself: the slice orchestrates
+/// ([`orchestrates`]), there is time for a round, and the due rows are worth two workers or more
+/// (one, when the slice's own time is too short for its wave). How many is the core's
 /// estimate (the provider's rate and token limits kept in flight, the account's simultaneous
 /// executions, the waves of work), no more calls than the `fetchAll` lanes can end before the
 /// execution does ([`by_time`]), the spec's `limits.workers`, and the UrlFetch calls left today
 /// for a wave each.
 pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option<u32> {
-    if !run.start.fan_out || run.start.flow == Flow::Work || s.fan.alone.is_some() || s.fan.idle {
-        return None;
-    }
     // Rows this slice could send, or would but for its own time: a worker's slice is shorter
     // (the rate, the tokens and the budget bind workers as they bind the slice).
     let sendable = !plan.send.is_empty() || (plan.stop == crate::plan::Stop::Time && plan.counts.due > 0);
-    if !s.info.canary_passed || s.info.limit.is_some() || !sendable {
+    if !orchestrates(&run.start, s) || !sendable {
         return None;
     }
     let l = &s.job.spec.limits;
@@ -109,9 +118,9 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
     // What a worker sends in its slice: about two requests a lane (the planner sizes its waves
     // to end inside the slice at the pace observed), so more workers than that would idle.
     let per_worker = u64::from(l.fetch_all_concurrency.max(1)) * 2;
-    let by_rows = (plan.counts.due as u64).div_ceil(per_worker).min(u64::from(u32::MAX)) as u32;
+    let by_rows = u32::try_from((plan.counts.due as u64).div_ceil(per_worker)).unwrap_or(u32::MAX);
     let day = crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), now, false);
-    let by_quota = (day.fetches_left / u64::from(l.wave_size.max(1))).min(u64::from(u32::MAX)) as u32;
+    let by_quota = u32::try_from(day.fetches_left / u64::from(l.wave_size.max(1))).unwrap_or(u32::MAX);
     let bounds = [
         (estimate.count, estimate.limited_by.as_str()),
         (by_rows, "rows"),
@@ -129,16 +138,10 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
     Some(n)
 }
 
-/// Whether a round of workers could still start at `at` (a nap's end): the slice orchestrates,
-/// workers have answered or not been tried, and a call ends before the execution does.
+/// Whether a round of workers could still start at `at` (a nap's end): the slice orchestrates
+/// and a call ends before the execution does.
 pub(crate) fn may_round(start: &super::Start, s: &Slice, at: f64) -> bool {
-    start.fan_out
-        && start.flow != Flow::Work
-        && s.fan.alone.is_none()
-        && !s.fan.idle
-        && s.info.canary_passed
-        && s.info.limit.is_none()
-        && by_time(s.job.spec.limits.fetch_all_concurrency, at, s.deadline()) > 0
+    orchestrates(start, s) && by_time(s.job.spec.limits.fetch_all_concurrency, at, s.deadline()) > 0
 }
 
 /// Calls a round may make and still end before the execution: `lanes` at a time, each as long
