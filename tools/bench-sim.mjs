@@ -35,7 +35,7 @@ function job(rows, extra = {}, provider = PROVIDER, webApp = false) {
   const j = simulatedJob({ rows, limits: { requestsPerMinute: provider.rpm, tokensPerMinute: provider.tpm, fetchAllConcurrency: LANES }, faults: { ...provider, ...extra }, runtime: RUNTIME, webApp });
   const series = [];
   j.rt.onLog = (line) => {
-    if (process.env.BENCH_TRACE && /^rowbatch \{/.test(line)) console.error(((j.rt.now() - j.start) / 1000).toFixed(1), line.slice(0, 400));
+    if (process.env.BENCH_TRACE === 'all' || (process.env.BENCH_TRACE && /^rowbatch \{/.test(line))) console.error(((j.rt.now() - j.start) / 1000).toFixed(1), process.env.BENCH_TRACE === 'all' ? line : line.slice(0, 400));
     const m = /^(?:rowbatch|baseline) progress (.*)$/.exec(line);
     if (m) { const p = JSON.parse(m[1]); series.push([(j.rt.now() - j.start) / 1000, p.done + (p.failed ?? 0)]); }
   };
@@ -223,18 +223,25 @@ if (hiOnly) {
   console.log(JSON.stringify(hi, (k, v) => (k === 'series' ? undefined : v), 2));
   process.exit(0);
 }
-result.sim_1000 = await realtime(1000);
-result.sim_1000_cached = await realtime(1000, true);
-result.baseline_1000 = await baseline(1000);
-result.batch_1000 = await batch(1000);
+// Each run's figures as it ends (out/bench.partial.json): a long bench stopped half-way keeps them.
+const noSeries = (k, v) => (k === 'series' ? undefined : v);
+async function measure(key, run) {
+  result[key] = await run();
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(OUT, 'bench.partial.json'), JSON.stringify(result, noSeries, 2) + '\n');
+}
+await measure('sim_1000', () => realtime(1000));
+await measure('sim_1000_cached', () => realtime(1000, true));
+await measure('baseline_1000', () => baseline(1000));
+await measure('batch_1000', () => batch(1000));
 result.high_tier = { rpm: HIGH_TIER.rpm, tpm: HIGH_TIER.tpm };
-result.sim_hi_1000 = await realtime(1000, false, HIGH_TIER);
+await measure('sim_hi_1000', () => realtime(1000, false, HIGH_TIER));
 if (!quick) {
-  result.sim_hi_10000 = await realtime(10_000, false, HIGH_TIER);
-  result.sim_10000 = await realtime(10_000);
-  result.batch_10000 = await batch(10_000);
+  await measure('sim_hi_10000', () => realtime(10_000, false, HIGH_TIER));
+  await measure('sim_10000', () => realtime(10_000));
+  await measure('batch_10000', () => batch(10_000));
   // More than a consumer account's day of UrlFetch calls and trigger time: it pauses and resumes.
-  result.sim_50000 = await realtime(50_000);
+  await measure('sim_50000', () => realtime(50_000));
 }
 const core = path.join(OUT, 'bench-core.json');
 if (fs.existsSync(core)) result.core = JSON.parse(fs.readFileSync(core, 'utf8'));
@@ -277,7 +284,8 @@ const rows = [
 ];
 const table = ['| figure | value | target |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 fs.mkdirSync(OUT, { recursive: true });
-fs.writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(result, (k, v) => (k === 'series' ? undefined : v), 2) + '\n');
+fs.writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(result, noSeries, 2) + '\n');
+fs.rmSync(path.join(OUT, 'bench.partial.json'), { force: true });
 fs.writeFileSync(path.join(OUT, 'bench-throughput.svg'), svg([
   { label: 'rowbatch, 1,000 rows', series: s.series },
   { label: 'seed loop, 1,000 rows', series: b.series },

@@ -607,6 +607,32 @@ fn a_run_that_can_start_workers_sends_its_rows_through_rounds_of_them_each_row_o
 }
 
 #[test]
+fn a_round_pools_its_calls_over_the_lanes_when_as_many_workers_may_run_at_once() {
+    // 10,000 requests a minute: 25 workers could run at once, more than fetchAll's 10 lanes, so
+    // a round makes as many calls as the lanes can end in the slice (5 a lane of up to 60 s
+    // each), ten at a time: one round spans what would have been two of 25.
+    let mut s = spec(50.0, 7);
+    s["limits"]["requestsPerMinute"] = json!(10_000);
+    s["limits"]["tokensPerMinute"] = json!(4_000_000);
+    let mut w = World::new(&s, &["Key", "Text"], &rows(1200), "gpt-4o-mini");
+    let results = run_fanned(&mut w);
+    assert_eq!(results.last().unwrap()["finished"], true, "{}", results.last().unwrap());
+    assert_eq!(w.worker_rounds.first(), Some(&50), "{:?}", w.worker_rounds);
+    let first = &results[0]["workers"];
+    assert_eq!((&first["atOnce"], &first["limitedBy"]), (&json!(10), &json!("time")), "{first}");
+    let keys = w.output_keys();
+    assert_eq!(keys.len(), 1200);
+    assert!(keys.values().all(|&n| n == 1), "a row written twice");
+    // A spec that asks for 4 workers gets rounds of 4 calls, all at once.
+    let mut four = s.clone();
+    four["limits"]["workers"] = json!(4);
+    let mut w = World::new(&four, &["Key", "Text"], &rows(200), "gpt-4o-mini");
+    assert_eq!(run_fanned(&mut w).last().unwrap()["finished"], true);
+    assert_eq!(w.worker_rounds.first(), Some(&4), "{:?}", w.worker_rounds);
+    assert!(w.worker_rounds.iter().all(|&n| n <= 4), "{:?}", w.worker_rounds);
+}
+
+#[test]
 fn workers_leave_the_triggers_alone_and_work_only_a_run_that_is_on() {
     let mut w = World::new(&spec(5.0, 7), &["Key", "Text"], &rows(40), "gpt-4o-mini");
     // No run: a worker sends nothing.
@@ -643,12 +669,61 @@ fn workers_killed_mid_slice_lose_no_row_and_write_none_twice() {
         assert_eq!(keys.len(), 120, "killed after {die_after}");
         assert!(keys.values().all(|&n| n == 1), "killed after {die_after}: a row written twice");
         assert!(w.shared().spent_usd <= w.bill + 1e-9);
+        // Rows a dead worker leased wait for their lease; the rows due beside them do not.
+        for r in &results {
+            if r["counts"]["due"].as_u64().is_some_and(|d| d > 0) && r["stop"].is_null() {
+                assert!(r["nextAt"].is_null(), "killed after {die_after}: {r}");
+            }
+        }
         if die_after == 5 {
             let workers = &results[0]["workers"];
             assert!(workers["alone"].as_str().unwrap().contains("Timeout"), "{workers}");
             assert_eq!(w.worker_rounds.len(), 1, "one fruitless round, then alone");
+            // The sidebar's record says so too.
+            let round: Value = serde_json::from_str(&w.props["ROWBATCH_WORKERS"]).unwrap();
+            assert!(round["fan"]["alone"].as_str().is_some_and(|a| a.contains("Timeout")), "{round}");
         }
     }
+}
+
+#[test]
+fn a_round_whose_answers_a_timeout_threw_away_is_followed_by_more_rounds() {
+    // One slow worker throws the whole fetchAll: no answer reaches the slice, yet the workers
+    // wrote their rows. The slice keeps starting rounds instead of working alone.
+    let mut w = World::new(&spec(5.0, 7), &["Key", "Text"], &rows(200), "gpt-4o-mini");
+    w.rounds_throw = true;
+    let results = run_fanned(&mut w);
+    let last = results.last().unwrap();
+    assert_eq!(last["finished"], true, "{last}");
+    let first = &results[0]["workers"];
+    assert!(first["alone"].is_null(), "{first}");
+    assert!(first["rounds"].as_u64().unwrap() >= 3, "{first}");
+    assert_eq!(first["unanswered"], first["calls"], "{first}");
+    let keys = w.output_keys();
+    assert_eq!(keys.len(), 200);
+    assert!(keys.values().all(|&n| n == 1), "a row written twice");
+}
+
+#[test]
+fn a_slice_out_of_time_with_rows_due_continues_at_once_though_another_holds_a_lease() {
+    let mut w = World::new(&spec(5.0, 5), &["Key", "Text"], &rows(40), "gpt-4o-mini");
+    // One execution sends its canary and leases a wave, then is silent (alive, leases held).
+    let mut a = w.start(0, "run", false);
+    while w.fetches.len() < 2 {
+        w.advance(&mut a);
+    }
+    // Another sends a wave, and its time is up before the next.
+    let mut b = w.start(1, "continue", true);
+    let sent = w.fetches.len();
+    while w.fetches.len() == sent {
+        w.advance(&mut b);
+    }
+    w.now += 290_000.0;
+    while !matches!(w.advance(&mut b), Step::Done) {}
+    let r = b.log.last().unwrap();
+    assert!(r["counts"]["due"].as_u64().unwrap() > 0 && r["counts"]["inFlight"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["nextAt"].is_null(), "the continuation waits for the lease: {r}");
+    assert!(w.triggers.iter().any(|t| t == "rowbatchContinue"));
 }
 
 #[test]

@@ -60,6 +60,10 @@ test('the sidebar shows live progress, starts a job, escapes what it shows and v
     rt.properties.script.ROWBATCH_WORKERS = JSON.stringify({ at: 100000, count: 7, fan: { limitedBy: 'requests', rounds: 3, calls: 21, unanswered: 1, lastRoundMs: 41000, alone: null } });
     await page.waitForFunction(() => /^7 at once/.test(document.getElementById('workers').textContent), null, { timeout: 20000 });
     assert.equal(await page.textContent('#workers'), '7 at once (round 3, 41 s; limited by requests; 1 calls unanswered)');
+    // A round that pools its calls over fetchAll's lanes says both.
+    rt.properties.script.ROWBATCH_WORKERS = JSON.stringify({ at: 105000, count: 50, fan: { limitedBy: 'time', atOnce: 10, rounds: 1, calls: 50, unanswered: 0, lastRoundMs: 190000, alone: null } });
+    await page.waitForFunction(() => /^10 at once/.test(document.getElementById('workers').textContent), null, { timeout: 20000 });
+    assert.equal(await page.textContent('#workers'), '10 at once, 50 calls (round 1, 190 s; limited by time)');
     await page.screenshot({ path: path.join(shots, 'sidebar-workers.png') });
     rt.properties.script.ROWBATCH_WORKERS = JSON.stringify({ at: 110000, count: 7, fan: { limitedBy: 'requests', rounds: 4, calls: 28, unanswered: 8, lastRoundMs: 60000, alone: 'no worker answered: <b>Timeout</b>' } });
     await page.waitForFunction(() => /^one execution/.test(document.getElementById('workers').textContent), null, { timeout: 20000 });

@@ -251,8 +251,13 @@ pub(crate) fn finish(run: &mut Run) -> Vec<Command> {
     if plan.is_some() {
         cmds.extend(progress_of(s, now));
     }
+    // When the next slice can send: at once while rows are due (this one ran out of time or of
+    // the minute's rate), else when a retry falls due or a lease lapses. A row a worker still
+    // holds must not hold back the rows due beside it.
+    let next_at =
+        plan.and_then(|p| p.next_at.filter(|_| p.counts.due == 0 || p.stop == crate::plan::Stop::Budget));
     if !ended(s) {
-        let wait = plan.and_then(|p| p.next_at).map_or(1000.0, |at| (at - now).max(1000.0));
+        let wait = next_at.map_or(1000.0, |at| (at - now).max(1000.0));
         cmds.push(Command::Triggers {
             delete: vec![CONTINUE],
             every: Some((HEARTBEAT, HEARTBEAT_MINUTES)),
@@ -265,7 +270,7 @@ pub(crate) fn finish(run: &mut Run) -> Vec<Command> {
         "stop": s.stop,
         "counts": plan.map(|p| crate::to_json::to_value(&p.counts)),
         "summary": crate::to_json::to_value(&s.summary),
-        "nextAt": plan.and_then(|p| p.next_at),
+        "nextAt": next_at,
         "workers": (s.fan.rounds > 0 || s.fan.alone.is_some()).then(|| crate::to_json::to_value(&s.fan)),
     });
     cmds.push(Command::Log { text: format!("rowbatch {result}") });

@@ -12,7 +12,9 @@
 //! whole `fetchAll` throws. A worker that outlives it keeps its leases and writes its outcomes
 //! as any slice does; whether Apps Script lets it finish or ends it, the ledger holds: rows it
 //! had leased are taken again once the lease lapses. So a failed or timed-out call tells the
-//! orchestrator nothing but to plan again.
+//! orchestrator nothing but to plan again; a round without one answer makes it work alone only
+//! when that plan shows no outcome and no spending the workers left behind (a web app out of
+//! reach, a wrong secret), not when one slow worker threw the others' answers away.
 
 use super::flows::Phase as Top;
 use super::protocol::Command;
@@ -53,8 +55,11 @@ pub(crate) struct Fan {
     /// Workers the next round asks for (chosen under the lock, taken when the round goes).
     #[serde(skip)]
     pub(crate) next: Option<u32>,
-    /// Why that many: `requests`, `tokens`, `platform`, `rows`, `fetchAll` or `quota`.
+    /// Why that many: `requests`, `tokens` or `platform` (workers at once), `spec`, `time`,
+    /// `rows` or `quota`.
     pub(crate) limited_by: String,
+    /// Workers running at once in the round: its calls, at most `fetchAll`'s lanes.
+    pub(crate) at_once: u32,
     pub(crate) rounds: u32,
     pub(crate) calls: u32,
     /// Calls with no answer from the worker (a timeout, an error page, a refusal).
@@ -69,6 +74,35 @@ pub(crate) struct Fan {
     idle: bool,
     #[serde(skip)]
     round_started: f64,
+    /// What the run had to show when the round went: rows with an outcome and money spent.
+    #[serde(skip)]
+    shown: (usize, f64),
+    /// A round without one answer, in the first caller's words, until the next plan tells a
+    /// timeout (one slow worker throws the whole `fetchAll`, the others' work done) from
+    /// workers that never worked.
+    #[serde(skip)]
+    silent: Option<String>,
+    /// The last round's calls.
+    #[serde(skip)]
+    last_count: usize,
+}
+
+/// Rows with an outcome and money spent, as the ledger and the run record show them: what a
+/// round's workers leave behind whether or not their answers reach the orchestrator.
+fn shown(s: &Slice, plan: &Plan) -> (usize, f64) {
+    (plan.counts.done + plan.counts.failed, s.info.cost_usd)
+}
+
+/// After a round without one answer, on the next plan: the slice works alone unless its
+/// workers left outcomes or spending behind them. The round's record, with why, when it does.
+pub(crate) fn verdict(s: &mut Slice, plan: &Plan, now: f64) -> Option<Command> {
+    let why = s.fan.silent.take()?;
+    let (rows, usd) = shown(s, plan);
+    if rows > s.fan.shown.0 || usd > s.fan.shown.1 {
+        return None;
+    }
+    s.fan.alone = Some(format!("no worker answered: {}", super::text::cut(&why, 300)));
+    Some(record(s, now, s.fan.last_count))
 }
 
 /// What a worker's execution answers (the web app's `work` action).
@@ -94,13 +128,17 @@ fn orchestrates(start: &super::Start, s: &Slice) -> bool {
         && s.info.limit.is_none()
 }
 
-/// Workers for a round, or `None` for the slice to send the wave itself: the slice orchestrates
-/// ([`orchestrates`]), there is time for a round, and the due rows are worth two workers or more
-/// (one, when the slice's own time is too short for its wave). How many is the core's
-/// estimate (the provider's rate and token limits kept in flight, the account's simultaneous
-/// executions, the waves of work), no more calls than the `fetchAll` lanes can end before the
-/// execution does ([`by_time`]), the spec's `limits.workers`, and the UrlFetch calls left today
-/// for a wave each.
+/// Calls for a round, or `None` for the slice to send the wave itself: the slice orchestrates
+/// ([`orchestrates`]), there is time for a round, and the due rows are worth two calls or more
+/// (one, when the slice's own time is too short for its wave).
+///
+/// How many workers run at once is the core's estimate (the provider's rate and token limits
+/// kept in flight, the account's simultaneous executions) and the spec's `limits.workers`.
+/// `fetchAll` runs `lanes` calls at once and starts the next as one ends, so when that many
+/// workers may run at once the round pools as many calls as its lanes can end before the
+/// execution does ([`by_time`]): one round then spans the slice, with one tail of stragglers
+/// instead of one a round. With fewer, each makes one call. Either way no more calls than the
+/// due rows are worth, nor than the UrlFetch calls left today allow a wave each.
 pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option<u32> {
     // Rows this slice could send, or would but for its own time: a worker's slice is shorter
     // (the rate, the tokens and the budget bind workers as they bind the slice).
@@ -109,33 +147,42 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
         return None;
     }
     let l = &s.job.spec.limits;
+    let lanes = l.fetch_all_concurrency.max(1);
     let tokens_per_row = match plan.send.len() {
         0 => s.ledger.reserve.tokens,
         n => plan.reserved.tokens / n as u64,
     };
     // The provider's and the platform's bounds; the rows' bound is a worker's share, below.
     let estimate = crate::estimate::workers(&s.job, u64::from(u32::MAX), tokens_per_row);
+    let (at_once, at_once_by) =
+        least([(estimate.count, estimate.limited_by.as_str()), (l.workers.unwrap_or(u32::MAX), "spec")]);
+    let in_time = by_time(lanes, now, s.deadline());
+    let (calls, calls_by) = if at_once >= lanes {
+        (in_time, "time")
+    } else {
+        (at_once.min(in_time), if in_time < at_once { "time" } else { at_once_by })
+    };
     // What a worker sends in its slice: about two requests a lane (the planner sizes its waves
-    // to end inside the slice at the pace observed), so more workers than that would idle.
-    let per_worker = u64::from(l.fetch_all_concurrency.max(1)) * 2;
+    // to end inside the slice at the pace observed), so more calls than that would idle.
+    let per_worker = u64::from(lanes) * 2;
     let by_rows = u32::try_from((plan.counts.due as u64).div_ceil(per_worker)).unwrap_or(u32::MAX);
     let day = crate::quota::report(&s.job, s.shared.day.clone().unwrap_or_default(), now, false);
     let by_quota = u32::try_from(day.fetches_left / u64::from(l.wave_size.max(1))).unwrap_or(u32::MAX);
-    let bounds = [
-        (estimate.count, estimate.limited_by.as_str()),
-        (by_rows, "rows"),
-        (by_time(l.fetch_all_concurrency, now, s.deadline()), "time"),
-        (l.workers.unwrap_or(u32::MAX), "spec"),
-        (by_quota, "quota"),
-    ];
-    let (n, by) = bounds.into_iter().fold((u32::MAX, ""), |a, b| if b.0 < a.0 { b } else { a });
+    let (n, by) = least([(calls, calls_by), (by_rows, "rows"), (by_quota, "quota")]);
     // One worker is worth a round only when this slice cannot send the wave itself (its own
     // time is short, a worker's is shorter).
     if n == 0 || (n < 2 && !plan.send.is_empty()) {
         return None;
     }
     s.fan.limited_by = by.to_owned();
+    s.fan.at_once = n.min(at_once).min(lanes);
+    s.fan.shown = shown(s, plan);
     Some(n)
+}
+
+/// The least bound and its name (the first of equals).
+fn least<const N: usize>(bounds: [(u32, &str); N]) -> (u32, &str) {
+    bounds.into_iter().fold((u32::MAX, ""), |a, b| if b.0 < a.0 { b } else { a })
 }
 
 /// Whether a round of workers could still start at `at` (a nap's end): the slice orchestrates
@@ -178,6 +225,7 @@ pub(crate) fn spawned(run: &mut Run, answers: Value) -> Result<Vec<Command>> {
     s.fan.rounds += 1;
     s.fan.calls += answers.len() as u32;
     s.fan.last_round_ms = now - s.fan.round_started;
+    s.fan.last_count = count;
     let mut answered = 0;
     let sent_before = s.summary().sent;
     let mut first_error = None;
@@ -203,10 +251,10 @@ pub(crate) fn spawned(run: &mut Run, answers: Value) -> Result<Vec<Command>> {
         }
     }
     s.fan.idle = answered > 0 && s.summary().sent == sent_before;
-    // Not one answer: the rest of this slice sends its own waves, and says why.
+    // Not one answer: unless the next plan shows the workers' work, the rest of this slice
+    // sends its own waves, and says why (`verdict`).
     if answered == 0 && count > 0 {
-        let why = first_error.unwrap_or_else(|| "no answer".to_owned());
-        s.fan.alone = Some(format!("no worker answered: {}", super::text::cut(&why, 300)));
+        s.fan.silent = Some(first_error.unwrap_or_else(|| "no answer".to_owned()));
     }
     let mut cmds = vec![record(s, now, count)];
     cmds.extend(super::wave::wave_top(run));

@@ -71,6 +71,7 @@ fn wave_planned(
     }
     let (out_writes, mut progress_writes) = reconciled(s, &execution, now);
     let mut marks: Vec<(u64, Cell)> = Vec::new();
+    let mut fan_record = None;
     let go = s.fatal.is_none() && s.stop_asked.is_none() && s.pause.is_none();
     if go {
         let cap = crate::estimate::capacity_with(
@@ -108,6 +109,7 @@ fn wave_planned(
             }
         }
         let mut plan = crate::plan::plan(&s.job, &s.ledger);
+        fan_record = super::fan::verdict(s, &plan, now);
         s.fan.next = super::fan::workers(run, s, &plan, now);
         if s.fan.next.is_some() {
             // The workers lease their own rows: this one leases none and reserves nothing.
@@ -137,6 +139,7 @@ fn wave_planned(
         s.mark = Some(mark);
     }
     let mut cmds = vec![Command::SetProps { set }];
+    cmds.extend(fan_record);
     let out = output_sheet(&s.job);
     let step = u64::from(crate::validate::GRID_STEP_ROWS);
     cmds.extend(status_spans(&out, &mut s.ledger.outputs, marks, step));

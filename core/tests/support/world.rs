@@ -33,6 +33,9 @@ pub struct World {
     pub worker_rounds: Vec<u32>,
     /// Each worker dies after this many of its commands (a worker killed mid-slice).
     pub workers_die_after: Option<usize>,
+    /// Each round's `fetchAll` throws once its workers are done, as when one of them outlived
+    /// UrlFetch's timeout: every answer lost, their work kept.
+    pub rounds_throw: bool,
     /// The next this many requests get a 429 asking to retry after 2 s (unbilled).
     pub throttle_next: usize,
     /// The sleeps the executions asked for (ms).
@@ -99,6 +102,7 @@ impl World {
             batch_calls: Vec::new(),
             worker_rounds: Vec::new(),
             workers_die_after: None,
+            rounds_throw: false,
             throttle_next: 0,
             naps: Vec::new(),
             price: rowbatch_core::price::builtin(model).expect("a priced model"),
@@ -300,16 +304,25 @@ impl World {
         Step::Ran
     }
 
-    /// A round of workers, as the web app runs them: `count` executions of the `work` flow at
-    /// once, their commands interleaved, each answer as the web app gives it.
+    /// A round of workers, as the web app runs them through `fetchAll`: `count` executions of
+    /// the `work` flow, [`LANES`] at once (the next starting as one ends), their commands
+    /// interleaved, each answer as the web app gives it.
     fn work(&mut self, parent: usize, count: u32) -> Vec<Value> {
+        const LANES: usize = 10;
         let round = self.worker_rounds.len();
-        let mut workers: Vec<Exec> = (0..count as usize)
-            .map(|k| self.start(parent * 1000 + round * 50 + k + 1, "work", false))
-            .collect();
-        let mut steps = vec![0usize; workers.len()];
-        let mut dead = vec![false; workers.len()];
-        while workers.iter().zip(&dead).any(|(w, d)| !w.done && !d) {
+        let count = count as usize;
+        let mut workers: Vec<Exec> = Vec::with_capacity(count);
+        let mut steps = vec![0usize; count];
+        let mut dead = vec![false; count];
+        loop {
+            let running = workers.iter().zip(&dead).filter(|(w, d)| !w.done && !**d).count();
+            for _ in running..LANES.min(count - workers.len() + running) {
+                let k = workers.len();
+                workers.push(self.start(parent * 100_000 + round * 100 + k + 1, "work", false));
+            }
+            if workers.iter().zip(&dead).all(|(w, d)| w.done || *d) {
+                break;
+            }
             for (i, w) in workers.iter_mut().enumerate() {
                 if w.done || dead[i] {
                     continue;
@@ -327,7 +340,7 @@ impl World {
             .iter()
             .zip(dead)
             .map(|(w, d)| match w.log.last() {
-                Some(result) if !d => json!({ "ok": true, "result": result }),
+                Some(result) if !d && !self.rounds_throw => json!({ "ok": true, "result": result }),
                 _ => json!({ "ok": false, "error": "Timeout: https://script.google.com/macros/s/x/exec" }),
             })
             .collect()
