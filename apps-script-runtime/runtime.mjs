@@ -22,6 +22,13 @@ export const LIMITS = {
   cacheValueBytes: 100 * 1024,
   urlFetchTimeoutMs: 60_000,
   /**
+   * Whether a web app execution goes on once the UrlFetch call that started it gave up. Google
+   * documents neither way (one report, dev.to "The 1-Second Timeout Hack", says it goes on), so
+   * the default is the harder case for rowbatch: it ends at its next service call, its leases
+   * left to lapse. `rowbatchMeasure` tells which on a real account.
+   */
+  webAppOutlivesCaller: false,
+  /**
    * A time-driven trigger starts this long after it is due (`after(ms)` is only a minimum),
    * plus a random share of `triggerJitterMs` (seeded): start times drift, and by how much
    * is not documented.
@@ -248,7 +255,7 @@ export class Runtime {
    * Runs one execution of `fn(...args)`; resolves when it returns, throws or is killed.
    * `at`: simulated time, when it starts (a web app request made later in a `fetchAll` lane).
    */
-  run(fn, args = [], { trigger = null, at = null } = {}) {
+  run(fn, args = [], { trigger = null, at = null, handle = null } = {}) {
     const id = this.nextExec;
     this.nextExec += 1;
     this.counters.executions += 1;
@@ -275,7 +282,8 @@ export class Runtime {
     });
     // `state` (simulated time): computing between calls, pending with a call to handle, serving
     // while its handler runs (a lock wait or a web app request can take simulated time).
-    const exec = { id, started, clock: started, state: 'computing', req: null, worker, killed: false };
+    const exec = { id, started, clock: started, state: 'computing', req: null, worker, killed: false, doomed: null };
+    if (handle) handle.exec = exec;
     if (this.simulated) this.live.set(id, exec);
     return new Promise((resolve) => {
       let settled = false;
@@ -317,6 +325,8 @@ export class Runtime {
         const req = exec.req;
         // Crash injection (tests): the execution dies before this call reaches the service.
         if (this.crashAt?.(exec, req.service, req.method)) return kill();
+        // A web app execution whose caller gave up (webAppOutlivesCaller false).
+        if (exec.doomed) return kill(exec.doomed);
         // A trigger's execution stops when the day's trigger runtime is spent.
         if (trigger && this.used('triggerRuntimeMs') + (this.now() - started) > this.quotas.triggerRuntimeMs) {
           this.counters.quotaRefusals += 1;
@@ -428,13 +438,14 @@ export class Runtime {
    * A request of the script to its own web app, starting at `at`: `doPost` or `doGet` as an
    * execution of its own (refused past the simultaneous limit like any), answered as `/exec`
    * answers once UrlFetchApp has followed its redirect (status 200; a script error is an HTML
-   * page). UrlFetch gives up after `urlFetchTimeoutMs` ({timeout}); the execution goes on, as
-   * nothing tells Apps Script that its caller left.
+   * page). UrlFetch gives up after `urlFetchTimeoutMs` ({timeout}); the execution then goes on
+   * or ends at its next service call, as `webAppOutlivesCaller` says.
    */
   async callWebApp(url, method, contents, type, at) {
     const fn = method === 'POST' ? 'doPost' : 'doGet';
     this.counters.webAppExecutions += 1;
-    const exec = this.run(fn, [webAppEvent(new URL(url), method, contents, type)], { at });
+    const handle = {};
+    const exec = this.run(fn, [webAppEvent(new URL(url), method, contents, type)], { at, handle });
     const timeout = this.limits.urlFetchTimeoutMs;
     let cancel = () => {};
     const late = new Promise((resolve) => {
@@ -446,7 +457,10 @@ export class Runtime {
     });
     const out = await Promise.race([exec, late]);
     cancel();
-    if (!out) return { networkError: true, timeout: true, latencyMs: timeout };
+    if (!out) {
+      if (!this.limits.webAppOutlivesCaller && handle.exec) handle.exec.doomed = 'the request that started this execution timed out';
+      return { networkError: true, timeout: true, latencyMs: timeout };
+    }
     const o = webAppOutput(out);
     const ended = this.simulated ? (out.started ?? at) + out.ms : Date.now();
     return { status: o.status, headers: { 'Content-Type': `${o.type}; charset=utf-8` }, body: o.text, latencyMs: Math.max(0, ended - at) };

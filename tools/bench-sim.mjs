@@ -217,6 +217,15 @@ const result = { date: new Date().toISOString().slice(0, 10), provider: PROVIDER
 result.startup_ms = await startup();
 result.wasm_raw_bytes = sizes.wasmRawBytes;
 result.wasm_gzip_bytes = sizes.wasmGzipBytes;
+// `--only NAME`: one figure (sim_1000, sim_1000_cached, sim_hi_1000, sim_10000, sim_hi_10000), printed.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+if (only) {
+  const runs = { sim_1000: () => realtime(1000), sim_1000_cached: () => realtime(1000, true), sim_10000: () => realtime(10_000),
+    sim_hi_1000: () => realtime(1000, false, HIGH_TIER), sim_hi_10000: () => realtime(10_000, false, HIGH_TIER) };
+  if (!runs[only]) throw new Error(`--only takes one of ${Object.keys(runs).join(', ')}`);
+  console.log(JSON.stringify({ [only]: await runs[only]() }, (k, v) => (k === 'series' ? undefined : v), 2));
+  process.exit(0);
+}
 if (hiOnly) {
   // Only the high-tier runs, printed (out/bench.json is left as the full bench wrote it).
   const hi = { sim_hi_1000: await realtime(1000, false, HIGH_TIER), ...(!quick && { sim_hi_10000: await realtime(10_000, false, HIGH_TIER) }) };

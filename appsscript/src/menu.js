@@ -23,6 +23,7 @@ function onOpen() {
     .addSeparator()
     .addItem('Report', 'rowbatchReportMenu')
     .addItem('Settings', 'rowbatchSettings')
+    .addItem('Measure Apps Script', 'rowbatchMeasureMenu')
     .addToUi();
 }
 

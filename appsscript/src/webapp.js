@@ -8,7 +8,8 @@
  * The web app: POST {secret, action, ...} with an action of RB_ACTIONS_ (the `rowbatch` CLI's
  * calls: status, plan, run {rows}, dry-run {rows}, process-chunk, work (a worker slice, as the
  * run's own rounds of workers call it), retry-failed, report, batches,
- * submit-batch, poll-batches, cancel-batches, batch-file {id}, claim {id, ttlMs, release}).
+ * submit-batch, poll-batches, cancel-batches, batch-file {id}, claim {id, ttlMs, release}, probe
+ * {sleepMs, mark}: the platform measurement's calls).
  * The secret is the Script Property ROWBATCH_WEBAPP_SECRET. Answers and errors are JSON in the
  * body (a web app cannot set a status code). `/exec` answers a POST with a redirect to a GET
  * echo, so clients must not re-POST: process-chunk is idempotent by row key anyway.
@@ -59,6 +60,7 @@ async function rbWebApp_(req) {
       case 'cancel-batches': return rbJson_({ ok: true, result: await rowbatchCancelBatches() });
       case 'batch-file': return rbJson_({ ok: true, result: await rbDrive_('batchFile', null, { batch: String(req.id || '') }) });
       case 'claim': return rbJson_(rbClaim_(String(req.id || ''), Number(req.ttlMs) || 60000, Boolean(req.release), String(req.takeOver || '')));
+      case 'probe': return rbJson_(rbProbe_(req));
       default: return rbJson_({ ok: false, error: { code: 'unknown_action', message: 'action must be one of ' + RB_ACTIONS_.join(', ') } });
     }
   } catch (err) {
@@ -75,7 +77,20 @@ function rbChosen_(req) {
 }
 
 var RB_ACTIONS_ = ['status', 'validate', 'plan', 'process-chunk', 'work', 'report', 'retry-failed', 'run', 'dry-run', 'batches',
-  'submit-batch', 'poll-batches', 'cancel-batches', 'batch-file', 'claim'];
+  'submit-batch', 'poll-batches', 'cancel-batches', 'batch-file', 'claim', 'probe'];
+
+/**
+ * A call of the platform measurement (measure.js): sleeps `sleepMs` (at most 90 s), says when it
+ * ran by its own clock, and leaves ROWBATCH_PROBE_<mark> when it ends if asked.
+ */
+function rbProbe_(req) {
+  var ms = Math.max(0, Math.min(90000, Number(req.sleepMs) || 0));
+  var start = Date.now();
+  Utilities.sleep(ms);
+  var mark = String(req.mark || '').replace(/[^A-Za-z0-9]/g, '').slice(0, 40);
+  if (mark) PropertiesService.getScriptProperties().setProperty('ROWBATCH_PROBE_' + mark, String(Date.now()));
+  return { ok: true, start: start, end: Date.now() };
+}
 
 /**
  * One orchestrator per job: `claim` holds the job for `id` until `ttlMs` from now (renewed as it

@@ -156,7 +156,9 @@ pub const MAX_WORKERS: u32 = 25;
 
 /// Executions worth running at once: enough to keep the provider's request or token rate in
 /// flight (each request taking `LATENCY_S`, each execution holding `fetchAllConcurrency` requests
-/// at a time), no more than the platform allows, and no more than there are waves of work.
+/// at a time, busy [`LANE_BUSY`] of its time), no more than the platform allows, and no more than
+/// there are waves of work. More than the rate needs cost nothing but executions: the limiter,
+/// shared under the lock, splits the rate between them.
 pub fn workers(job: &Job, rows: u64, tokens_per_row: u64) -> Workers {
     let l = &job.spec.limits;
     let per_second = [
@@ -164,7 +166,8 @@ pub fn workers(job: &Job, rows: u64, tokens_per_row: u64) -> Workers {
         (f64::from(l.tokens_per_minute) / 60.0 / tokens_per_row.max(1) as f64, "tokens"),
     ];
     let (rate, by) = per_second.into_iter().fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
-    let needed = (rate * LATENCY_S / f64::from(l.fetch_all_concurrency.max(1))).ceil().max(1.0) as u32;
+    let held = f64::from(l.fetch_all_concurrency.max(1)) * LANE_BUSY;
+    let needed = (rate * LATENCY_S / held).ceil().max(1.0) as u32;
     let waves = rows.div_ceil(u64::from(l.wave_size.max(1))).max(1).min(u64::from(u32::MAX)) as u32;
     let (count, by) = [(needed, by), (MAX_WORKERS, "platform"), (waves, "rows")]
         .into_iter()
@@ -197,6 +200,11 @@ pub struct Eta {
 
 /// Assumed seconds per request when nothing has been observed yet.
 const LATENCY_S: f64 = 10.0;
+
+/// The share of its time a worker's lanes hold a request: a `fetchAll` of two requests a lane
+/// ends with its slowest lane, and the others wait (about half, for latencies with a 95th
+/// percentile three times the median: the bench's provider, `tools/bench-sim.mjs`).
+const LANE_BUSY: f64 = 0.5;
 
 pub fn estimate_job(input: EstimateInput) -> Result<Estimate> {
     let job = Job::compile(&input.spec)?;

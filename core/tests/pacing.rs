@@ -191,12 +191,12 @@ fn the_workers_a_job_is_worth_come_from_the_provider_the_platform_and_the_rows()
         s["limits"]["tokensPerMinute"] = json!(tpm);
         rowbatch_core::spec::Job::compile(&s).unwrap()
     };
-    // 500 a minute at 10 s a request is 84 in flight: 9 executions of 10 lanes; the tokens
-    // (200,000 a minute at 1,000 a row, 3.3 rows a second) allow 4.
+    // 500 a minute at 10 s a request is 84 in flight: 17 executions of 10 lanes busy half their
+    // time; the tokens (200,000 a minute at 1,000 a row, 3.3 rows a second) allow 7.
     let w = workers(&job(500, 1_000_000), 10_000, 1000);
-    assert_eq!((w.count, w.limited_by.as_str()), (9, "requests"));
+    assert_eq!((w.count, w.limited_by.as_str()), (17, "requests"));
     let w = workers(&job(500, 200_000), 10_000, 1000);
-    assert_eq!((w.count, w.limited_by.as_str()), (4, "tokens"));
+    assert_eq!((w.count, w.limited_by.as_str()), (7, "tokens"));
     // A high-tier account would keep 1,667 requests in flight: the platform's cap binds.
     let w = workers(&job(10_000, 4_000_000), 10_000, 1000);
     assert_eq!((w.count, w.limited_by.as_str()), (MAX_WORKERS, "platform"));

@@ -111,9 +111,11 @@ test('the menu offers the runner\'s entry points, and each exists', { skip }, as
   assert.equal(menu.name, 'rowbatch');
   const fns = menu.items.map(([, fn]) => fn);
   assert.deepEqual(fns, ['rowbatchOpenSidebar', 'rowbatchValidateMenu', 'rowbatchApplyFixesMenu', 'rowbatchEstimateMenu', 'rowbatchDryRunMenu', 'rowbatchStartMenu', 'rowbatchRunSelectionMenu', 'rowbatchStop',
-    'rowbatchResume', 'rowbatchRetryFailed', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings']);
+    'rowbatchResume', 'rowbatchRetryFailed', 'rowbatchSubmitBatchMenu', 'rowbatchCancelBatches', 'rowbatchReportMenu', 'rowbatchSettings', 'rowbatchMeasureMenu']);
   rt.uiAnswer = 'NO';
   for (const fn of fns.filter((f) => !/Stop|Resume|Selection/.test(f))) ok(await rt.run(fn));
+  // Measuring needs the web app: not deployed, the alert says so.
+  assert.ok(rt.ui.alerts.some((a) => /deploy the web app first/.test(a)), rt.ui.alerts.join('\n---\n'));
   // Validate selection opens the sidebar and presses its Validate button as it loads.
   assert.match(rt.ui.sidebars.find((s) => s.html.includes('document.getElementById("validate").click()')).html, /<button id="validate"/);
   const est = await rt.run('rowbatchEstimateMenu');

@@ -92,3 +92,32 @@ test('a worker refuses to work for an orchestrator of another build (the web app
   assert.match(answer.error.message, /^the web app runs build [0-9a-f]{16} and the run build an-older-push: update the web app deployment/);
   assert.equal(fake.stats.requests, asked, 'nothing sent');
 });
+
+test('the platform measurement reads the runtime\'s fetchAll lanes, UrlFetch timeout and web app lifetime back', { skip }, async () => {
+  for (const [lanes, outlives] of [[10, false], [20, true]]) {
+    const { rt } = simulatedJob({ rows: 5, webApp: true, runtime: { limits: { fetchAllConcurrency: lanes, webAppOutlivesCaller: outlives } } });
+    const started = rt.now();
+    const r = await rt.run('rowbatchMeasure');
+    assert.ok(r.ok, JSON.stringify(r.error));
+    const f = r.value;
+    assert.equal(f.fetchAllConcurrency, lanes, JSON.stringify(f));
+    assert.equal(f.refused, 0);
+    // The runtime gives up after 60 s, and ends the web app execution or lets it finish.
+    assert.ok(Math.abs(f.urlFetchTimeoutS - 60) < 1, JSON.stringify(f));
+    assert.equal(f.webAppOutlivesCaller, outlives);
+    assert.match(f.advice, outlives ? /went on after its caller/ : /did not finish once its caller/);
+    assert.deepEqual(JSON.parse(rt.properties.script.ROWBATCH_PLATFORM), f);
+    assert.ok(!Object.keys(rt.properties.script).some((k) => k.startsWith('ROWBATCH_PROBE_')), 'the mark is cleared');
+    assert.match(f.advice, lanes > 10 ? /Set "fetchAllConcurrency": 20/ : /Keep "fetchAllConcurrency" at 10/);
+    assert.ok(rt.now() - started < 3 * 60_000, 'inside one execution');
+  }
+  // Not deployed, or no secret: nothing is measured, and the message says what to do.
+  const { rt } = simulatedJob({ rows: 5 });
+  const r = await rt.run('rowbatchMeasure');
+  assert.equal(r.ok, false);
+  assert.match(String(r.error.message ?? r.error), /deploy the web app first/);
+  const noSecret = simulatedJob({ rows: 5, webApp: true });
+  delete noSecret.rt.properties.script.ROWBATCH_WEBAPP_SECRET;
+  const r2 = await noSecret.rt.run('rowbatchMeasure');
+  assert.match(String(r2.error.message ?? r2.error), /ROWBATCH_WEBAPP_SECRET/);
+});
