@@ -94,7 +94,9 @@ export function createFakeProvider(options = {}) {
     const dt = Math.max(0, now - b.at) / 60_000;
     b.requests = Math.min(o.rpm, b.requests + o.rpm * dt);
     b.tokens = Math.min(o.tpm, b.tokens + o.tpm * dt);
-    b.at = now;
+    // Executions on their own clocks send out of time order: the bucket's time never goes back,
+    // or the time between would be refilled twice.
+    b.at = Math.max(b.at, now);
     buckets.set(key, b);
     return b;
   }

@@ -77,7 +77,9 @@ async function realtime(n, longPrefix = false, provider = PROVIDER, webApp = tru
   // token limits, and the requests Apps Script can hold in flight at once (simultaneous
   // executions × fetchAll's lanes), each taking the mean latency.
   const inFlight = rt.quotas.simultaneous * LANES;
-  const bounds = { requests_s: (n / provider.rpm) * 60, tokens_s: (tokens / provider.tpm) * 60, latency_s: (n * MEAN_LATENCY_S) / inFlight };
+  // The provider's buckets start full: the first minute's allowance is spent at once.
+  const bounds = { requests_s: (Math.max(0, n - provider.rpm) / provider.rpm) * 60, tokens_s: (Math.max(0, tokens - provider.tpm) / provider.tpm) * 60,
+    latency_s: (n * MEAN_LATENCY_S) / inFlight };
   const lower = Math.max(...Object.values(bounds));
   const record = JSON.parse(rt.properties.script.ROWBATCH_RUN);
   const cost = record.costUsd;

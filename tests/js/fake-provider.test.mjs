@@ -239,3 +239,16 @@ test('the model lookup and the header Anthropic requires: each provider\'s own a
   assert.equal(post.status, 400);
   assert.equal((await post.json()).error.message, 'anthropic-version: header is required');
 });
+
+test('the rate limit grants no more when requests arrive out of time order (executions on their own clocks)', { skip }, async () => {
+  const { createFakeProvider } = await import('../../fake-provider/provider.mjs');
+  // Two requests a minute: the bucket starts full and refills one every 30 s.
+  const p = createFakeProvider({ invalidKeys: [], rpm: 2, rate429: 0, rate500: 0 });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', max_completion_tokens: 50, messages: [{ role: 'user', content: 'hello there' }] });
+  const at = (s) => p.handle({ method: 'POST', url: 'http://x/v1/chat/completions', headers: { authorization: 'Bearer k1' }, body }, 1_800_000_000_000 + s * 1000);
+  const statuses = [];
+  // In time order but one: a request stamped 10 s arrives after one stamped 30 s. The 20 s
+  // between them were refilled once; they must not be refilled again for the request at 40 s.
+  for (const s of [0, 0, 30, 10, 40]) statuses.push((await at(s)).status);
+  assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+});
