@@ -28,20 +28,24 @@ function rowbatchMeasure() {
   for (var i = 0; i < RB_PROBE_CALLS_; i += 1) requests.push(call({ sleepMs: RB_PROBE_SLEEP_MS_ }));
   var spans = [];
   var refused = 0;
-  UrlFetchApp.fetchAll(requests).forEach(function (res) {
-    var a = rbProbeAnswer_(res);
+  var answers = UrlFetchApp.fetchAll(requests).map(rbProbeAnswer_);
+  answers.forEach(function (a) {
     if (a && a.ok) spans.push([a.start, a.end]);
     else refused += 1;
   });
+  if (!spans.length) throw new Error('the web app answered no probe call: ' + rbProbeWhy_(answers[0]));
   var mark = Utilities.getUuid().replace(/-/g, '');
   var key = 'ROWBATCH_PROBE_' + mark;
   var sent = Date.now();
   var timeoutS = null;
+  var answered = null;
   try {
-    UrlFetchApp.fetch(url, call({ sleepMs: RB_PROBE_LONG_MS_, mark: mark }));
+    answered = rbProbeAnswer_(UrlFetchApp.fetch(url, call({ sleepMs: RB_PROBE_LONG_MS_, mark: mark })));
   } catch (e) {
     timeoutS = Math.round((Date.now() - sent) / 100) / 10;
   }
+  // An answer that is not the probe's (an error page, a refusal) says nothing of the timeout.
+  if (timeoutS === null && !(answered && answered.ok)) throw new Error('the web app answered the long probe call with ' + rbProbeWhy_(answered));
   // The long call's execution leaves its mark when it ends: after its caller gave up, if it
   // was let go on; never, if it was ended with the request.
   var until = sent + RB_PROBE_LONG_MS_ + 20000;
@@ -80,6 +84,11 @@ function rbProbeAnswer_(res) {
   } catch (e) {
     return null;
   }
+}
+
+/** What a probe call got instead of its answer. */
+function rbProbeWhy_(a) {
+  return a && a.error ? String(a.error.message || a.error) : 'no JSON (an error page, or the simultaneous-execution limit)';
 }
 
 /** The most spans [start, end] that were open at one moment. */

@@ -120,4 +120,10 @@ test('the platform measurement reads the runtime\'s fetchAll lanes, UrlFetch tim
   delete noSecret.rt.properties.script.ROWBATCH_WEBAPP_SECRET;
   const r2 = await noSecret.rt.run('rowbatchMeasure');
   assert.match(String(r2.error.message ?? r2.error), /ROWBATCH_WEBAPP_SECRET/);
+  // Every probe call refused (one execution at a time on this account): no figure is made up.
+  const busy = simulatedJob({ rows: 5, webApp: true, runtime: { quotas: { simultaneous: 1 } } });
+  const r3 = await busy.rt.run('rowbatchMeasure');
+  assert.equal(r3.ok, false);
+  assert.match(String(r3.error.message ?? r3.error), /the web app answered no probe call/);
+  assert.equal(busy.rt.properties.script.ROWBATCH_PLATFORM, undefined);
 });
