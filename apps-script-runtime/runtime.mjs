@@ -458,6 +458,7 @@ export class Runtime {
     const out = await Promise.race([exec, late]);
     cancel();
     if (!out) {
+      // Nothing reaches the script when Apps Script ends it: the wording is the runtime's own.
       if (!this.limits.webAppOutlivesCaller && handle.exec) handle.exec.doomed = 'the request that started this execution timed out';
       return { networkError: true, timeout: true, latencyMs: timeout };
     }

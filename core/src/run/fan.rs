@@ -157,11 +157,8 @@ pub(crate) fn workers(run: &Run, s: &mut Slice, plan: &Plan, now: f64) -> Option
     let (at_once, at_once_by) =
         least([(estimate.count, estimate.limited_by.as_str()), (l.workers.unwrap_or(u32::MAX), "spec")]);
     let in_time = by_time(lanes, now, s.deadline());
-    let (calls, calls_by) = if at_once >= lanes {
-        (in_time, "time")
-    } else {
-        (at_once.min(in_time), if in_time < at_once { "time" } else { at_once_by })
-    };
+    let (calls, calls_by) =
+        if at_once >= lanes { (in_time, "time") } else { least([(at_once, at_once_by), (in_time, "time")]) };
     // What a worker sends in its slice: about two requests a lane (the planner sizes its waves
     // to end inside the slice at the pace observed), so more calls than that would idle.
     let per_worker = u64::from(lanes) * 2;
